@@ -1,0 +1,78 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { Store } from '../../store/store.js';
+import { ProjectSchema, type Project } from '../../domain/wire.js';
+import { checkNewProject, patchProject, PROJECT_REFS } from '../../domain/projects.js';
+import { exists, validation, notFound } from '../../domain/errors.js';
+import { newId } from '../../store/ids.js';
+import { input } from '../body.js';
+import { ok, created, noContent } from '../envelope.js';
+import { route, param, PageQuery, pageRequest, pageHeaders, found } from '../routeKit.js';
+
+/** Every image/flavor a project names must exist (404 naming the first that does not). */
+async function checkProjectRefs(store: Store, p: Project): Promise<void> {
+  for (const f of PROJECT_REFS) {
+    const v = p[f];
+    if (!v) continue;
+    const hit = f === 'DefaultImage' ? await store.images.find(v) : await store.flavors.find(v);
+    if (!hit) throw notFound(f === 'DefaultImage' ? 'image' : 'flavor', v);
+  }
+}
+
+export function projectRoutes(app: FastifyInstance, store: Store): void {
+  const tag = 'projects';
+  app.get('/projects', route({ tag, summary: 'List projects', querystring: PageQuery, data: Type.Array(ProjectSchema) }), async (req, reply) =>
+    ok(req, reply, pageHeaders(req, reply, await store.projects.list(pageRequest(req)))),
+  );
+
+  app.post('/projects', route({ tag, summary: 'Create a project', body: ProjectSchema, data: ProjectSchema, status: 201 }), async (req, reply) => {
+    const body = input<Project>(req);
+    checkNewProject(body);
+    const project = await store.transaction(async (tx) => {
+      if (await tx.projects.find(body.DisplayName!)) throw exists('project', body.DisplayName!);
+      await checkProjectRefs(tx, body);
+      const p = {
+        ID: newId(),
+        Name: body.DisplayName!,
+        DisplayName: body.DisplayName!,
+        GroupID: body.GroupID ?? '',
+        Description: body.Description ?? '',
+        DefaultImage: body.DefaultImage!,
+        DefaultMasterFlavor: body.DefaultMasterFlavor!,
+        DefaultSlavesFlavor: body.DefaultSlavesFlavor!,
+        DefaultStorageFlavor: body.DefaultStorageFlavor!,
+        DefaultMonitoringFlavor: body.DefaultMonitoringFlavor!,
+      };
+      await tx.projects.insert(p);
+      return p;
+    });
+    return created(req, reply, project);
+  });
+
+  const one = param('projectIdOrName');
+  type P = { Params: { projectIdOrName: string } };
+  app.get<P>('/projects/:projectIdOrName', route({ tag, summary: 'Get a project', params: one, data: ProjectSchema }), async (req, reply) =>
+    ok(req, reply, await found(store.projects.find(req.params.projectIdOrName), 'project', req.params.projectIdOrName)),
+  );
+
+  app.put<P>('/projects/:projectIdOrName', route({ tag, summary: 'Modify a project', params: one, body: ProjectSchema, data: ProjectSchema }), async (req, reply) => {
+    const result = await store.transaction(async (tx) => {
+      const stored = await found(tx.projects.find(req.params.projectIdOrName), 'project', req.params.projectIdOrName);
+      const body = input<Project>(req);
+      const next = patchProject(stored, body);
+      await checkProjectRefs(tx, body);
+      await tx.projects.update(next);
+      return next;
+    });
+    return ok(req, reply, result);
+  });
+
+  app.delete<P>('/projects/:projectIdOrName', route({ tag, summary: 'Delete a project and its templates', params: one, status: 204 }), async (req, reply) => {
+    await store.transaction(async (tx) => {
+      const stored = await found(tx.projects.find(req.params.projectIdOrName), 'project', req.params.projectIdOrName);
+      if (await tx.projects.hasClusters(stored.ID)) throw validation('project has clusters. Delete them first');
+      await tx.projects.delete(stored.ID);
+    });
+    return noContent(reply);
+  });
+}

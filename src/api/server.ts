@@ -1,0 +1,89 @@
+// Builds the HTTP API: one Fastify instance with the envelope, errors and body handling as hooks,
+// and the route modules, each declaring its schemas (which also make the OpenAPI document).
+import Fastify, { type FastifyInstance, type FastifyError, type FastifyBaseLogger } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { Type } from '@sinclair/typebox';
+import type { Store } from '../store/store.js';
+import { MichmanError, ErrorClass } from '../domain/errors.js';
+import { registerJsonParser, normalizeKeys, validationToJsonError } from './body.js';
+import { failure, ok } from './envelope.js';
+import { route } from './routeKit.js';
+import { imageRoutes, flavorRoutes } from './routes/images.js';
+import { projectRoutes } from './routes/projects.js';
+import { configRoutes } from './routes/configs.js';
+import { templateRoutes } from './routes/templates.js';
+import { VERSION } from '../version.js';
+
+export interface ServerOptions {
+  store: Store;
+  logger?: FastifyBaseLogger | boolean;
+  bodyLimit?: number;
+}
+
+export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: typeof o.logger === 'object' ? o.logger : undefined,
+    logger: typeof o.logger === 'boolean' ? o.logger : undefined,
+    bodyLimit: o.bodyLimit ?? 1024 * 1024,
+    // Go's decoder never coerced "5" into 5; neither do we. Unknown keys are dropped before validation.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    routerOptions: { maxParamLength: 1000, ignoreTrailingSlash: true },
+    connectionTimeout: 60_000,
+    requestTimeout: 60_000,
+    frameworkErrors: (err, _req, reply) => {
+      void (reply as unknown as { code(n: number): { send(b: unknown): void } }).code(400).send(failure(new MichmanError(ErrorClass.InputIncorrect, `bad request: ${err.message}`)));
+    },
+  }) as unknown as FastifyInstance;
+
+  registerJsonParser(app);
+
+  app.addHook('preValidation', async (req) => {
+    const schema = req.routeOptions.schema?.body as Parameters<typeof normalizeKeys>[1];
+    if (schema && req.body !== undefined) req.body = normalizeKeys(req.body, schema);
+  });
+
+  app.setErrorHandler((err: FastifyError | MichmanError, req, reply) => {
+    if (err instanceof MichmanError) return reply.code(err.status).send(failure(err));
+    const fe = err as FastifyError & { validation?: unknown[] };
+    if (fe.validation) return reply.code(400).send(failure(validationToJsonError(fe as never)));
+    if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(413).send(failure(new MichmanError(ErrorClass.PayloadTooLarge, 'request body is too large')));
+    }
+    const status = fe.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      return reply.code(status).send(failure(new MichmanError(ErrorClass.InputIncorrect, fe.message)));
+    }
+    req.log.error({ err }, 'unexpected error');
+    return reply.code(500).send(failure(new MichmanError(ErrorClass.Database, 'internal error; see the server log')));
+  });
+
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send(failure(new MichmanError(ErrorClass.ObjectNotFound, `route not found: ${req.method} ${req.url.split('?')[0]}`))),
+  );
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Michman API',
+        version: VERSION,
+        description: 'Clusters of Spark, Slurm, PostgreSQL, Jupyter and more in your cloud project. Compatible with ISP RAS Michman.',
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/api' });
+
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  app.get('/version', route({ tag: 'service', summary: 'Michman version', data: Type.String() }), async (req, reply) => ok(req, reply, VERSION));
+
+  imageRoutes(app, o.store);
+  flavorRoutes(app, o.store);
+  projectRoutes(app, o.store);
+  configRoutes(app, o.store);
+  templateRoutes(app, o.store);
+
+  await app.ready();
+  return app;
+}

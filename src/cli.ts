@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+// The `michman` command: serve, migrate, catalog import.
+import { Command } from 'commander';
+import { loadConfig, ConfigError } from './config/load.js';
+import { serve, openStore } from './app.js';
+import { importCatalogFiles } from './catalog.js';
+import { VERSION } from './version.js';
+
+const program = new Command('michman').version(VERSION).description('Clusters of services in your cloud project');
+program.option('-c, --config <file>', 'YAML configuration file (default: configs/config.yaml when it exists)');
+
+const config = (overrides: Record<string, unknown> = {}) => loadConfig({ configPath: program.opts().config, overrides });
+
+program
+  .command('serve')
+  .description('run the API (and, in later versions, the workers)')
+  .option('--listen <host:port>', 'address to listen on (config key listen)')
+  .option('--data-dir <dir>', 'data directory (config key data_dir)')
+  .action(async (o: { listen?: string; dataDir?: string }) => {
+    const running = await serve(config({ listen: o.listen, data_dir: o.dataDir }));
+    process.stderr.write(`michman ${VERSION} listening on ${running.url}\n`);
+    const stop = () => {
+      void running.close().then(() => process.exit(0));
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+
+program
+  .command('migrate')
+  .description('create or upgrade the database schema, then exit')
+  .action(async () => {
+    const store = await openStore(config());
+    await store.close();
+    process.stdout.write('database schema is up to date\n');
+  });
+
+program
+  .command('catalog')
+  .description('service catalog tools')
+  .command('import')
+  .argument('<files...>', 'service-type JSON files in the original Michman format')
+  .description('load service types from files (dependencies first); existing types are reported, not changed')
+  .action(async (files: string[]) => {
+    const store = await openStore(config());
+    try {
+      const results = await importCatalogFiles(store, files);
+      for (const r of results) {
+        process.stdout.write(r.error ? `FAILED ${r.source}: ${r.error}\n` : `imported ${r.type} from ${r.source}\n`);
+      }
+      if (results.some((r) => r.error)) process.exitCode = 1;
+    } finally {
+      await store.close();
+    }
+  });
+
+program.parseAsync().catch((err: unknown) => {
+  if (err instanceof ConfigError) process.stderr.write(`michman: configuration error: ${err.message}\n`);
+  else process.stderr.write(`michman: ${(err as Error).message}\n`);
+  process.exit(2);
+});

@@ -1,0 +1,156 @@
+import { Type, type Static, type TLiteral, type TSchema, type TUnion } from '@sinclair/typebox';
+
+// Extra schema annotations read by the loader and the docs generator. TypeBox keeps unknown
+// options on the schema object, so they travel with the key instead of living in side tables.
+export interface KeyAnnotations {
+  /** Never echo the value back (error messages, logs, docs). */
+  secret?: boolean;
+  /** Default that depends on other keys, so it cannot be a literal `default`; shown in docs only. */
+  docDefault?: string;
+}
+
+const str = (description: string, extra: KeyAnnotations = {}) =>
+  Type.Optional(Type.String({ description, ...extra }));
+
+const bool = (description: string) => Type.Boolean({ description, default: false });
+
+// The cast only tells TypeScript the static type (a union of the literals); the schema is the real union.
+const oneOf = <const T extends readonly string[]>(values: T, description: string, def: T[number]) =>
+  Type.Union(
+    values.map((v) => Type.Literal(v)),
+    { description, default: def },
+  ) as unknown as TUnion<TLiteral<T[number]>[]>;
+
+export const STORAGES = ['sqlite', 'mysql', 'postgres'] as const;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const ConfigSchema = Type.Object(
+  {
+    // --- OpenStack (original) ---
+    os_key_name: str('Key pair name of the OpenStack account, injected into cluster VMs.'),
+    virtual_network: str('OpenStack virtual network name or ID (Neutron or Nova-networking).'),
+    floating_ip_pool: str('OpenStack floating IP pool name.'),
+    // Free-form on purpose: the original treats every unknown version like ussuri.
+    os_version: Type.String({
+      description: 'OpenStack release code name: stein, liberty or ussuri; any other value behaves as ussuri.',
+      default: 'ussuri',
+    }),
+
+    // --- Vault (original) ---
+    vault_addr: str('Vault address, e.g. http://127.0.0.1:8200.'),
+    token: str('Vault token.', { secret: true }),
+    os_key: str('Vault path to the OpenStack credentials.'),
+    ssh_key: str('Vault path to the secret holding the SSH private key.'),
+    cb_key: str('Vault path to Couchbase credentials. Accepted for compatibility; Couchbase is not supported.'),
+    mysql_key: str('Vault path to MySQL credentials (original setting; database_url is used instead).'),
+    registry_key: str('Vault path to GitLab registry credentials.'),
+    hydra_key: str('Vault path to Hydra credentials; used with the oauth2 authorization model.'),
+
+    // --- Storage ---
+    storage: oneOf(STORAGES, 'Database engine: sqlite, mysql (also MariaDB) or postgres.', 'sqlite'),
+    database_url: str(
+      'Database location. mysql/postgres: a URL such as mysql://user:pass@127.0.0.1:3306/michman or ' +
+        'postgres://user:pass@127.0.0.1:5432/michman (required). sqlite: path of the database file.',
+      { secret: true, docDefault: '<data_dir>/michman.sqlite (sqlite only)' },
+    ),
+    data_dir: Type.String({ description: 'Directory for local state; relative paths resolve against the working directory.', default: './data' }),
+
+    // --- Cluster logs (original) ---
+    logs_output: oneOf(['file', 'logstash'], 'Where cluster deployment logs go: file or logstash.', 'file'),
+    logs_file_path: str('Directory for cluster logs when logs_output is file.', { docDefault: '<data_dir>/logs' }),
+    logstash_addr: str('Logstash address; required when logs_output is logstash.'),
+    elastic_addr: str('Elasticsearch address; required when logs_output is logstash.'),
+
+    // --- Package mirrors (original) ---
+    use_package_mirror: bool('Use the apt/yum mirrors below on cluster hosts.'),
+    use_pip_mirror: bool('Use the pip mirror below on cluster hosts.'),
+    apt_mirror_address: str('Address of the Debian packages mirror.'),
+    yum_mirror_address: str('Address of the Red Hat packages mirror.'),
+    pip_mirror_address: str('Address of the pip packages mirror.'),
+    pip_trusted_host: str('Host of the pip mirror to trust without TLS verification.'),
+
+    // --- Docker registries (original) ---
+    docker_insecure_registry: bool('Use a local insecure (no TLS, no auth) Docker registry.'),
+    docker_selfsigned_registry: bool('Use a local Docker registry with a self-signed certificate.'),
+    docker_gitlab_registry: bool('Use a GitLab Docker registry (credentials at registry_key).'),
+    docker_insecure_registry_ip: str('Host IP of the insecure registry.'),
+    docker_selfsigned_registry_ip: str('Host IP of the self-signed registry.'),
+    docker_selfsigned_registry_port: str('Port of the self-signed registry.'),
+    docker_selfsigned_registry_url: str('Address of the self-signed registry as written in its certificate.'),
+    docker_cert_path: str('Path to the self-signed registry certificate.'),
+
+    // --- Authentication (original) ---
+    use_auth: bool('Require authentication for API requests.'),
+    authorization_model: oneOf(
+      ['none', 'oauth2', 'keystone'],
+      'Authorization model when use_auth is true: none, oauth2 (Ory Hydra) or keystone.',
+      'none',
+    ),
+    admin_group: str('Name of the administrators group.'),
+    session_idle_timeout: Type.Integer({
+      description: 'Minutes a session may stay inactive before it expires.',
+      default: 60,
+      minimum: 1,
+    }),
+    session_lifetime: Type.Integer({
+      description: 'Minutes a session stays valid regardless of activity.',
+      default: 480,
+      minimum: 1,
+    }),
+    hydra_admin: str('Hydra admin API address; required for the oauth2 model.'),
+    hydra_client: str('Hydra public (client) API address; required for the oauth2 model.'),
+    keystone_addr: str('Keystone address; required for the keystone model.'),
+    auth_config_path: str('Path to the Casbin model file (auth_model.conf).'),
+    policy_path: str('Path to the Casbin policy file (policy.csv).'),
+
+    // --- Service ---
+    listen: Type.String({
+      description: 'HTTP listen address as host:port; IPv6 hosts in brackets, e.g. [::1]:8081.',
+      default: '127.0.0.1:8081',
+    }),
+    log_level: oneOf(LOG_LEVELS, 'Service log level.', 'info'),
+    body_limit: Type.Integer({ description: 'Maximum request body size in bytes.', default: 1048576, minimum: 1 }),
+    workers: Type.Integer({ description: 'Number of background workers; 0 disables them.', default: 1, minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+
+// database_url and logs_file_path get derived defaults in loadConfig, so callers never see them unset.
+export type MichmanConfig = Static<typeof ConfigSchema> & { database_url: string; logs_file_path: string };
+
+export type ConfigKey = keyof Static<typeof ConfigSchema>;
+
+export const keySchema = (key: string): (TSchema & KeyAnnotations) | undefined =>
+  Object.hasOwn(ConfigSchema.properties, key)
+    ? (ConfigSchema.properties as Record<string, TSchema & KeyAnnotations>)[key]
+    : undefined;
+
+/** Human-readable type, used both in docs and in "allowed: ..." parts of error messages. */
+export function describeType(schema: TSchema): string {
+  if (Array.isArray(schema.anyOf)) return (schema.anyOf as TSchema[]).map((s) => String(s.const)).join(' | ');
+  if (schema.type === 'integer') {
+    const { minimum, maximum } = schema as { minimum?: number; maximum?: number };
+    if (minimum !== undefined && maximum !== undefined) return `integer ${minimum}..${maximum}`;
+    return minimum !== undefined ? `integer >= ${minimum}` : 'integer';
+  }
+  return String(schema.type);
+}
+
+export interface ConfigKeyDoc {
+  key: string;
+  type: string;
+  default: unknown;
+  description: string;
+}
+
+export function configKeys(): ConfigKeyDoc[] {
+  return Object.entries(ConfigSchema.properties).map(([key, s]) => {
+    const schema = s as TSchema & KeyAnnotations;
+    return {
+      key,
+      type: describeType(schema),
+      default: schema.docDefault ?? schema.default,
+      description: String(schema.description ?? ''),
+    };
+  });
+}

@@ -1,0 +1,21 @@
+// What differs between the databases, and nothing else: how to connect, how a unique-key violation
+// looks, and the few DDL details that must differ for the same logical schema. Repositories and
+// migrations only talk to this interface, so they never ask which database they are on.
+import type { Dialect, Expression } from 'kysely';
+
+export type StorageKind = 'sqlite' | 'mysql' | 'postgres';
+
+export interface DialectKit {
+  readonly kind: StorageKind;
+  createDialect(): Dialect;
+  /** True when err is the database refusing a duplicate in a unique index or primary key. */
+  isUniqueViolation(err: unknown): boolean;
+  /** Appended to CREATE TABLE (MySQL needs a binary collation so names are case-sensitive as elsewhere). */
+  readonly tableOptions?: Expression<unknown>;
+  /** Column type for JSON documents that may exceed 64 KiB (a service type's possible values). */
+  readonly longText: 'text' | Expression<unknown>;
+  /** Runs once after the connection pool is open (pragmas). */
+  afterOpen?(): Promise<void>;
+  /** Lock rows read in a transaction so read-check-write sequences serialise. */
+  readonly supportsForUpdate: boolean;
+}

@@ -1,0 +1,21 @@
+import { createPool } from 'mysql2';
+import { MysqlDialect, sql } from 'kysely';
+import type { DialectKit } from './kit.js';
+
+export function mysqlKit(url: string): DialectKit {
+  return {
+    kind: 'mysql',
+    longText: sql`mediumtext`,
+    supportsForUpdate: true,
+    // Binary collation: 'Spark' and 'spark' are different names, as on SQLite and PostgreSQL.
+    tableOptions: sql`ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    createDialect() {
+      return new MysqlDialect({
+        pool: createPool({ uri: url.replace(/^mariadb:/, 'mysql:'), connectionLimit: 10, supportBigNumbers: true, charset: 'utf8mb4' }),
+      });
+    },
+    isUniqueViolation(err) {
+      return (err as { code?: string } | null)?.code === 'ER_DUP_ENTRY';
+    },
+  };
+}

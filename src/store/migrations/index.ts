@@ -1,0 +1,17 @@
+// Migrations in order. Each takes the dialect kit for the few DDL details that differ per database.
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import type { DialectKit } from '../dialects/kit.js';
+import * as core from './001_core.js';
+
+type Step = { up(db: Kysely<unknown>, kit: DialectKit): Promise<void> };
+const steps: Record<string, Step> = { '001_core': core };
+
+export function migrationProvider(kit: DialectKit): MigrationProvider {
+  return {
+    async getMigrations() {
+      const out: Record<string, Migration> = {};
+      for (const [name, step] of Object.entries(steps)) out[name] = { up: (db) => step.up(db, kit) };
+      return out;
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import type { Kysely, SelectQueryBuilder } from 'kysely';
+import type { DB } from '../schema.js';
+import type { DialectKit } from '../dialects/kit.js';
+import { decodeCursor, type PageRequest } from '../paging.js';
+import { exists } from '../../domain/errors.js';
+import { parseUuid } from '../ids.js';
+
+export interface RepoContext {
+  readonly db: Kysely<DB>;
+  readonly kit: DialectKit;
+}
+
+/** Orders by a unique column and applies the cursor; fetches one extra row to detect a next page. */
+export function paged<QB extends SelectQueryBuilder<DB, keyof DB, object>>(
+  qb: QB,
+  column: string,
+  page: PageRequest,
+): QB {
+  // The column is one of our own constants, never user input.
+  let q = qb.orderBy(column as never) as QB;
+  if (page.after !== undefined) q = q.where(column as never, '>', decodeCursor(page.after) as never) as QB;
+  if (page.limit !== undefined) q = q.limit(page.limit + 1) as QB;
+  return q;
+}
+
+/** Turns the database's unique-key refusal into the API's "already exists". */
+export async function insertUnique<T>(ctx: RepoContext, object: string, name: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (ctx.kit.isUniqueViolation(err)) throw exists(object, name);
+    throw err;
+  }
+}
+
+/**
+ * The original's IdOrName rule, fixed: a UUID-looking value is tried as an ID first and then as a
+ * name, so a name that happens to parse as a UUID can still be found.
+ */
+export async function byIdOrName<T>(
+  value: string,
+  byId: (id: string) => Promise<T | undefined>,
+  byName: (name: string) => Promise<T | undefined>,
+): Promise<T | undefined> {
+  const id = parseUuid(value);
+  if (id !== undefined) {
+    const row = await byId(id);
+    if (row !== undefined) return row;
+  }
+  return byName(value);
+}
+
+/** One row of `table` by ID or by its unique name column, as the IdOrName rule above says. */
+export function findRow<R>(ctx: RepoContext, table: keyof DB, nameColumn: string, value: string): Promise<R | undefined> {
+  // Table and column are our own constants; the casts only quiet Kysely's per-table typing.
+  const q = ctx.db.selectFrom(table as 'images').selectAll();
+  return byIdOrName(
+    value,
+    (id) => q.where('id', '=', id).executeTakeFirst() as Promise<R | undefined>,
+    (name) => q.where(nameColumn as 'name', '=', name).executeTakeFirst() as Promise<R | undefined>,
+  );
+}
+
+export const toBool = (v: number | boolean | null | undefined): boolean => Boolean(v);
+export const fromBool = (v: boolean | undefined): number => (v ? 1 : 0);

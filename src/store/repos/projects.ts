@@ -1,0 +1,67 @@
+import type { Project } from '../../domain/wire.js';
+import type { ProjectRow } from '../schema.js';
+import { type RepoContext, paged, insertUnique, findRow } from './base.js';
+import { toPage, type Page, type PageRequest } from '../paging.js';
+
+export type StoredProject = Required<Project>;
+
+const toWire = (r: ProjectRow): StoredProject => ({
+  ID: r.id,
+  Name: r.name,
+  DisplayName: r.display_name,
+  GroupID: r.group_id,
+  Description: r.description,
+  DefaultImage: r.default_image,
+  DefaultMasterFlavor: r.default_master_flavor,
+  DefaultSlavesFlavor: r.default_slaves_flavor,
+  DefaultStorageFlavor: r.default_storage_flavor,
+  DefaultMonitoringFlavor: r.default_monitoring_flavor,
+});
+
+const toRow = (p: StoredProject): ProjectRow => ({
+  id: p.ID,
+  name: p.Name,
+  display_name: p.DisplayName,
+  group_id: p.GroupID,
+  description: p.Description,
+  default_image: p.DefaultImage,
+  default_master_flavor: p.DefaultMasterFlavor,
+  default_slaves_flavor: p.DefaultSlavesFlavor,
+  default_storage_flavor: p.DefaultStorageFlavor,
+  default_monitoring_flavor: p.DefaultMonitoringFlavor,
+});
+
+export class ProjectRepo {
+  constructor(private readonly ctx: RepoContext) {}
+
+  async list(page: PageRequest): Promise<Page<StoredProject>> {
+    const rows = await paged(this.ctx.db.selectFrom('projects').selectAll(), 'name', page).execute();
+    return toPage(rows.map(toWire), page.limit, (p) => p.Name);
+  }
+
+  async find(idOrName: string): Promise<StoredProject | undefined> {
+    const r = await findRow<ProjectRow>(this.ctx, 'projects', 'name', idOrName);
+    return r && toWire(r);
+  }
+
+  async insert(p: StoredProject): Promise<void> {
+    await insertUnique(this.ctx, 'project', p.Name, () => this.ctx.db.insertInto('projects').values(toRow(p)).execute());
+  }
+
+  async update(p: StoredProject): Promise<void> {
+    const { id, name, ...rest } = toRow(p);
+    void name; // Name never changes after creation: clusters' names are derived from it.
+    await this.ctx.db.updateTable('projects').set(rest).where('id', '=', id).execute();
+  }
+
+  /** Deletes the project with its templates (the original left them behind). */
+  async delete(id: string): Promise<void> {
+    await this.ctx.db.deleteFrom('templates').where('project_id', '=', id).execute();
+    await this.ctx.db.deleteFrom('projects').where('id', '=', id).execute();
+  }
+
+  async hasClusters(id: string): Promise<boolean> {
+    const r = await this.ctx.db.selectFrom('clusters').select('id').where('project_id', '=', id).limit(1).executeTakeFirst();
+    return r !== undefined;
+  }
+}

@@ -1,0 +1,73 @@
+// The store: one repository per aggregate over a Kysely instance. Inside `transaction` the same
+// repositories are rebuilt on the transaction, so multi-row writes commit or roll back together.
+import { Kysely, Migrator } from 'kysely';
+import type { DB } from './schema.js';
+import type { DialectKit, StorageKind } from './dialects/kit.js';
+import { sqliteKit } from './dialects/sqlite.js';
+import { mysqlKit } from './dialects/mysql.js';
+import { postgresKit } from './dialects/postgres.js';
+import { migrationProvider } from './migrations/index.js';
+import { ImageRepo } from './repos/images.js';
+import { FlavorRepo } from './repos/flavors.js';
+import { ProjectRepo } from './repos/projects.js';
+import { ServiceTypeRepo } from './repos/serviceTypes.js';
+import { TemplateRepo } from './repos/templates.js';
+
+export interface StoreOptions {
+  storage: StorageKind;
+  /** SQLite: file path (or ':memory:'); MySQL/PostgreSQL: connection URL. */
+  url: string;
+}
+
+export function kitFor(o: StoreOptions): DialectKit {
+  switch (o.storage) {
+    case 'sqlite':
+      return sqliteKit(o.url);
+    case 'mysql':
+      return mysqlKit(o.url);
+    case 'postgres':
+      return postgresKit(o.url);
+  }
+}
+
+export class Store {
+  readonly images: ImageRepo;
+  readonly flavors: FlavorRepo;
+  readonly projects: ProjectRepo;
+  readonly serviceTypes: ServiceTypeRepo;
+  readonly templates: TemplateRepo;
+
+  private constructor(
+    readonly db: Kysely<DB>,
+    readonly kit: DialectKit,
+  ) {
+    const ctx = { db, kit };
+    this.images = new ImageRepo(ctx);
+    this.flavors = new FlavorRepo(ctx);
+    this.projects = new ProjectRepo(ctx);
+    this.serviceTypes = new ServiceTypeRepo(ctx);
+    this.templates = new TemplateRepo(ctx);
+  }
+
+  static async open(o: StoreOptions): Promise<Store> {
+    const kit = kitFor(o);
+    const db = new Kysely<DB>({ dialect: kit.createDialect() });
+    await kit.afterOpen?.();
+    return new Store(db, kit);
+  }
+
+  async migrate(): Promise<string[]> {
+    const migrator = new Migrator({ db: this.db, provider: migrationProvider(this.kit) });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) throw error;
+    return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  }
+
+  transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute((trx) => fn(new Store(trx, this.kit)));
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}
