@@ -18,7 +18,7 @@ export function encodeCursor(key: string): string {
 
 export function decodeCursor(cursor: string): string {
   const key = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!cursor || encodeCursor(key) !== cursor) {
+  if (!cursor || key.includes('\0') || encodeCursor(key) !== cursor) {
     throw new MichmanError(ErrorClass.InputIncorrect, `bad after param: '${cursor}' is not a cursor returned by this API`);
   }
   return key;

@@ -63,8 +63,19 @@ export class Store {
     return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
   }
 
-  transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((trx) => fn(new Store(trx, this.kit)));
+  /**
+   * Runs fn in one transaction. A deadlock or serialization failure (concurrent writers on
+   * MariaDB/PostgreSQL) rolls back and runs fn again, a few times, before giving up.
+   */
+  async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db.transaction().execute((trx) => fn(new Store(trx, this.kit)));
+      } catch (err) {
+        if (attempt >= 4 || !this.kit.isTransient(err)) throw err;
+        await new Promise((r) => setTimeout(r, 5 * attempt + Math.floor(Math.random() * 10)));
+      }
+    }
   }
 
   async close(): Promise<void> {

@@ -10,6 +10,8 @@ export interface DialectKit {
   createDialect(): Dialect;
   /** True when err is the database refusing a duplicate in a unique index or primary key. */
   isUniqueViolation(err: unknown): boolean;
+  /** True for failures worth retrying the whole transaction: deadlock, serialization, busy. */
+  isTransient(err: unknown): boolean;
   /** Appended to CREATE TABLE (MySQL needs a binary collation so names are case-sensitive as elsewhere). */
   readonly tableOptions?: Expression<unknown>;
   /** Column type for JSON documents that may exceed 64 KiB (a service type's possible values). */

@@ -14,6 +14,10 @@ export function mysqlKit(url: string): DialectKit {
         pool: createPool({ uri: url.replace(/^mariadb:/, 'mysql:'), connectionLimit: 10, supportBigNumbers: true, charset: 'utf8mb4' }),
       });
     },
+    isTransient(err) {
+      const code = (err as { code?: string } | null)?.code;
+      return code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT';
+    },
     isUniqueViolation(err) {
       return (err as { code?: string } | null)?.code === 'ER_DUP_ENTRY';
     },

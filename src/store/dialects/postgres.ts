@@ -10,6 +10,10 @@ export function postgresKit(url: string): DialectKit {
     createDialect() {
       return new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 10 }) });
     },
+    isTransient(err) {
+      const code = (err as { code?: string } | null)?.code;
+      return code === '40001' || code === '40P01';
+    },
     isUniqueViolation(err) {
       return (err as { code?: string } | null)?.code === '23505';
     },

@@ -19,6 +19,9 @@ export function sqliteKit(file: string): DialectKit {
       db.pragma('synchronous = NORMAL');
       return new SqliteDialect({ database: db });
     },
+    isTransient(err) {
+      return (err as { code?: string } | null)?.code === 'SQLITE_BUSY';
+    },
     isUniqueViolation(err) {
       const code = (err as { code?: string } | null)?.code;
       return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
