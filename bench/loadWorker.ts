@@ -28,26 +28,51 @@ export interface LoadResult {
   statusCodes: Record<string, number>;
 }
 
-function run(url: string, connections: number, duration: number): Promise<autocannon.Result> {
+// Off the main thread autocannon hands back its raw result (encoded histograms, counters) for its
+// own worker manager to aggregate. aggregateResult (exported, not in @types) decodes the latency
+// histogram; the per-second request/byte histograms are kept by that manager from 'tick' events and
+// come back empty here, so their averages are computed from the raw counters instead: autocannon's
+// `requests.average` is the mean of one sample per second, i.e. totalCompletedRequests / samples.
+interface RawResult {
+  totalCompletedRequests: number;
+  totalBytes: number;
+  samples: number;
+}
+type Both = autocannon.Result & RawResult;
+const aggregate = (autocannon as unknown as { aggregateResult(raw: unknown[], opts: autocannon.Options): autocannon.Result }).aggregateResult;
+
+function run(url: string, connections: number, duration: number): Promise<Both> {
+  const opts: autocannon.Options = { url, connections, duration, pipelining: 1 };
   return new Promise((resolve, reject) => {
-    autocannon({ url, connections, duration, pipelining: 1 }, (err: unknown, result: autocannon.Result) =>
-      err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(result),
-    );
+    autocannon(opts, (err: unknown, result: autocannon.Result) => {
+      if (err) return reject(err instanceof Error ? err : new Error(String(err)));
+      try {
+        const raw = result as unknown as RawResult & Partial<autocannon.Result>;
+        if (typeof raw.totalCompletedRequests !== 'number' || typeof raw.samples !== 'number') {
+          throw new Error('unexpected autocannon result: no raw counters (did it run on the main thread?)');
+        }
+        const agg = aggregate([result], opts);
+        resolve({ ...agg, totalCompletedRequests: raw.totalCompletedRequests, totalBytes: raw.totalBytes, samples: raw.samples });
+      } catch (e) {
+        reject(e instanceof Error ? e : new Error(String(e)));
+      }
+    });
   });
 }
 
-function summarise(phase: LoadResult['phase'], r: autocannon.Result): LoadResult {
+function summarise(phase: LoadResult['phase'], r: Both): LoadResult {
   const statusCodes: Record<string, number> = {};
   for (const [code, stat] of Object.entries(r.statusCodeStats ?? {})) statusCodes[code] = stat?.count ?? 0;
+  const samples = Math.max(1, r.samples);
   return {
     phase,
     url: r.url,
-    reqPerSecAvg: r.requests.average,
-    requestsTotal: r.requests.total,
+    reqPerSecAvg: r.totalCompletedRequests / samples,
+    requestsTotal: r.totalCompletedRequests,
     latencyAvgMs: r.latency.average,
     latencyP50Ms: r.latency.p50,
     latencyP99Ms: r.latency.p99,
-    throughputBytesPerSecAvg: r.throughput.average,
+    throughputBytesPerSecAvg: r.totalBytes / samples,
     durationSeconds: r.duration,
     non2xx: r.non2xx,
     errors: r.errors,

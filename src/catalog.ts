@@ -15,10 +15,12 @@ import { newId } from './store/ids.js';
 export const BUILTIN_CATALOG_DIR = join(PACKAGE_ROOT, 'catalog');
 
 export async function createServiceType(store: Store, body: ServiceType): Promise<StoredServiceType> {
+  const targets = (body.Versions ?? []).flatMap((v) => v.Dependencies ?? []).map((d) => d.ServiceType ?? '').filter(Boolean);
   return store.transaction(async (tx) => {
+    // Shared locks first: the versions the dependencies list cannot be deleted meanwhile.
+    await tx.serviceTypes.lockShared(targets);
     if (body.Type && (await tx.serviceTypes.findRow(body.Type))) throw exists('service type', body.Type);
-    const targets = (body.Versions ?? []).flatMap((v) => v.Dependencies ?? []).map((d) => d.ServiceType ?? '');
-    const refs = await tx.serviceTypes.findByNames(targets.filter(Boolean));
+    const refs = await tx.serviceTypes.findByNames(targets);
     const next = checkNewServiceType(body, refs, newId);
     await tx.serviceTypes.insert(next);
     return next;
@@ -41,18 +43,19 @@ export function parseServiceType(text: string, source: string): ServiceType {
 
 /** Orders documents so each comes after the types its versions depend on (when both are given). */
 export function dependencyOrder(docs: ServiceType[]): ServiceType[] {
-  const byType = new Map(docs.map((d) => [d.Type ?? '', d]));
+  // The first document of a Type is the one dependencies point at; later ones with the same Type
+  // (or none) are still returned, so importing them reports "already exists" instead of skipping them.
+  const byType = new Map<string, ServiceType>();
+  for (const d of docs) if (d.Type && !byType.has(d.Type)) byType.set(d.Type, d);
   const out: ServiceType[] = [];
-  const state = new Map<string, 'visiting' | 'done'>();
+  const seen = new Set<ServiceType>();
   const visit = (d: ServiceType) => {
-    const key = d.Type ?? '';
-    if (state.get(key)) return; // done, or a cycle that the dependency rules will report
-    state.set(key, 'visiting');
+    if (seen.has(d)) return; // done, or a cycle that the dependency rules will report
+    seen.add(d);
     for (const v of d.Versions ?? []) for (const dep of v.Dependencies ?? []) {
       const target = byType.get(dep.ServiceType ?? '');
       if (target) visit(target);
     }
-    state.set(key, 'done');
     out.push(d);
   };
   docs.forEach(visit);

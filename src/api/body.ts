@@ -11,11 +11,14 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export function registerJsonParser(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
-  const parse = (_req: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
+  // A body that does not parse is not an error yet: the original looked objects up before decoding,
+  // so PUT /projects/missing with garbage is a 404. `input` raises the parse error when asked.
+  const parse = (req: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
     try {
       done(null, parseBody(body));
     } catch (err) {
-      done(err as Error);
+      (req as BodyRequest).bodyError = err as MichmanError;
+      done(null, undefined);
     }
   };
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, parse);
@@ -36,24 +39,49 @@ export function parseBody(raw: Buffer): unknown {
   } catch (err) {
     throw jsonError((err as Error).message);
   }
-  if (depthExceeds(value, MAX_DEPTH)) throw jsonError(`body is nested deeper than ${MAX_DEPTH} levels`);
+  const problem = shapeProblem(value, MAX_DEPTH);
+  if (problem) throw jsonError(problem);
   return value;
 }
 
-function depthExceeds(root: unknown, max: number): boolean {
+/**
+ * Nesting beyond `max`, or a NUL character in any string or key (PostgreSQL cannot store one in a
+ * text column, so it would surface as a database error instead of a 400).
+ */
+function shapeProblem(root: unknown, max: number): string | undefined {
   // Iterative, so a hostile body cannot overflow the stack.
   const stack: Array<[unknown, number]> = [[root, 0]];
   while (stack.length > 0) {
     const [v, d] = stack.pop()!;
+    if (typeof v === 'string') {
+      if (v.includes('\0')) return 'strings must not contain NUL (\\u0000) characters';
+      continue;
+    }
     if (v === null || typeof v !== 'object') continue;
-    if (d >= max) return true;
-    for (const child of Object.values(v)) stack.push([child, d + 1]);
+    if (d >= max) return `body is nested deeper than ${max} levels`;
+    for (const [k, child] of Object.entries(v)) {
+      if (k.includes('\0')) return 'strings must not contain NUL (\\u0000) characters';
+      stack.push([child, d + 1]);
+    }
+  }
+  return undefined;
+}
+
+/** True when a path or query value holds a NUL character, which no database column accepts. */
+export function hasNul(values: unknown): boolean {
+  if (values === null || typeof values !== 'object') return false;
+  for (const v of Object.values(values)) {
+    if (typeof v === 'string' ? v.includes('\0') : Array.isArray(v) && v.some((x) => typeof x === 'string' && x.includes('\0'))) return true;
   }
   return false;
 }
 
 /** The validated body; throws the validation error only now, so handlers keep the original's order. */
+type BodyRequest = FastifyRequest & { bodyError?: MichmanError };
+
 export function input<T>(req: FastifyRequest): T {
+  const parseError = (req as BodyRequest).bodyError;
+  if (parseError) throw parseError;
   const err = (req as FastifyRequest & { validationError?: Error & { validation?: AjvError[] } }).validationError;
   if (err) throw validationToJsonError(err);
   if (req.body === undefined || req.body === null) throw jsonError('request body is empty');

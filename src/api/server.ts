@@ -6,7 +6,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { Type } from '@sinclair/typebox';
 import type { Store } from '../store/store.js';
 import { MichmanError, ErrorClass } from '../domain/errors.js';
-import { registerJsonParser, normalizeKeys, validationToJsonError } from './body.js';
+import { registerJsonParser, normalizeKeys, validationToJsonError, hasNul } from './body.js';
 import { failure, ok } from './envelope.js';
 import { route } from './routeKit.js';
 import { imageRoutes, flavorRoutes } from './routes/images.js';
@@ -39,6 +39,10 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   registerJsonParser(app);
 
   app.addHook('preValidation', async (req) => {
+    // A %00 in the path or query would reach the database, where PostgreSQL refuses it with an error.
+    if (hasNul(req.params) || hasNul(req.query)) {
+      throw new MichmanError(ErrorClass.InputIncorrect, 'path and query parameters must not contain NUL (%00) characters');
+    }
     const schema = req.routeOptions.schema?.body as Parameters<typeof normalizeKeys>[1];
     if (schema && req.body !== undefined) req.body = normalizeKeys(req.body, schema);
   });

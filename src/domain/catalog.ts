@@ -21,7 +21,10 @@ export function checkClass(c: string | undefined): void {
 }
 
 export function checkPorts(accessPort: number | undefined, ports: ServicePort[] | undefined): void {
-  if (accessPort !== undefined && accessPort !== 0 && accessPort <= 0) throw validation(`port is incorrect: AccessPort ${accessPort}`);
+  // 0 means "none"; the original had no upper bound, but no port is above 65535 (as for Ports).
+  if (accessPort !== undefined && accessPort !== 0 && (accessPort < 0 || accessPort > 65535)) {
+    throw validation(`port is incorrect: AccessPort ${accessPort}`);
+  }
   for (const p of ports ?? []) {
     if (p.Port === undefined || p.Port <= 0 || p.Port > 65535) throw validation(`port is incorrect: ${p.Port ?? 'missing'}`);
   }
@@ -55,10 +58,15 @@ export function checkNewConfig(typeName: string, c: ServiceConfig, taken: Set<st
   };
 }
 
-/** Dependency rules; `taken` holds the service types the version already depends on. */
-export function checkNewDependency(d: ServiceDependency, types: TypeLookup, taken: Set<string>): StoredDependency {
+/**
+ * Dependency rules; `taken` holds the service types the version already depends on, `owner` is the
+ * type the version belongs to: a dependency on it could never be met by a cluster (one version per
+ * type) and would make the type undeletable, so it is refused (POST /configs could not create one).
+ */
+export function checkNewDependency(d: ServiceDependency, types: TypeLookup, taken: Set<string>, owner?: string): StoredDependency {
   const target = types.get(d.ServiceType ?? '');
   if (!target) throw notFound('service type', d.ServiceType ?? '');
+  if (target.Type === owner) throw validation(`service type ${owner} can't depend on itself`);
   if (taken.has(target.Type)) throw validation(`dependency with service type ${target.Type} is not unique`);
   taken.add(target.Type);
   const list = checkDependencyVersions(target, d.ServiceVersions, d.DefaultServiceVersion);
@@ -101,7 +109,7 @@ export function checkNewVersion(
   const names = new Set<string>();
   const configs = (v.Configs ?? []).map((c) => checkNewConfig(typeName, c, names, newId));
   const depTypes = new Set<string>();
-  const deps = (v.Dependencies ?? []).map((d) => checkNewDependency(d, types, depTypes));
+  const deps = (v.Dependencies ?? []).map((d) => checkNewDependency(d, types, depTypes, typeName));
   return {
     ID: newId(),
     Version: v.Version,
@@ -137,7 +145,7 @@ export function checkNewServiceType(t: ServiceType, types: TypeLookup, newId: Ne
 }
 
 /** PUT /configs/{t}: Ports and HealthCheck, when sent, replace the stored lists. */
-export function patchServiceType(stored: StoredServiceType, body: ServiceType): StoredServiceType {
+export function patchServiceType(stored: StoredServiceType, body: ServiceType, newId: NewId): StoredServiceType {
   if (body.ID || body.Type) throw validation("some service types fields can't be modified (ID, Type)");
   if (body.Versions !== undefined) {
     throw validation("service types versions field can't be modified in this response. Use specified one");
@@ -153,7 +161,8 @@ export function patchServiceType(stored: StoredServiceType, body: ServiceType): 
     ...patch,
     Versions: stored.Versions,
     Ports: body.Ports ? body.Ports.map((p) => ({ Port: p.Port!, Description: p.Description ?? '' })) : stored.Ports,
-    HealthCheck: body.HealthCheck ? body.HealthCheck.map((h) => ({ ...h })) : stored.HealthCheck,
+    // IDs as on create: kept when sent, generated otherwise.
+    HealthCheck: body.HealthCheck ? body.HealthCheck.map((h) => ({ ...h, ID: h.ID || newId() })) : stored.HealthCheck,
   };
 }
 

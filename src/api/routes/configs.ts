@@ -53,6 +53,25 @@ type VP = TP & { v: string };
 const depTargets = (tx: Store, deps: Array<ServiceDependency | undefined>) =>
   tx.serviceTypes.findByNames(deps.map((d) => d?.ServiceType ?? '').filter(Boolean));
 
+/**
+ * First step of every write transaction on a type: locks its row, and shares the rows of the types
+ * the request's dependencies name, before anything is read (see ServiceTypeRepo.lock). The names are
+ * taken leniently from the raw body so a malformed body is still reported after the lookups.
+ */
+async function lockFor(tx: Store, req: FastifyRequest, targets: string[] = []): Promise<void> {
+  await tx.serviceTypes.lock((req.params as TP).st);
+  await tx.serviceTypes.lockShared(targets);
+}
+
+const nameOf = (d: unknown): string[] => {
+  const t = d !== null && typeof d === 'object' ? (d as { ServiceType?: unknown }).ServiceType : undefined;
+  return typeof t === 'string' && t !== '' ? [t] : [];
+};
+const bodyDependencyTargets = (req: FastifyRequest): string[] => {
+  const deps = (req.body as { Dependencies?: unknown } | undefined)?.Dependencies;
+  return Array.isArray(deps) ? deps.flatMap(nameOf) : [];
+};
+
 async function typeOf(tx: Store, req: FastifyRequest): Promise<StoredServiceType> {
   const { st } = req.params as TP;
   return found(tx.serviceTypes.find(st), 'service type', st);
@@ -90,8 +109,9 @@ export function configRoutes(app: FastifyInstance, store: Store): void {
 
   app.put('/configs/:st', route({ tag, summary: 'Modify a service type', params: tp, body: ServiceTypeSchema, data: ServiceTypeSchema }), async (req, reply) => {
     const t = await store.transaction(async (tx) => {
+      await lockFor(tx, req);
       const stored = await typeOf(tx, req);
-      const next = patchServiceType(stored, input<ServiceType>(req));
+      const next = patchServiceType(stored, input<ServiceType>(req), newId);
       await tx.serviceTypes.updateType(next);
       return next;
     });
@@ -100,6 +120,7 @@ export function configRoutes(app: FastifyInstance, store: Store): void {
 
   app.delete('/configs/:st', route({ tag, summary: 'Delete a service type', params: tp, status: 204 }), async (req, reply) => {
     await store.transaction(async (tx) => {
+      await lockFor(tx, req);
       const stored = await typeOf(tx, req);
       if ((await tx.serviceTypes.dependents(stored.Type)).length > 0) {
         throw new MichmanError(ErrorClass.ObjectExists, 'service type presents in dependencies for another service');
@@ -117,6 +138,7 @@ export function configRoutes(app: FastifyInstance, store: Store): void {
 
   app.post('/configs/:st/versions', route({ tag, summary: 'Add a version', params: tp, body: ServiceVersionSchema, data: ServiceVersionSchema, status: 201 }), async (req, reply) => {
     const v = await store.transaction(async (tx) => {
+      await lockFor(tx, req, bodyDependencyTargets(req));
       const type = await typeOf(tx, req);
       const body = input<ServiceVersion>(req);
       if (body.Version && type.Versions.some((x) => x.Version === body.Version)) throw exists('service type version', body.Version);
@@ -136,6 +158,7 @@ export function configRoutes(app: FastifyInstance, store: Store): void {
 
   app.put('/configs/:st/versions/:v', route({ tag, summary: 'Modify a version (Description, DownloadURL)', params: vp, body: ServiceVersionSchema, data: ServiceVersionSchema }), async (req, reply) => {
     const v = await store.transaction(async (tx) => {
+      await lockFor(tx, req);
       const { version } = await versionOf(tx, req);
       const next = patchVersion(version, input<ServiceVersion>(req));
       await tx.serviceTypes.updateVersion(next);
@@ -146,6 +169,7 @@ export function configRoutes(app: FastifyInstance, store: Store): void {
 
   app.delete('/configs/:st/versions/:v', route({ tag, summary: 'Delete a version', params: vp, status: 204 }), async (req, reply) => {
     await store.transaction(async (tx) => {
+      await lockFor(tx, req);
       const { type, version } = await versionOf(tx, req);
       checkVersionDeletable(type, version.Version, await tx.serviceTypes.dependents(type.Type));
       if (await tx.serviceTypes.isUsed(type.Type, version.Version)) {
@@ -163,6 +187,7 @@ export function configRoutes(app: FastifyInstance, store: Store): void {
 
   app.post('/configs/:st/versions/:v/configs', route({ tag, summary: 'Add a parameter', params: vp, body: ServiceConfigSchema, data: ServiceConfigSchema, status: 201 }), async (req, reply) => {
     const c = await store.transaction(async (tx) => {
+      await lockFor(tx, req);
       const { type, version } = await versionOf(tx, req);
       const body = input<ServiceConfig>(req);
       if (body.ParameterName && version.Configs.some((x) => x.ParameterName === body.ParameterName)) {
@@ -189,6 +214,7 @@ export function configRoutes(app: FastifyInstance, store: Store): void {
 
   app.put('/configs/:st/versions/:v/configs/:parameterName', route({ tag, summary: 'Modify a parameter', params: cp, body: ServiceConfigSchema, data: ServiceConfigSchema }), async (req, reply) => {
     const c = await store.transaction(async (tx) => {
+      await lockFor(tx, req);
       const { type, version, config } = await configOf(tx, req);
       const next = patchConfig(type.Type, config, input<ServiceConfig>(req));
       await tx.serviceTypes.updateConfig(version.ID, next);
@@ -199,6 +225,7 @@ export function configRoutes(app: FastifyInstance, store: Store): void {
 
   app.delete('/configs/:st/versions/:v/configs/:parameterName', route({ tag, summary: 'Delete a parameter', params: cp, status: 204 }), async (req, reply) => {
     await store.transaction(async (tx) => {
+      await lockFor(tx, req);
       const { version, config } = await configOf(tx, req);
       await tx.serviceTypes.deleteConfig(version.ID, config.ParameterName);
     });
@@ -212,13 +239,14 @@ export function configRoutes(app: FastifyInstance, store: Store): void {
 
   app.post('/configs/:st/versions/:v/dependencies', route({ tag, summary: 'Add a dependency', params: vp, body: ServiceDependencySchema, data: ServiceDependencySchema, status: 201 }), async (req, reply) => {
     const d = await store.transaction(async (tx) => {
-      const { version } = await versionOf(tx, req);
+      await lockFor(tx, req, nameOf(req.body));
+      const { type, version } = await versionOf(tx, req);
       const body = input<ServiceDependency>(req);
       // The original answered this with an empty 200.
       if (body.ServiceType && version.Dependencies.some((x) => x.ServiceType === body.ServiceType)) {
         throw exists('service type version dependency', body.ServiceType);
       }
-      const next = checkNewDependency(body, await depTargets(tx, [body]), new Set(version.Dependencies.map((x) => x.ServiceType)));
+      const next = checkNewDependency(body, await depTargets(tx, [body]), new Set(version.Dependencies.map((x) => x.ServiceType)), type.Type);
       await tx.serviceTypes.insertDependency(version.ID, next);
       return next;
     });
@@ -241,6 +269,7 @@ export function configRoutes(app: FastifyInstance, store: Store): void {
 
   app.put('/configs/:st/versions/:v/dependencies/:dependencyType', route({ tag, summary: 'Modify a dependency (ServiceVersions replaces the list)', params: dp, body: ServiceDependencySchema, data: ServiceDependencySchema }), async (req, reply) => {
     const d = await store.transaction(async (tx) => {
+      await lockFor(tx, req, [(req.params as { dependencyType: string }).dependencyType]);
       const { version, dependency } = await dependencyOf(tx, req);
       const next = patchDependency(dependency, input<ServiceDependency>(req), await depTargets(tx, [dependency]));
       await tx.serviceTypes.updateDependency(version.ID, next);
@@ -251,6 +280,7 @@ export function configRoutes(app: FastifyInstance, store: Store): void {
 
   app.delete('/configs/:st/versions/:v/dependencies/:dependencyType', route({ tag, summary: 'Delete a dependency', params: dp, status: 204 }), async (req, reply) => {
     await store.transaction(async (tx) => {
+      await lockFor(tx, req);
       const { version, dependency } = await dependencyOf(tx, req);
       await tx.serviceTypes.deleteDependency(version.ID, dependency.ServiceType);
     });

@@ -1,13 +1,16 @@
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Store } from '../../store/store.js';
 import { ImageSchema, FlavorSchema, type Image, type Flavor } from '../../domain/wire.js';
 import { checkNewImage, patchImage, checkNewFlavor, patchFlavor } from '../../domain/images.js';
-import { exists, used } from '../../domain/errors.js';
+import { exists, used, validation, MichmanError, ErrorClass } from '../../domain/errors.js';
 import { newId } from '../../store/ids.js';
 import { input } from '../body.js';
 import { ok, created, noContent } from '../envelope.js';
 import { route, param, PageQuery, pageRequest, pageHeaders, found } from '../routeKit.js';
+
+// The original reported a used image as a validation error (class 300) but a used flavor as class 500.
+const imageInUse = () => validation("image already in use. it can't be modified or deleted");
 
 export function imageRoutes(app: FastifyInstance, store: Store): void {
   const tag = 'images';
@@ -32,9 +35,10 @@ export function imageRoutes(app: FastifyInstance, store: Store): void {
 
   app.put<P>('/images/:imageIdOrName', route({ tag, summary: 'Modify an image', params: one, body: ImageSchema, data: ImageSchema }), async (req, reply) => {
     const result = await store.transaction(async (tx) => {
+      await tx.images.lock(req.params.imageIdOrName);
       const stored = await found(tx.images.find(req.params.imageIdOrName), 'image', req.params.imageIdOrName);
       const body = input<Image>(req);
-      if (await tx.images.isUsed(stored)) throw used("image already in use. it can't be modified or deleted");
+      if (await tx.images.isUsed(stored)) throw imageInUse();
       const next = patchImage(stored as Required<Image>, body);
       await tx.images.update(next);
       return next;
@@ -44,8 +48,9 @@ export function imageRoutes(app: FastifyInstance, store: Store): void {
 
   app.delete<P>('/images/:imageIdOrName', route({ tag, summary: 'Delete an image', params: one, status: 204 }), async (req, reply) => {
     await store.transaction(async (tx) => {
+      await tx.images.lock(req.params.imageIdOrName);
       const stored = await found(tx.images.find(req.params.imageIdOrName), 'image', req.params.imageIdOrName);
-      if (await tx.images.isUsed(stored)) throw used("image already in use. it can't be modified or deleted");
+      if (await tx.images.isUsed(stored)) throw imageInUse();
       await tx.images.delete(stored.ID!);
     });
     return noContent(reply);
@@ -75,6 +80,7 @@ export function flavorRoutes(app: FastifyInstance, store: Store): void {
 
   app.put<P>('/flavors/:flavorIdOrName', route({ tag, summary: 'Modify a flavor', params: one, body: FlavorSchema, data: FlavorSchema }), async (req, reply) => {
     const result = await store.transaction(async (tx) => {
+      await tx.flavors.lock(req.params.flavorIdOrName);
       const stored = await found(tx.flavors.find(req.params.flavorIdOrName), 'flavor', req.params.flavorIdOrName);
       const body = input<Flavor>(req);
       const next = patchFlavor(stored as Required<Flavor>, body);
@@ -88,6 +94,7 @@ export function flavorRoutes(app: FastifyInstance, store: Store): void {
 
   app.delete<P>('/flavors/:flavorIdOrName', route({ tag, summary: 'Delete a flavor', params: one, status: 204 }), async (req, reply) => {
     await store.transaction(async (tx) => {
+      await tx.flavors.lock(req.params.flavorIdOrName);
       const stored = await found(tx.flavors.find(req.params.flavorIdOrName), 'flavor', req.params.flavorIdOrName);
       if (await tx.flavors.isUsed(stored)) throw used("flavor already in use. it can't be modified or deleted");
       await tx.flavors.delete(stored.ID!);

@@ -9,6 +9,19 @@ import { input } from '../body.js';
 import { ok, created, noContent } from '../envelope.js';
 import { route, param, PageQuery, pageRequest, pageHeaders, found } from '../routeKit.js';
 
+/**
+ * Shares the rows of the image and flavors a body names, so none of them is deleted or renamed
+ * before the project referring to it commits (image/flavor PUT and DELETE take them exclusively).
+ * Runs before the body is validated (PUT answers 404 first), so only string values count.
+ */
+async function lockProjectRefs(tx: Store, body: unknown): Promise<void> {
+  const p = (body !== null && typeof body === 'object' ? body : {}) as Record<string, unknown>;
+  const named = (fields: readonly (typeof PROJECT_REFS)[number][]) =>
+    fields.map((f) => p[f]).filter((v): v is string => typeof v === 'string' && v !== '');
+  await tx.images.lockShared(named(['DefaultImage']));
+  await tx.flavors.lockShared(named(PROJECT_REFS.filter((f) => f !== 'DefaultImage')));
+}
+
 /** Every image/flavor a project names must exist (404 naming the first that does not). */
 async function checkProjectRefs(store: Store, p: Project): Promise<void> {
   for (const f of PROJECT_REFS) {
@@ -29,6 +42,7 @@ export function projectRoutes(app: FastifyInstance, store: Store): void {
     const body = input<Project>(req);
     checkNewProject(body);
     const project = await store.transaction(async (tx) => {
+      await lockProjectRefs(tx, body);
       if (await tx.projects.find(body.DisplayName!)) throw exists('project', body.DisplayName!);
       await checkProjectRefs(tx, body);
       const p = {
@@ -57,6 +71,9 @@ export function projectRoutes(app: FastifyInstance, store: Store): void {
 
   app.put<P>('/projects/:projectIdOrName', route({ tag, summary: 'Modify a project', params: one, body: ProjectSchema, data: ProjectSchema }), async (req, reply) => {
     const result = await store.transaction(async (tx) => {
+      // Locks before the first plain read: MariaDB's REPEATABLE READ snapshot starts there.
+      await tx.projects.lock(req.params.projectIdOrName);
+      await lockProjectRefs(tx, req.body);
       const stored = await found(tx.projects.find(req.params.projectIdOrName), 'project', req.params.projectIdOrName);
       const body = input<Project>(req);
       const next = patchProject(stored, body);
@@ -69,6 +86,7 @@ export function projectRoutes(app: FastifyInstance, store: Store): void {
 
   app.delete<P>('/projects/:projectIdOrName', route({ tag, summary: 'Delete a project and its templates', params: one, status: 204 }), async (req, reply) => {
     await store.transaction(async (tx) => {
+      await tx.projects.lock(req.params.projectIdOrName);
       const stored = await found(tx.projects.find(req.params.projectIdOrName), 'project', req.params.projectIdOrName);
       if (await tx.projects.hasClusters(stored.ID)) throw validation('project has clusters. Delete them first');
       await tx.projects.delete(stored.ID);

@@ -40,6 +40,9 @@ function register(
   const oneParams = param(...scopeParams, 'templateID');
   const templateId = (req: FastifyRequest) => (req.params as { templateID: string }).templateID;
 
+  // Create and replace answer with the template as read back, so the reply is what GET will return.
+  const readBack = async (tx: Store, scope: Scope, id: string) => (await tx.templates.find(scope.projectId, id))!;
+
   const resolveServices = async (tx: Store, body: Template) =>
     resolveTemplateServices(body.Services ?? [], await tx.serviceTypes.findByNames(templateServiceTypes(body.Services)), newId);
 
@@ -63,7 +66,7 @@ function register(
         Description: body.Description ?? '',
       };
       await tx.templates.insert(tpl);
-      return tpl;
+      return readBack(tx, scope, tpl.ID);
     });
     return created(req, reply, t);
   });
@@ -90,7 +93,7 @@ function register(
         Description: body.Description ?? '',
       };
       await tx.templates.update(next);
-      return next;
+      return readBack(tx, scope, next.ID);
     });
     return ok(req, reply, t);
   });

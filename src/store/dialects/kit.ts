@@ -18,6 +18,9 @@ export interface DialectKit {
   readonly longText: 'text' | Expression<unknown>;
   /** Runs once after the connection pool is open (pragmas). */
   afterOpen?(): Promise<void>;
-  /** Lock rows read in a transaction so read-check-write sequences serialise. */
-  readonly supportsForUpdate: boolean;
+  /**
+   * Clauses that lock the rows a SELECT reads until the transaction ends, so read-check-write
+   * sequences serialise. Absent where transactions already exclude each other (SQLite).
+   */
+  readonly rowLock?: { readonly exclusive: Expression<unknown>; readonly shared: Expression<unknown> };
 }

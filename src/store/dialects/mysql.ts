@@ -6,7 +6,8 @@ export function mysqlKit(url: string): DialectKit {
   return {
     kind: 'mysql',
     longText: sql`mediumtext`,
-    supportsForUpdate: true,
+    // MariaDB has no FOR SHARE; LOCK IN SHARE MODE is the same lock in older syntax.
+    rowLock: { exclusive: sql`for update`, shared: sql`lock in share mode` },
     // Binary collation: 'Spark' and 'spark' are different names, as on SQLite and PostgreSQL.
     tableOptions: sql`ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
     createDialect() {

@@ -1,12 +1,12 @@
 import pg from 'pg';
-import { PostgresDialect } from 'kysely';
+import { PostgresDialect, sql } from 'kysely';
 import type { DialectKit } from './kit.js';
 
 export function postgresKit(url: string): DialectKit {
   return {
     kind: 'postgres',
     longText: 'text',
-    supportsForUpdate: true,
+    rowLock: { exclusive: sql`for update`, shared: sql`for share` },
     createDialect() {
       return new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 10 }) });
     },

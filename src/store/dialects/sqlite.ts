@@ -8,7 +8,6 @@ export function sqliteKit(file: string): DialectKit {
   return {
     kind: 'sqlite',
     longText: 'text',
-    supportsForUpdate: false,
     createDialect() {
       if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
       const db = new Database(file);

@@ -91,12 +91,13 @@ export async function up(db: Kysely<unknown>, kit: DialectKit): Promise<void> {
   await table('templates')
     .addColumn('id', ID, (c) => c.primaryKey())
     .addColumn('project_id', ID, (c) => c.notNull())
-    .addColumn('name', NAME, (c) => c.notNull().unique())
+    .addColumn('name', NAME, (c) => c.notNull())
     .addColumn('display_name', NAME, (c) => c.notNull())
     .addColumn('n_slaves', 'integer', (c) => c.notNull())
     .addColumn('description', 'text', (c) => c.notNull())
+    // Unique per scope: "x-b" of project "a" and "x" of project "b-a" are both named "x-b-a".
+    .addUniqueConstraint('templates_project_name_uq', ['project_id', 'name'])
     .execute();
-  await db.schema.createIndex('templates_project_idx').on('templates').columns(['project_id', 'name']).execute();
 
   await table('clusters')
     .addColumn('id', ID, (c) => c.primaryKey())

@@ -61,5 +61,28 @@ export function findRow<R>(ctx: RepoContext, table: keyof DB, nameColumn: string
   );
 }
 
+export type LockMode = 'exclusive' | 'shared';
+
+/** Adds the dialect's row-lock clause; undefined where the database needs none. */
+export function locking<QB extends SelectQueryBuilder<DB, keyof DB, object>>(ctx: RepoContext, qb: QB, mode: LockMode): QB | undefined {
+  const clause = ctx.kit.rowLock?.[mode];
+  return clause ? (qb.modifyEnd(clause) as QB) : undefined;
+}
+
+/**
+ * Locks the rows of `table` that `refs` name (by ID or by unique name) until the transaction ends.
+ * Writers of a row take it exclusively; transactions that only rely on it existing share it.
+ * Call before the transaction's first plain read: MariaDB's REPEATABLE READ snapshot starts there.
+ */
+export async function lockRows(ctx: RepoContext, table: keyof DB, nameColumn: string, refs: string[], mode: LockMode): Promise<void> {
+  if (!ctx.kit.rowLock || refs.length === 0) return;
+  // Table and column are our own constants; the casts only quiet Kysely's per-table typing.
+  const q = ctx.db.selectFrom(table as 'images').select('id');
+  const ids = refs.map(parseUuid).filter((id): id is string => id !== undefined);
+  // Two statements so each uses its unique index; a stable order avoids lock-order deadlocks.
+  if (ids.length > 0) await locking(ctx, q.where('id', 'in', ids).orderBy('id'), mode)!.execute();
+  await locking(ctx, q.where(nameColumn as 'name', 'in', [...new Set(refs)]).orderBy(nameColumn as 'name'), mode)!.execute();
+}
+
 export const toBool = (v: number | boolean | null | undefined): boolean => Boolean(v);
 export const fromBool = (v: boolean | undefined): number => (v ? 1 : 0);

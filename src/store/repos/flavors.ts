@@ -1,6 +1,6 @@
 import type { Flavor } from '../../domain/wire.js';
 import type { FlavorRow } from '../schema.js';
-import { type RepoContext, paged, insertUnique, findRow } from './base.js';
+import { type RepoContext, paged, insertUnique, findRow, lockRows } from './base.js';
 import { toPage, type Page, type PageRequest } from '../paging.js';
 
 const toWire = (r: FlavorRow): Flavor => ({ ID: r.id, Name: r.name, VCPUs: r.vcpus, RAM: r.ram, Disk: r.disk });
@@ -17,6 +17,20 @@ export class FlavorRepo {
     const r = await findRow<FlavorRow>(this.ctx, 'flavors', 'name', idOrName);
     return r && toWire(r);
   }
+
+  // ---- locks (as for images: writers take the row exclusively, projects naming it share it) -----
+
+  /** Takes the flavor's row exclusively until the transaction ends; a missing flavor locks nothing. */
+  lock(idOrName: string): Promise<void> {
+    return lockRows(this.ctx, 'flavors', 'name', [idOrName], 'exclusive');
+  }
+
+  /** Shares the rows of the flavors `refs` name (by ID or name), so they stay as they are until commit. */
+  lockShared(refs: string[]): Promise<void> {
+    return lockRows(this.ctx, 'flavors', 'name', refs, 'shared');
+  }
+
+  // ---- writes -----------------------------------------------------------------------------------
 
   async insert(f: Required<Flavor>): Promise<void> {
     await insertUnique(this.ctx, 'flavor', f.Name, () =>

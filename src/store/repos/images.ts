@@ -1,6 +1,6 @@
 import type { Image } from '../../domain/wire.js';
 import type { ImageRow } from '../schema.js';
-import { type RepoContext, paged, insertUnique, findRow } from './base.js';
+import { type RepoContext, paged, insertUnique, findRow, lockRows } from './base.js';
 import { toPage, type Page, type PageRequest } from '../paging.js';
 
 const toWire = (r: ImageRow): Image => ({
@@ -22,6 +22,25 @@ export class ImageRepo {
     const r = await findRow<ImageRow>(this.ctx, 'images', 'name', idOrName);
     return r && toWire(r);
   }
+
+  // ---- locks ------------------------------------------------------------------------------------
+  // "Is it used?" (PUT/DELETE here) and "does it exist?" (a project naming it) are reads followed by
+  // writes in other tables; without locks a project could be created on an image deleted or renamed
+  // at the same moment. Writers of the image take its row exclusively, users share it. Call them
+  // before the transaction's first plain read: MariaDB's REPEATABLE READ snapshot starts there.
+  // SQLite transactions already exclude each other.
+
+  /** Takes the image's row exclusively until the transaction ends; a missing image locks nothing. */
+  lock(idOrName: string): Promise<void> {
+    return lockRows(this.ctx, 'images', 'name', [idOrName], 'exclusive');
+  }
+
+  /** Shares the rows of the images `refs` name (by ID or name), so they stay as they are until commit. */
+  lockShared(refs: string[]): Promise<void> {
+    return lockRows(this.ctx, 'images', 'name', refs, 'shared');
+  }
+
+  // ---- writes -----------------------------------------------------------------------------------
 
   async insert(i: Required<Image>): Promise<void> {
     await insertUnique(this.ctx, 'image', i.Name, () =>

@@ -1,6 +1,6 @@
 import type { Project } from '../../domain/wire.js';
 import type { ProjectRow } from '../schema.js';
-import { type RepoContext, paged, insertUnique, findRow } from './base.js';
+import { type RepoContext, paged, insertUnique, findRow, lockRows } from './base.js';
 import { toPage, type Page, type PageRequest } from '../paging.js';
 
 export type StoredProject = Required<Project>;
@@ -42,6 +42,15 @@ export class ProjectRepo {
   async find(idOrName: string): Promise<StoredProject | undefined> {
     const r = await findRow<ProjectRow>(this.ctx, 'projects', 'name', idOrName);
     return r && toWire(r);
+  }
+
+  /**
+   * Takes the project's row exclusively until the transaction ends, so PUT/DELETE do not interleave
+   * (lost updates, a delete passing the cluster check while a cluster is being added). Call it before
+   * the transaction's first plain read (MariaDB's snapshot starts there); a missing project locks nothing.
+   */
+  lock(idOrName: string): Promise<void> {
+    return lockRows(this.ctx, 'projects', 'name', [idOrName], 'exclusive');
   }
 
   async insert(p: StoredProject): Promise<void> {

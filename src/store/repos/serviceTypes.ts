@@ -10,7 +10,7 @@ import type {
   ServiceTypeSummary,
 } from '../../domain/stored.js';
 import type { ServiceTypeRow, ServiceVersionRow, ServiceConfigRow, ServiceDependencyRow } from '../schema.js';
-import { type RepoContext, paged, insertUnique, findRow, toBool, fromBool } from './base.js';
+import { type RepoContext, paged, insertUnique, findRow, lockRows, locking, toBool, fromBool } from './base.js';
 import { toPage, type Page, type PageRequest } from '../paging.js';
 import { parseUuid } from '../ids.js';
 
@@ -82,10 +82,16 @@ export class ServiceTypeRepo {
     return row && summary(row);
   }
 
-  /** Types by name, fully assembled; used to check dependencies against the types they name. */
+  /**
+   * Types by name, fully assembled; used to check dependencies, template and cluster services
+   * against the types they name. Inside a transaction the type rows are read with a shared lock
+   * (see lockShared), so a type cannot be deleted, nor its versions, between this check and the
+   * caller's commit: without it a template could be stored for a type deleted at the same moment.
+   */
   async findByNames(names: string[]): Promise<Map<string, StoredServiceType>> {
     if (names.length === 0) return new Map();
-    const rows = await this.db.selectFrom('service_types').selectAll().where('type', 'in', [...new Set(names)]).execute();
+    const q = this.db.selectFrom('service_types').selectAll().where('type', 'in', [...new Set(names)]).orderBy('type');
+    const rows = await ((this.db.isTransaction && locking(this.ctx, q, 'shared')) || q).execute();
     return new Map((await this.assemble(rows)).map((t) => [t.Type, t]));
   }
 
@@ -164,6 +170,25 @@ export class ServiceTypeRepo {
       if (await q.limit(1).executeTakeFirst()) return true;
     }
     return false;
+  }
+
+  // ---- locks ------------------------------------------------------------------------------------
+
+  /**
+   * Takes the type's row exclusively for the rest of the transaction, so read-check-write sequences
+   * on the aggregate (PUT/DELETE of the type, every version/config/dependency write) run one after
+   * the other instead of losing each other's changes or passing each other's checks. Call it (and
+   * lockShared) before the transaction's first plain read: MariaDB's REPEATABLE READ snapshot starts
+   * there. A missing type locks nothing; the caller's lookup reports it. SQLite transactions already
+   * exclude each other.
+   */
+  lock(idOrName: string): Promise<void> {
+    return lockRows(this.ctx, 'service_types', 'type', [idOrName], 'exclusive');
+  }
+
+  /** Shares the rows of the types dependencies name, so their versions cannot be deleted meanwhile. */
+  lockShared(names: string[]): Promise<void> {
+    return lockRows(this.ctx, 'service_types', 'type', names, 'shared');
   }
 
   // ---- writes (callers run multi-row writes inside Store.transaction) ---------------------------
