@@ -301,3 +301,19 @@ describeEachStore('templates', (ctx) => {
     expect(seen).toEqual(all);
   });
 });
+
+describeEachStore('template names are unique per scope', (ctx) => {
+  it('allows the same generated Name in two projects ("xx-b" of project "pa" and "xx" of project "b-pa")', async () => {
+    await ctx.api.post('/images', image());
+    await ctx.api.post('/flavors', flavor());
+    expect((await ctx.api.post('/projects', project('pa'))).status).toBe(201);
+    expect((await ctx.api.post('/projects', project('b-pa'))).status).toBe(201);
+    const one = await ctx.api.post('/projects/pa/templates', { DisplayName: 'xx-b' });
+    const two = await ctx.api.post('/projects/b-pa/templates', { DisplayName: 'xx' });
+    expect([one.status, two.status]).toEqual([201, 201]);
+    expect(one.data.Name).toBe('xx-b-pa');
+    expect(two.data.Name).toBe('xx-b-pa');
+    // ... while within one scope the name stays unique.
+    expect((await ctx.api.post('/projects/pa/templates', { DisplayName: 'xx-b' })).status).toBe(400);
+  });
+});

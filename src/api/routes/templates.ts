@@ -19,9 +19,9 @@ interface Scope {
 export function templateRoutes(app: FastifyInstance, store: Store): void {
   // The two families differ only in how the scope is found.
   const common = async (): Promise<Scope> => ({ projectId: COMMON, suffix: 'common' });
-  const ofProject = async (req: FastifyRequest): Promise<Scope> => {
+  const ofProject = async (db: Store, req: FastifyRequest): Promise<Scope> => {
     const p = (req.params as { projectIdOrName: string }).projectIdOrName;
-    const project = await found(store.projects.find(p), 'project', p);
+    const project = await found(db.projects.find(p), 'project', p);
     return { projectId: project.ID, suffix: project.Name };
   };
   register(app, store, '/templates', [], common);
@@ -33,7 +33,7 @@ function register(
   store: Store,
   base: string,
   scopeParams: string[],
-  scopeOf: (req: FastifyRequest) => Promise<Scope>,
+  scopeOf: (db: Store, req: FastifyRequest) => Promise<Scope>,
 ): void {
   const tag = 'templates';
   const listParams = scopeParams.length ? param(...scopeParams) : undefined;
@@ -43,19 +43,29 @@ function register(
   // Create and replace answer with the template as read back, so the reply is what GET will return.
   const readBack = async (tx: Store, scope: Scope, id: string) => (await tx.templates.find(scope.projectId, id))!;
 
+  // A write locks what it relies on before its first read (MariaDB's snapshot starts there): the
+  // project, so it is not deleted under the new template, and the service types the body names.
+  const lockRefs = async (tx: Store, req: FastifyRequest) => {
+    const p = (req.params as { projectIdOrName?: string }).projectIdOrName;
+    if (p !== undefined) await tx.projects.lockShared([p]);
+    const services = (req.body as Template | undefined)?.Services;
+    await tx.serviceTypes.lockShared(Array.isArray(services) ? templateServiceTypes(services) : []);
+  };
+
   const resolveServices = async (tx: Store, body: Template) =>
     resolveTemplateServices(body.Services ?? [], await tx.serviceTypes.findByNames(templateServiceTypes(body.Services)), newId);
 
   app.get(base, route({ tag, summary: 'List templates', params: listParams, querystring: PageQuery, data: Type.Array(TemplateSchema) }), async (req, reply) => {
-    const scope = await scopeOf(req);
+    const scope = await scopeOf(store, req);
     return ok(req, reply, pageHeaders(req, reply, await store.templates.list(scope.projectId, pageRequest(req))));
   });
 
   app.post(base, route({ tag, summary: 'Create a template', params: listParams, body: TemplateSchema, data: TemplateSchema, status: 201 }), async (req, reply) => {
-    const scope = await scopeOf(req);
-    const body = input<Template>(req);
-    checkTemplateBody(body, false);
     const t = await store.transaction(async (tx) => {
+      await lockRefs(tx, req);
+      const scope = await scopeOf(tx, req);
+      const body = input<Template>(req);
+      checkTemplateBody(body, false);
       const tpl = {
         ID: newId(),
         ProjectID: scope.projectId,
@@ -72,14 +82,15 @@ function register(
   });
 
   app.get(`${base}/:templateID`, route({ tag, summary: 'Get a template', params: oneParams, data: TemplateSchema }), async (req, reply) => {
-    const scope = await scopeOf(req);
+    const scope = await scopeOf(store, req);
     return ok(req, reply, await found(store.templates.find(scope.projectId, templateId(req)), 'template', templateId(req)));
   });
 
   // PUT replaces DisplayName, Services, NSlaves and Description, as the original did; Name follows DisplayName.
   app.put(`${base}/:templateID`, route({ tag, summary: 'Replace a template', params: oneParams, body: TemplateSchema, data: TemplateSchema }), async (req, reply) => {
-    const scope = await scopeOf(req);
     const t = await store.transaction(async (tx) => {
+      await lockRefs(tx, req);
+      const scope = await scopeOf(tx, req);
       const stored = await found(tx.templates.find(scope.projectId, templateId(req)), 'template', templateId(req));
       const body = input<Template>(req);
       checkTemplateBody(body, true);
@@ -99,8 +110,8 @@ function register(
   });
 
   app.delete(`${base}/:templateID`, route({ tag, summary: 'Delete a template', params: oneParams, status: 204 }), async (req, reply) => {
-    const scope = await scopeOf(req);
     await store.transaction(async (tx) => {
+      const scope = await scopeOf(tx, req);
       const stored = await found(tx.templates.find(scope.projectId, templateId(req)), 'template', templateId(req));
       await tx.templates.delete(stored.ID);
     });

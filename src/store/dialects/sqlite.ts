@@ -1,8 +1,30 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { SqliteDialect } from 'kysely';
+import { SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import type { DialectKit } from './kit.js';
+
+// Kysely's SQLite driver prepares every query anew; preparing costs more than running a lookup by
+// key, so statements are kept by SQL text. Kysely runs one query at a time on this connection and
+// reads results with all()/run(), so sharing a prepared statement is safe.
+const MAX_STATEMENTS = 500;
+
+function withStatementCache(db: Database.Database): SqliteDatabase {
+  const cache = new Map<string, SqliteStatement>();
+  return {
+    close: () => db.close(),
+    prepare(sql: string): SqliteStatement {
+      let stmt = cache.get(sql);
+      if (stmt === undefined) {
+        stmt = db.prepare(sql) as unknown as SqliteStatement;
+        // Queries with IN lists vary in text; drop the oldest when full rather than grow forever.
+        if (cache.size >= MAX_STATEMENTS) cache.delete(cache.keys().next().value!);
+        cache.set(sql, stmt);
+      }
+      return stmt;
+    },
+  };
+}
 
 export function sqliteKit(file: string): DialectKit {
   return {
@@ -16,7 +38,7 @@ export function sqliteKit(file: string): DialectKit {
       db.pragma('foreign_keys = ON');
       db.pragma('busy_timeout = 5000');
       db.pragma('synchronous = NORMAL');
-      return new SqliteDialect({ database: db });
+      return new SqliteDialect({ database: withStatementCache(db) });
     },
     isTransient(err) {
       return (err as { code?: string } | null)?.code === 'SQLITE_BUSY';

@@ -53,6 +53,11 @@ export class ProjectRepo {
     return lockRows(this.ctx, 'projects', 'name', [idOrName], 'exclusive');
   }
 
+  /** Shares the project's row: it stays (and keeps its name) until the transaction ends. */
+  lockShared(refs: string[]): Promise<void> {
+    return lockRows(this.ctx, 'projects', 'name', refs, 'shared');
+  }
+
   async insert(p: StoredProject): Promise<void> {
     await insertUnique(this.ctx, 'project', p.Name, () => this.ctx.db.insertInto('projects').values(toRow(p)).execute());
   }
