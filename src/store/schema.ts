@@ -99,7 +99,13 @@ export interface ServiceRow {
   description: string;
 }
 
+export interface CatalogRevisionRow {
+  id: number;
+  revision: number;
+}
+
 export interface DB {
+  catalog_revision: CatalogRevisionRow;
   images: ImageRow;
   flavors: FlavorRow;
   projects: ProjectRow;

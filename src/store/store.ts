@@ -12,6 +12,7 @@ import { FlavorRepo } from './repos/flavors.js';
 import { ProjectRepo } from './repos/projects.js';
 import { ServiceTypeRepo } from './repos/serviceTypes.js';
 import { TemplateRepo } from './repos/templates.js';
+import { CatalogCache } from './catalogCache.js';
 
 export interface StoreOptions {
   storage: StorageKind;
@@ -40,8 +41,9 @@ export class Store {
   private constructor(
     readonly db: Kysely<DB>,
     readonly kit: DialectKit,
+    private readonly catalogCache = new CatalogCache(),
   ) {
-    const ctx = { db, kit };
+    const ctx = { db, kit, catalogCache };
     this.images = new ImageRepo(ctx);
     this.flavors = new FlavorRepo(ctx);
     this.projects = new ProjectRepo(ctx);
@@ -70,7 +72,7 @@ export class Store {
   async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.db.transaction().execute((trx) => fn(new Store(trx, this.kit)));
+        return await this.db.transaction().execute((trx) => fn(new Store(trx, this.kit, this.catalogCache)));
       } catch (err) {
         if (attempt >= 4 || !this.kit.isTransient(err)) throw err;
         await new Promise((r) => setTimeout(r, 5 * attempt + Math.floor(Math.random() * 10)));

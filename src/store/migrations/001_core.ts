@@ -88,6 +88,14 @@ export async function up(db: Kysely<unknown>, kit: DialectKit): Promise<void> {
     .execute();
   await db.schema.createIndex('service_dependencies_type_idx').on('service_dependencies').column('service_type').execute();
 
+  // Bumped by every catalog write in the same transaction: readers compare it to what they cached,
+  // so a cache in one replica never serves a catalog another replica has changed.
+  await table('catalog_revision')
+    .addColumn('id', 'integer', (c) => c.primaryKey())
+    .addColumn('revision', 'integer', (c) => c.notNull())
+    .execute();
+  await db.insertInto('catalog_revision' as never).values({ id: 1, revision: 0 } as never).execute();
+
   await table('templates')
     .addColumn('id', ID, (c) => c.primaryKey())
     .addColumn('project_id', ID, (c) => c.notNull())

@@ -1,6 +1,7 @@
 import type { Kysely, SelectQueryBuilder } from 'kysely';
 import type { DB } from '../schema.js';
 import type { DialectKit } from '../dialects/kit.js';
+import type { CatalogCache } from '../catalogCache.js';
 import { decodeCursor, type PageRequest } from '../paging.js';
 import { exists } from '../../domain/errors.js';
 import { parseUuid } from '../ids.js';
@@ -8,6 +9,8 @@ import { parseUuid } from '../ids.js';
 export interface RepoContext {
   readonly db: Kysely<DB>;
   readonly kit: DialectKit;
+  /** Shared by the store and its transactions; see catalogCache.ts. */
+  readonly catalogCache?: CatalogCache;
 }
 
 /** Orders by a unique column and applies the cursor; fetches one extra row to detect a next page. */

@@ -73,8 +73,25 @@ export class ServiceTypeRepo {
   }
 
   async find(idOrName: string): Promise<StoredServiceType | undefined> {
+    // Inside a transaction the caller may be about to write: always read the rows themselves.
+    const cache = this.db.isTransaction ? undefined : this.ctx.catalogCache;
+    const revision = cache ? await this.revision() : 0;
+    const hit = cache?.get(revision, idOrName);
+    if (hit) return hit;
     const row = await this.findRow(idOrName);
-    return row && (await this.assemble([row]))[0];
+    const t = row && (await this.assemble([row]))[0];
+    if (t) cache?.set(revision, idOrName, t);
+    return t;
+  }
+
+  private async revision(): Promise<number> {
+    const r = await this.db.selectFrom('catalog_revision').select('revision').where('id', '=', 1).executeTakeFirst();
+    return Number(r?.revision ?? 0);
+  }
+
+  /** Every write calls this first, in its transaction, so cached copies everywhere go stale. */
+  private async touch(): Promise<void> {
+    await this.db.updateTable('catalog_revision').set((eb) => ({ revision: eb('revision', '+', 1) })).where('id', '=', 1).execute();
   }
 
   async findSummary(idOrName: string): Promise<ServiceTypeSummary | undefined> {
@@ -194,6 +211,7 @@ export class ServiceTypeRepo {
   // ---- writes (callers run multi-row writes inside Store.transaction) ---------------------------
 
   async insert(t: StoredServiceType): Promise<void> {
+    await this.touch();
     await insertUnique(this.ctx, 'service type', t.Type, () =>
       this.db
         .insertInto('service_types')
@@ -213,6 +231,7 @@ export class ServiceTypeRepo {
   }
 
   async updateType(t: StoredServiceType): Promise<void> {
+    await this.touch();
     await this.db
       .updateTable('service_types')
       .set({
@@ -228,10 +247,12 @@ export class ServiceTypeRepo {
   }
 
   async delete(id: string): Promise<void> {
+    await this.touch();
     await this.db.deleteFrom('service_types').where('id', '=', id).execute();
   }
 
   async insertVersion(typeId: string, v: StoredVersion, position?: number): Promise<void> {
+    await this.touch();
     const pos = position ?? (await this.nextPosition('service_versions', 'service_type_id', typeId));
     await insertUnique(this.ctx, 'service type version', v.Version, () =>
       this.db
@@ -251,6 +272,7 @@ export class ServiceTypeRepo {
   }
 
   async updateVersion(v: StoredVersion): Promise<void> {
+    await this.touch();
     await this.db
       .updateTable('service_versions')
       .set({ description: v.Description, download_url: v.DownloadURL })
@@ -259,10 +281,12 @@ export class ServiceTypeRepo {
   }
 
   async deleteVersion(versionId: string): Promise<void> {
+    await this.touch();
     await this.db.deleteFrom('service_versions').where('id', '=', versionId).execute();
   }
 
   async insertConfig(versionId: string, c: StoredConfig, position?: number): Promise<void> {
+    await this.touch();
     const pos = position ?? (await this.nextPosition('service_configs', 'version_id', versionId));
     await insertUnique(this.ctx, 'service type version config', c.ParameterName, () =>
       this.db
@@ -273,6 +297,7 @@ export class ServiceTypeRepo {
   }
 
   async updateConfig(versionId: string, c: StoredConfig): Promise<void> {
+    await this.touch();
     await this.db
       .updateTable('service_configs')
       .set(configRow(c))
@@ -282,6 +307,7 @@ export class ServiceTypeRepo {
   }
 
   async deleteConfig(versionId: string, parameterName: string): Promise<void> {
+    await this.touch();
     await this.db
       .deleteFrom('service_configs')
       .where('version_id', '=', versionId)
@@ -290,6 +316,7 @@ export class ServiceTypeRepo {
   }
 
   async insertDependency(versionId: string, d: StoredDependency, position?: number): Promise<void> {
+    await this.touch();
     const pos = position ?? (await this.nextPosition('service_dependencies', 'version_id', versionId));
     await insertUnique(this.ctx, 'service type version dependency', d.ServiceType, () =>
       this.db
@@ -306,6 +333,7 @@ export class ServiceTypeRepo {
   }
 
   async updateDependency(versionId: string, d: StoredDependency): Promise<void> {
+    await this.touch();
     await this.db
       .updateTable('service_dependencies')
       .set(dependencyRow(d))
@@ -315,6 +343,7 @@ export class ServiceTypeRepo {
   }
 
   async deleteDependency(versionId: string, serviceType: string): Promise<void> {
+    await this.touch();
     await this.db
       .deleteFrom('service_dependencies')
       .where('version_id', '=', versionId)
