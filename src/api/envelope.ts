@@ -19,6 +19,26 @@ export function failure(err: MichmanError) {
 }
 
 export const ok = (req: FastifyRequest, reply: FastifyReply, data: unknown) => reply.code(200).send(success(req, 200, data));
+/**
+ * As `ok`, for Data already serialised: large objects that are served often from the catalog cache
+ * are turned into JSON once (see jsonOf) instead of on every request.
+ */
+export function okJson(req: FastifyRequest, reply: FastifyReply, dataJson: string) {
+  const body = `{"Type":1,"Status":200,"Title":"Request successful","Detail":{"Message":${JSON.stringify(describe(req))},"Data":${dataJson}}}`;
+  return reply.code(200).type('application/json; charset=utf-8').send(body);
+}
+
+// Frozen cached objects never change, so their JSON can be kept next to them.
+const jsonCache = new WeakMap<object, string>();
+export function jsonOf(value: object): string {
+  let json = jsonCache.get(value);
+  if (json === undefined) {
+    json = JSON.stringify(value);
+    if (Object.isFrozen(value)) jsonCache.set(value, json);
+  }
+  return json;
+}
+
 export const created = (req: FastifyRequest, reply: FastifyReply, data: unknown) =>
   reply.code(201).send(success(req, 201, data));
 export const noContent = (reply: FastifyReply) => reply.code(204).send();

@@ -28,7 +28,7 @@ import { exists, used, MichmanError, ErrorClass } from '../../domain/errors.js';
 import { newId } from '../../store/ids.js';
 import { input } from '../body.js';
 import { createServiceType } from '../../catalog.js';
-import { ok, created, noContent } from '../envelope.js';
+import { ok, okJson, jsonOf, created, noContent } from '../envelope.js';
 import { route, param, PageQuery, pageRequest, pageHeaders, found } from '../routeKit.js';
 
 const tag = 'service types';
@@ -103,8 +103,8 @@ export function configRoutes(app: FastifyInstance, store: Store): void {
   app.get('/configs/:st', route({ tag, summary: 'Get a service type (?view=summary|full)', params: tp, querystring: ViewQuery, data: ServiceTypeSchema }), async (req, reply) => {
     const { st } = req.params as TP;
     const v = view(req);
-    const t = v === 'full' ? await store.serviceTypes.find(st) : await store.serviceTypes.findSummary(st);
-    return ok(req, reply, await found(Promise.resolve(t), 'service type', st));
+    if (v === 'full') return okJson(req, reply, jsonOf(await found(store.serviceTypes.find(st), 'service type', st)));
+    return ok(req, reply, await found(store.serviceTypes.findSummary(st), 'service type', st));
   });
 
   app.put('/configs/:st', route({ tag, summary: 'Modify a service type', params: tp, body: ServiceTypeSchema, data: ServiceTypeSchema }), async (req, reply) => {

@@ -1,4 +1,4 @@
-import type { Kysely, SelectQueryBuilder } from 'kysely';
+import { CompiledQuery, type Kysely, type SelectQueryBuilder } from 'kysely';
 import type { DB } from '../schema.js';
 import type { DialectKit } from '../dialects/kit.js';
 import type { CatalogCache } from '../catalogCache.js';
@@ -55,13 +55,30 @@ export async function byIdOrName<T>(
 
 /** One row of `table` by ID or by its unique name column, as the IdOrName rule above says. */
 export function findRow<R>(ctx: RepoContext, table: keyof DB, nameColumn: string, value: string): Promise<R | undefined> {
-  // Table and column are our own constants; the casts only quiet Kysely's per-table typing.
-  const q = ctx.db.selectFrom(table as 'images').selectAll();
   return byIdOrName(
     value,
-    (id) => q.where('id', '=', id).executeTakeFirst() as Promise<R | undefined>,
-    (name) => q.where(nameColumn as 'name', '=', name).executeTakeFirst() as Promise<R | undefined>,
+    (id) => rowBy<R>(ctx, table, 'id', id),
+    (name) => rowBy<R>(ctx, table, nameColumn, name),
   );
+}
+
+// The by-key lookups behind every GET of one object are compiled once per dialect and table/column:
+// building and compiling the query each time cost more than running it.
+const compiledLookups = new WeakMap<DialectKit, Map<string, CompiledQuery>>();
+
+async function rowBy<R>(ctx: RepoContext, table: keyof DB, column: string, value: string): Promise<R | undefined> {
+  let byKey = compiledLookups.get(ctx.kit);
+  if (!byKey) compiledLookups.set(ctx.kit, (byKey = new Map()));
+  const key = `${table}.${column}`;
+  let compiled = byKey.get(key);
+  if (!compiled) {
+    // Table and column are our own constants; the casts only quiet Kysely's per-table typing.
+    compiled = ctx.db.selectFrom(table as 'images').selectAll().where(column as 'name', '=', '').compile();
+    byKey.set(key, compiled);
+  }
+  // Columns looked up here are unique, so the first row is the only one.
+  const result = await ctx.db.executeQuery<R>(CompiledQuery.raw(compiled.sql, [value]));
+  return result.rows[0];
 }
 
 export type LockMode = 'exclusive' | 'shared';
