@@ -16,6 +16,12 @@ export interface DialectKit {
   readonly tableOptions?: Expression<unknown>;
   /** Column type for JSON documents that may exceed 64 KiB (a service type's possible values). */
   readonly longText: 'text' | Expression<unknown>;
+  /**
+   * Reads one row outside any transaction without the query pipeline, where the driver can do it
+   * much faster (SQLite: a second, read-only connection; WAL gives it the last committed state).
+   * Absent elsewhere: callers then go through Kysely.
+   */
+  readFirst?(sql: string, parameters: readonly unknown[]): unknown;
   /** Runs once after the connection pool is open (pragmas). */
   afterOpen?(): Promise<void>;
   /**

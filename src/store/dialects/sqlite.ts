@@ -27,8 +27,30 @@ function withStatementCache(db: Database.Database): SqliteDatabase {
 }
 
 export function sqliteKit(file: string): DialectKit {
+  // Opened lazily, after the writer has created the file and switched it to WAL.
+  let reader: Database.Database | undefined;
+  const readStatements = new Map<string, Database.Statement>();
   return {
     kind: 'sqlite',
+    // A separate connection, so a read never sees the uncommitted rows of a transaction that the
+    // writer connection has open between two awaits. In-memory databases cannot be shared: no fast path.
+    ...(file === ':memory:'
+      ? {}
+      : {
+          readFirst(sql: string, parameters: readonly unknown[]): unknown {
+            if (!reader) {
+              reader = new Database(file, { readonly: true, fileMustExist: true });
+              reader.pragma('busy_timeout = 5000');
+            }
+            let stmt = readStatements.get(sql);
+            if (!stmt) {
+              stmt = reader.prepare(sql);
+              if (readStatements.size >= MAX_STATEMENTS) readStatements.clear();
+              readStatements.set(sql, stmt);
+            }
+            return stmt.get(...(parameters as unknown[]));
+          },
+        }),
     longText: 'text',
     createDialect() {
       if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -38,7 +60,17 @@ export function sqliteKit(file: string): DialectKit {
       db.pragma('foreign_keys = ON');
       db.pragma('busy_timeout = 5000');
       db.pragma('synchronous = NORMAL');
-      return new SqliteDialect({ database: withStatementCache(db) });
+      const cached = withStatementCache(db);
+      return new SqliteDialect({
+        database: {
+          prepare: cached.prepare,
+          close() {
+            reader?.close();
+            reader = undefined;
+            cached.close();
+          },
+        },
+      });
     },
     isTransient(err) {
       return (err as { code?: string } | null)?.code === 'SQLITE_BUSY';

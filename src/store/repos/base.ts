@@ -77,7 +77,13 @@ async function rowBy<R>(ctx: RepoContext, table: keyof DB, column: string, value
     byKey.set(key, compiled);
   }
   // Columns looked up here are unique, so the first row is the only one.
-  const result = await ctx.db.executeQuery<R>(CompiledQuery.raw(compiled.sql, [value]));
+  return firstRow<R>(ctx, compiled.sql, [value]);
+}
+
+/** First row of a compiled read; outside transactions through the dialect's fast path if it has one. */
+export async function firstRow<R>(ctx: RepoContext, sql: string, parameters: readonly unknown[]): Promise<R | undefined> {
+  if (ctx.kit.readFirst && !ctx.db.isTransaction) return ctx.kit.readFirst(sql, parameters) as R | undefined;
+  const result = await ctx.db.executeQuery<R>(CompiledQuery.raw(sql, [...parameters]));
   return result.rows[0];
 }
 

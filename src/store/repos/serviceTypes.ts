@@ -10,7 +10,7 @@ import type {
   ServiceTypeSummary,
 } from '../../domain/stored.js';
 import type { ServiceTypeRow, ServiceVersionRow, ServiceConfigRow, ServiceDependencyRow } from '../schema.js';
-import { type RepoContext, paged, insertUnique, findRow, lockRows, locking, toBool, fromBool } from './base.js';
+import { type RepoContext, paged, insertUnique, findRow, firstRow, lockRows, locking, toBool, fromBool } from './base.js';
 import { toPage, type Page, type PageRequest } from '../paging.js';
 import { parseUuid } from '../ids.js';
 
@@ -85,9 +85,12 @@ export class ServiceTypeRepo {
   }
 
   private async revision(): Promise<number> {
-    const r = await this.db.selectFrom('catalog_revision').select('revision').where('id', '=', 1).executeTakeFirst();
+    // Asked before every cached read, so compiled once.
+    this.revisionSql ??= this.db.selectFrom('catalog_revision').select('revision').where('id', '=', 1).compile().sql;
+    const r = await firstRow<{ revision: number }>(this.ctx, this.revisionSql, [1]);
     return Number(r?.revision ?? 0);
   }
+  private revisionSql: string | undefined;
 
   /** Every write calls this first, in its transaction, so cached copies everywhere go stale. */
   private async touch(): Promise<void> {
