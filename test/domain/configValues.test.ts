@@ -9,18 +9,11 @@ import {
   type ConfigParam,
   type ConfigParamDefinition,
 } from '../../src/domain/configValues.js';
-import { MichmanError } from '../../src/domain/errors.js';
+import { thrownBy } from '../helpers/errors.js';
 
 // Asserts a class-300 (validation → 400) error with the given message.
 function expectValidation(fn: () => unknown, message: string | RegExp): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(MichmanError);
-  const err = caught as MichmanError;
+  const err = thrownBy(fn);
   expect(err.errorClass).toBe(300);
   expect(err.status).toBe(400);
   if (typeof message === 'string') expect(err.message).toBe(message);
