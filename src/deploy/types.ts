@@ -1,0 +1,35 @@
+// How services get onto machines (DESIGN.md). Every call is idempotent: the engine may repeat a
+// step after a crash, and a repeated deploy must converge, not duplicate.
+import type { StepContext, ProvisionedNode } from '../providers/types.js';
+
+export interface ServiceDeployment {
+  /** The cluster's service: Type, Version (resolved), Config (user values), ID. */
+  type: string;
+  version: string;
+  config: Record<string, string>;
+  /** Parameters of the version (for defaults of Required parameters and typing). */
+  params: Array<{ ParameterName: string; Type: string; IsList: boolean; DefaultValue: string; Required: boolean }>;
+  /** Nodes the service runs on, by placement (topology.ts): master first. */
+  nodes: ProvisionedNode[];
+  /** The catalog's AccessPort (0 = none). */
+  accessPort: number;
+}
+
+export interface HealthResult {
+  healthy: boolean;
+  /** What was checked and what answered, for events and the API. */
+  detail: string;
+}
+
+export interface Deployer {
+  readonly name: string;
+  /**
+   * Problems that make the services impossible here, checked at POST time: e.g.
+   * "service 'redis' needs the program redis-server: apt-get install redis-server". Empty = fine.
+   */
+  check(services: Array<{ type: string; version: string }>): Promise<string[]>;
+  deploy(ctx: StepContext, d: ServiceDeployment): Promise<void>;
+  health(ctx: StepContext, d: ServiceDeployment): Promise<HealthResult>;
+  /** Stops the service and removes its data; absent service is not an error. */
+  remove(ctx: StepContext, d: ServiceDeployment): Promise<void>;
+}
