@@ -1,0 +1,267 @@
+// Runs one operation's steps against a provider and a deployer, journaling each step so that a
+// worker which dies is replaced by one that resumes at the first unfinished step. Steps are
+// idempotent (ensureNode, deploy and remove converge), so re-running a step that was running when
+// its worker died is harmless. No store access here: the journal is an interface the worker fills.
+import type { OperationPlan, PlannedService } from '../domain/plan.js';
+import type { Provider, ProvisionedNode, StepContext, EngineEvent } from '../providers/types.js';
+import type { Deployer, ServiceDeployment } from '../deploy/types.js';
+import { masterIp, serviceUrl } from '../domain/topology.js';
+
+export type OperationKind = 'create' | 'update' | 'scale' | 'delete';
+export type Phase = 'provision' | 'reachable' | 'deploy' | 'health' | 'remove' | 'deprovision';
+
+export interface StepRecord {
+  name: string; // <phase>:<node or service>
+  status: 'pending' | 'running' | 'done' | 'failed';
+  attempt: number;
+  startedAt?: number;
+  finishedAt?: number;
+  /** provision steps keep the node the provider reported, for the steps after them. */
+  detail?: unknown;
+}
+
+export interface OperationError {
+  phase: string;
+  node?: string;
+  service?: string;
+  message: string;
+  output?: string;
+}
+
+export interface Journal {
+  steps: StepRecord[];
+  /** Persists the journal; rejects when the worker no longer owns the operation (lease lost). */
+  save(steps: StepRecord[]): Promise<void>;
+  emit(event: EngineEvent): void;
+}
+
+export type Deadlines = Record<Phase, number>;
+export const DEFAULT_DEADLINES: Deadlines = {
+  provision: 20 * 60_000,
+  reachable: 10 * 60_000,
+  deploy: 60 * 60_000,
+  health: 10 * 60_000,
+  remove: 20 * 60_000,
+  deprovision: 20 * 60_000,
+};
+
+export interface RunOptions {
+  kind: OperationKind;
+  plan: OperationPlan;
+  /** Nodes to take away (scale-in), by name. */
+  removeNodes?: string[];
+  clusterId: string;
+  clusterName: string;
+  journal: Journal;
+  provider: Provider;
+  deployer: Deployer;
+  deadlines?: Partial<Deadlines>;
+  /** Aborted when a user cancels the operation. */
+  cancel: AbortSignal;
+}
+
+export interface RunResult {
+  status: 'succeeded' | 'failed' | 'cancelled';
+  error?: OperationError;
+  nodes: ProvisionedNode[];
+  masterIp?: string;
+  /** Service ID → URL by the original rule. */
+  urls: Record<string, string>;
+}
+
+class StepFailure extends Error {
+  constructor(readonly info: OperationError) {
+    super(info.message);
+  }
+}
+
+export async function runOperation(o: RunOptions): Promise<RunResult> {
+  const deadlines = { ...DEFAULT_DEADLINES, ...o.deadlines };
+  const steps = new Map(o.journal.steps.map((s) => [s.name, { ...s }]));
+  // Saves are chained: parallel steps finish in any order, and the journal must not go backwards.
+  let saving: Promise<void> = Promise.resolve();
+  const save = () => {
+    const snapshot = [...steps.values()].map((s) => ({ ...s }));
+    saving = saving.then(() => o.journal.save(snapshot));
+    return saving;
+  };
+  const nodesByName = () => {
+    const out = new Map<string, ProvisionedNode>();
+    for (const s of steps.values()) if (s.name.startsWith('provision:') && s.status === 'done') {
+      const n = s.detail as ProvisionedNode;
+      out.set(n.name, n);
+    }
+    return out;
+  };
+
+  const runPhase = async (phase: Phase, items: Array<{ key: string; node?: string; service?: string; run: (ctx: StepContext) => Promise<unknown> }>) => {
+    const signal = AbortSignal.any([o.cancel, AbortSignal.timeout(deadlines[phase])]);
+    for (const it of items) {
+      const name = `${phase}:${it.key}`;
+      if (!steps.has(name)) steps.set(name, { name, status: 'pending', attempt: 0 });
+    }
+    await save();
+    const results = await Promise.allSettled(
+      items.map(async (it) => {
+        const step = steps.get(`${phase}:${it.key}`)!;
+        if (step.status === 'done') return;
+        step.status = 'running';
+        step.attempt += 1;
+        step.startedAt = Date.now();
+        await save();
+        const ctx: StepContext = {
+          clusterId: o.clusterId,
+          clusterName: o.clusterName,
+          signal,
+          emit: (e) => o.journal.emit({ ...e, phase: e.phase || phase }),
+        };
+        try {
+          if (signal.aborted) throw signal.reason;
+          const detail = await raceAbort(it.run(ctx), signal);
+          step.status = 'done';
+          step.finishedAt = Date.now();
+          if (detail !== undefined) step.detail = detail;
+          await save();
+        } catch (err) {
+          step.status = 'failed';
+          step.finishedAt = Date.now();
+          await save();
+          const cancelled = o.cancel.aborted;
+          const timedOut = !cancelled && signal.aborted;
+          const message = cancelled
+            ? 'operation cancelled'
+            : timedOut
+              ? `${phase} phase deadline of ${Math.round(deadlines[phase] / 1000)} s passed`
+              : (err as Error).message;
+          const output = (err as { output?: string }).output;
+          throw new StepFailure({ phase, node: it.node, service: it.service, message, ...(output ? { output: output.slice(-4000) } : {}) });
+        }
+      }),
+    );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  };
+
+  const deployment = (s: PlannedService): ServiceDeployment => {
+    const nodes = nodesByName();
+    return {
+      type: s.type,
+      version: s.version,
+      config: s.config,
+      params: s.params,
+      accessPort: s.accessPort,
+      nodes: s.nodes.map((n) => nodes.get(n)).filter((n): n is ProvisionedNode => n !== undefined),
+    };
+  };
+  const byType = new Map(o.plan.services.map((s) => [s.type, s]));
+
+  try {
+    if (o.kind === 'delete') {
+      // The nodes as the provider knows them now: the create's journal belongs to another operation.
+      const live = async (ctx: StepContext) => new Map((await o.provider.listNodes(ctx)).map((n) => [n.name, n]));
+      for (const level of [...o.plan.levels].reverse()) {
+        await runPhase(
+          'remove',
+          level.map((t) => ({
+            key: t,
+            service: t,
+            run: async (ctx: StepContext) => {
+              const s = byType.get(t)!;
+              const nodes = await live(ctx);
+              const on = s.nodes.map((n) => nodes.get(n)).filter((n): n is ProvisionedNode => n !== undefined);
+              if (on.length > 0) await o.deployer.remove(ctx, { ...deployment(s), nodes: on });
+            },
+          })),
+        );
+      }
+      await runPhase(
+        'deprovision',
+        o.plan.nodes.map((n) => ({ key: n.name, node: n.name, run: (ctx) => o.provider.deleteNode(ctx, { name: n.name, providerId: n.name }) })),
+      );
+      return { status: 'succeeded', nodes: [], urls: {} };
+    }
+
+    const removed = new Set(o.removeNodes ?? []);
+    if (removed.size > 0) {
+      // Scale-in: stop what runs on the leaving nodes, then give the nodes back.
+      await runPhase(
+        'remove',
+        o.plan.services.flatMap((s) =>
+          s.nodes.filter((n) => removed.has(n)).map((n) => ({
+            key: `${s.type}@${n}`,
+            service: s.type,
+            node: n,
+            run: async (ctx: StepContext) => {
+              const node = (await o.provider.listNodes(ctx)).find((x) => x.name === n);
+              if (node) await o.deployer.remove(ctx, { ...deployment(s), nodes: [node] });
+            },
+          })),
+        ),
+      );
+      await runPhase('deprovision', [...removed].map((n) => ({ key: n, node: n, run: (ctx) => o.provider.deleteNode(ctx, { name: n, providerId: n }) })));
+    }
+
+    const keep = o.plan.nodes.filter((n) => !removed.has(n.name));
+    await runPhase(
+      'provision',
+      keep.map((n) => ({
+        key: n.name,
+        node: n.name,
+        run: (ctx) => o.provider.ensureNode(ctx, { name: n.name, role: n.role, flavor: n.flavor, image: o.plan.image }),
+      })),
+    );
+    await runPhase(
+      'reachable',
+      keep.map((n) => ({ key: n.name, node: n.name, run: (ctx) => o.provider.waitReachable(ctx, nodesByName().get(n.name)!) })),
+    );
+    for (const level of o.plan.levels) {
+      await runPhase('deploy', level.map((t) => ({ key: t, service: t, run: (ctx) => o.deployer.deploy(ctx, deployment(byType.get(t)!)) })));
+    }
+    await runPhase(
+      'health',
+      o.plan.services.map((s) => ({
+        key: s.type,
+        service: s.type,
+        run: async (ctx: StepContext) => {
+          const h = await o.deployer.health(ctx, deployment(s));
+          if (!h.healthy) throw new Error(`unhealthy: ${h.detail}`);
+          ctx.emit({ level: 'info', phase: 'health', service: s.type, message: h.detail });
+        },
+      })),
+    );
+
+    const nodes = [...nodesByName().values()].filter((n) => !removed.has(n.name));
+    const urls: Record<string, string> = {};
+    for (const s of o.plan.services) {
+      const u = serviceUrl(s.class, s.accessPort, nodes);
+      if (u !== undefined) urls[s.id] = u;
+    }
+    return { status: 'succeeded', nodes, masterIp: masterIp(nodes), urls };
+  } catch (err) {
+    await saving.catch(() => undefined);
+    if (err instanceof StepFailure) {
+      o.journal.emit({ level: 'error', phase: err.info.phase, node: err.info.node, service: err.info.service, message: err.info.message });
+      return { status: o.cancel.aborted ? 'cancelled' : 'failed', error: err.info, nodes: [...nodesByName().values()], urls: {} };
+    }
+    throw err; // lease lost or a bug: the worker decides
+  }
+}
+
+/** Resolves or rejects with the work, or rejects as soon as the signal aborts (work may go on). */
+function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}

@@ -1,0 +1,177 @@
+// The step runner with the fake provider: journaled steps, resume after a lost worker, failures
+// with phase and node, deadlines, cancel, and delete.
+import { describe, it, expect } from 'vitest';
+import { runOperation, type Journal, type StepRecord } from '../../src/engine/runner.js';
+import { buildCreatePlan, dependencyLevels } from '../../src/domain/plan.js';
+import { FakeProvider, NoopDeployer } from '../../src/providers/fake.js';
+import type { StoredServiceType } from '../../src/domain/stored.js';
+import type { EngineEvent } from '../../src/providers/types.js';
+
+function type(name: string, cls: string, accessPort: number, deps: Array<{ type: string; version: string }> = []): StoredServiceType {
+  return {
+    ID: name,
+    Type: name,
+    Description: '',
+    DefaultVersion: '1',
+    Class: cls,
+    AccessPort: accessPort,
+    Ports: [],
+    HealthCheck: [{ CheckType: 'TCP' }],
+    Versions: [
+      {
+        ID: `${name}-1`,
+        Version: '1',
+        Description: '',
+        DownloadURL: '',
+        Configs: [],
+        Dependencies: deps.map((d) => ({ ServiceType: d.type, ServiceVersions: [d.version], DefaultServiceVersion: d.version, Description: '' })),
+      },
+    ],
+  };
+}
+
+const types = new Map<string, StoredServiceType>([
+  ['redis', type('redis', 'storage', 6379)],
+  ['jupyter', type('jupyter', 'stand-alone', 8888)],
+  ['hub', type('hub', 'stand-alone', 8000, [{ type: 'jupyter', version: '1' }])],
+  ['spark', type('spark', 'master-slave', 8080)],
+]);
+
+const cluster = {
+  ID: 'c1',
+  Name: 'demo-proj',
+  NSlaves: 2,
+  Image: 'ubuntu',
+  MasterFlavor: 'm',
+  SlavesFlavor: 's',
+  StorageFlavor: 'st',
+  MonitoringFlavor: 'mo',
+  Services: [
+    { ID: 's-hub', Type: 'hub', Version: '1' },
+    { ID: 's-jup', Type: 'jupyter', Version: '1' },
+    { ID: 's-redis', Type: 'redis', Version: '1' },
+    { ID: 's-spark', Type: 'spark', Version: '1' },
+  ],
+};
+
+class MemoryJournal implements Journal {
+  steps: StepRecord[] = [];
+  events: EngineEvent[] = [];
+  saves = 0;
+  /** Throws on this save: the worker has lost its lease (or died). */
+  failAtSave?: number;
+  async save(steps: StepRecord[]) {
+    this.saves++;
+    if (this.failAtSave !== undefined && this.saves >= this.failAtSave) throw new Error('lease lost');
+    this.steps = steps;
+  }
+  emit(e: EngineEvent) {
+    this.events.push(e);
+  }
+}
+
+const run = (journal: Journal, provider: FakeProvider, deployer: NoopDeployer, extra: Partial<Parameters<typeof runOperation>[0]> = {}) =>
+  runOperation({
+    kind: 'create',
+    plan: buildCreatePlan(cluster, types),
+    clusterId: 'c1',
+    clusterName: 'demo-proj',
+    journal,
+    provider,
+    deployer,
+    cancel: new AbortController().signal,
+    ...extra,
+  });
+
+describe('plan', () => {
+  it('orders services by dependency levels and places them on nodes', () => {
+    expect(dependencyLevels(cluster.Services, types)).toEqual([['jupyter', 'redis', 'spark'], ['hub']]);
+    const plan = buildCreatePlan(cluster, types);
+    expect(plan.nodes.map((n) => n.name)).toEqual(['demo-proj-master', 'demo-proj-slave-1', 'demo-proj-slave-2', 'demo-proj-storage']);
+    expect(plan.services.find((s) => s.type === 'redis')!.nodes).toEqual(['demo-proj-storage']);
+    expect(plan.services.find((s) => s.type === 'spark')!.nodes).toEqual(['demo-proj-master', 'demo-proj-slave-1', 'demo-proj-slave-2']);
+  });
+});
+
+describe('runOperation', () => {
+  it('creates every node, deploys in dependency order and records MasterIP and URLs', async () => {
+    const provider = new FakeProvider();
+    const deployer = new NoopDeployer();
+    const journal = new MemoryJournal();
+    const r = await run(journal, provider, deployer);
+    expect(r.status).toBe('succeeded');
+    expect(journal.steps.every((s) => s.status === 'done')).toBe(true);
+    const master = r.nodes.find((n) => n.role === 'master')!;
+    const storage = r.nodes.find((n) => n.role === 'storage')!;
+    expect(r.masterIp).toBe(master.address);
+    expect(r.urls).toEqual({
+      's-hub': `${master.address}:8000`,
+      's-jup': `${master.address}:8888`,
+      's-spark': `${master.address}:8080`,
+      's-redis': `${storage.address}:6379`,
+    });
+    // hub was deployed after jupyter, its dependency.
+    const deploys = journal.events.filter((e) => e.phase === 'deploy').map((e) => e.service);
+    expect(deploys.indexOf('hub')).toBeGreaterThan(deploys.indexOf('jupyter'));
+  });
+
+  it('resumes at the first unfinished step after the worker is lost, creating no node twice', async () => {
+    const provider = new FakeProvider({ bootLatencyMs: 5 });
+    const deployer = new NoopDeployer();
+    const first = new MemoryJournal();
+    first.failAtSave = 12; // somewhere after provisioning, before the end
+    await expect(run(first, provider, deployer)).rejects.toThrow('lease lost');
+    const doneBefore = first.steps.filter((s) => s.status === 'done').map((s) => s.name);
+    expect(doneBefore.length).toBeGreaterThan(0);
+
+    const second = new MemoryJournal();
+    second.steps = first.steps;
+    const r = await run(second, provider, deployer);
+    expect(r.status).toBe('succeeded');
+    for (const [, count] of provider.creations) expect(count).toBe(1);
+    // Steps done by the first worker were not run again.
+    for (const name of doneBefore) expect(second.steps.find((s) => s.name === name)!.attempt).toBe(1);
+  });
+
+  it('reports a failed node with phase and node name', async () => {
+    const r = await run(new MemoryJournal(), new FakeProvider({ failureRate: 1 }), new NoopDeployer());
+    expect(r.status).toBe('failed');
+    expect(r.error).toMatchObject({ phase: 'provision', node: expect.stringMatching(/^demo-proj-/), message: expect.stringContaining('failed to boot') });
+  });
+
+  it('fails a phase whose deadline passes, naming the phase', async () => {
+    const r = await run(new MemoryJournal(), new FakeProvider({ bootLatencyMs: 2_000 }), new NoopDeployer(), { deadlines: { provision: 50 } });
+    expect(r.status).toBe('failed');
+    expect(r.error?.phase).toBe('provision');
+    expect(r.error?.message).toMatch(/provision phase deadline/);
+  });
+
+  it('stops promptly on cancel', async () => {
+    const cancel = new AbortController();
+    const started = Date.now();
+    setTimeout(() => cancel.abort(new Error('cancelled by user')), 30);
+    const r = await run(new MemoryJournal(), new FakeProvider({ bootLatencyMs: 5_000 }), new NoopDeployer(), { cancel: cancel.signal });
+    expect(r.status).toBe('cancelled');
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('delete removes services and nodes', async () => {
+    const provider = new FakeProvider();
+    const deployer = new NoopDeployer();
+    await run(new MemoryJournal(), provider, deployer);
+    expect(provider.nodes.get('c1')!.size).toBe(4);
+    const r = await run(new MemoryJournal(), provider, deployer, { kind: 'delete' });
+    expect(r.status).toBe('succeeded');
+    expect(provider.nodes.get('c1')!.size).toBe(0);
+    expect([...deployer.deployed].filter((k) => k.startsWith('c1/'))).toEqual([]);
+  });
+
+  it('scale-in removes the highest slaves and keeps the rest', async () => {
+    const provider = new FakeProvider();
+    const deployer = new NoopDeployer();
+    await run(new MemoryJournal(), provider, deployer);
+    const r = await run(new MemoryJournal(), provider, deployer, { kind: 'scale', removeNodes: ['demo-proj-slave-2'] });
+    expect(r.status).toBe('succeeded');
+    expect([...provider.nodes.get('c1')!.keys()].sort()).toEqual(['demo-proj-master', 'demo-proj-slave-1', 'demo-proj-storage']);
+  });
+});
