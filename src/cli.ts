@@ -2,7 +2,7 @@
 // The `michman` command: serve, migrate, catalog import.
 import { Command } from 'commander';
 import { loadConfig, ConfigError } from './config/load.js';
-import { serve, openStore } from './app.js';
+import { serve, openStore, logger, machinery, startWorker } from './app.js';
 import { importCatalogFiles } from './catalog.js';
 import { VERSION } from './version.js';
 
@@ -13,14 +13,34 @@ const config = (overrides: Record<string, unknown> = {}) => loadConfig({ configP
 
 program
   .command('serve')
-  .description('run the API (and, in later versions, the workers)')
+  .description('run the API and the workers')
   .option('--listen <host:port>', 'address to listen on (config key listen)')
   .option('--data-dir <dir>', 'data directory (config key data_dir)')
-  .action(async (o: { listen?: string; dataDir?: string }) => {
-    const running = await serve(config({ listen: o.listen, data_dir: o.dataDir }));
+  .option('--workers <n>', 'operations run at once in this process; 0 = API only (config key workers)')
+  .action(async (o: { listen?: string; dataDir?: string; workers?: string }) => {
+    const running = await serve(config({ listen: o.listen, data_dir: o.dataDir, workers: o.workers }));
     process.stderr.write(`michman ${VERSION} listening on ${running.url}\n`);
     const stop = () => {
       void running.close().then(() => process.exit(0));
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+
+program
+  .command('worker')
+  .description('run workers only (no API), sharing the database with `michman serve --workers 0` replicas')
+  .action(async () => {
+    const cfg = config();
+    const store = await openStore(cfg);
+    const worker = startWorker(store, { ...cfg, workers: Math.max(1, cfg.workers) }, logger(cfg), machinery(cfg));
+    process.stderr.write(`michman worker ${worker?.id ?? ''} started\n`);
+    const stop = () => {
+      void (async () => {
+        await worker?.stop();
+        await store.close();
+        process.exit(0);
+      })();
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);

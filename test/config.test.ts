@@ -86,7 +86,8 @@ describe('defaults', () => {
     expect(c.logs_file_path).toBe(path.join(dir, 'data', 'logs'));
     expect(c.log_level).toBe('info');
     expect(c.body_limit).toBe(1048576);
-    expect(c.workers).toBe(1);
+    expect(c.workers).toBe(4);
+    expect(c.provider).toBe("local");
     expect(c.use_auth).toBe(false);
     expect(c.authorization_model).toBe('none');
     expect(c.logs_output).toBe('file');

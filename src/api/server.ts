@@ -13,10 +13,15 @@ import { imageRoutes, flavorRoutes } from './routes/images.js';
 import { projectRoutes } from './routes/projects.js';
 import { configRoutes } from './routes/configs.js';
 import { templateRoutes } from './routes/templates.js';
+import { clusterRoutes } from './routes/clusters.js';
+import type { Deployer } from '../deploy/types.js';
+import { NoopDeployer } from '../providers/fake.js';
 import { VERSION } from '../version.js';
 
 export interface ServerOptions {
   store: Store;
+  /** Checks at POST time that the cluster's services can run here (default: accepts everything, for tests). */
+  deployer?: Deployer;
   logger?: FastifyBaseLogger | boolean;
   bodyLimit?: number;
 }
@@ -92,6 +97,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   projectRoutes(app, o.store);
   configRoutes(app, o.store);
   templateRoutes(app, o.store);
+  clusterRoutes(app, o.store, { deployer: o.deployer ?? new NoopDeployer() });
 
   await app.ready();
   return app;

@@ -110,7 +110,21 @@ export const ConfigSchema = Type.Object(
     }),
     log_level: oneOf(LOG_LEVELS, 'Service log level.', 'info'),
     body_limit: Type.Integer({ description: 'Maximum request body size in bytes.', default: 1048576, minimum: 1 }),
-    workers: Type.Integer({ description: 'Number of background workers; 0 disables them.', default: 1, minimum: 0 }),
+    workers: Type.Integer({
+      description: 'Operations this process runs at once (create, update, scale, delete); 0 = an API-only replica.',
+      default: 4,
+      minimum: 0,
+    }),
+    provider: oneOf(
+      ['local', 'fake'],
+      'Where cluster nodes come from: local (addresses in 127.0.0.0/8 on this host, services as real processes) or fake (records, for tests and benchmarks).',
+      'local',
+    ),
+    lease_seconds: Type.Integer({
+      description: 'How long a worker holds an operation without a heartbeat before another worker may take it over.',
+      default: 30,
+      minimum: 2,
+    }),
   },
   { additionalProperties: false },
 );

@@ -1,5 +1,13 @@
 // Row types of the logical schema (created by migrations/). Booleans are 0/1 integers and JSON
 // documents are text on every database, so rows read the same whichever dialect produced them.
+import type { ColumnType } from 'kysely';
+
+/**
+ * Milliseconds since the epoch in a BIGINT column. PostgreSQL's driver returns BIGINT as a string,
+ * so reads are number | string and repositories convert them with Number().
+ */
+export type Millis = ColumnType<number | string, number, number>;
+export type MillisOrNull = ColumnType<number | string | null, number | null, number | null>;
 export interface ImageRow { id: string; name: string; ansible_user: string; cloud_image_id: string }
 export interface FlavorRow { id: string; name: string; vcpus: number; ram: number; disk: number }
 export interface ProjectRow {
@@ -104,6 +112,55 @@ export interface CatalogRevisionRow {
   revision: number;
 }
 
+/** A durable operation of the engine (migration 002): a job row with a lease and a step journal. */
+export interface OperationRow {
+  id: string;
+  cluster_id: string; // no foreign key: operations stay readable after the cluster is removed
+  project_id: string;
+  kind: string; // create | update | scale | delete
+  status: string; // queued | running | succeeded | failed | cancelled
+  steps: string; // JSON OperationStep[]
+  plan: string; // JSON, opaque to the store
+  attempt: number;
+  lease_owner: string | null;
+  lease_expires_at: MillisOrNull;
+  heartbeat_at: MillisOrNull;
+  /** The cluster ID while the operation is running, else NULL: a unique index = one running per cluster. */
+  running_cluster_id: string | null;
+  cancel_requested: number;
+  error: string | null; // JSON OperationError
+  idempotency_key: string | null;
+  request_hash: string | null;
+  created_at: Millis;
+  updated_at: Millis;
+  started_at: MillisOrNull;
+  finished_at: MillisOrNull;
+}
+/** Primary key (cluster_id, id): id is the cluster's own counter, so it grows in commit order. */
+export interface EventRow {
+  cluster_id: string;
+  id: Millis; // BIGINT; not a time, but read the same way
+  operation_id: string | null;
+  time: Millis;
+  level: string;
+  phase: string;
+  node: string | null;
+  service: string | null;
+  message: string;
+}
+/** Last event ID handed out per cluster; its row lock serialises appends of one cluster. */
+export interface EventSequenceRow {
+  cluster_id: string;
+  last_id: Millis;
+}
+export interface IdempotencyKeyRow {
+  scope: string;
+  key: string;
+  request_hash: string;
+  response: string; // JSON { status, body }
+  created_at: Millis;
+}
+
 export interface DB {
   catalog_revision: CatalogRevisionRow;
   images: ImageRow;
@@ -117,4 +174,8 @@ export interface DB {
   template_services: ServiceRow;
   clusters: ClusterRow;
   cluster_services: ServiceRow;
+  operations: OperationRow;
+  events: EventRow;
+  event_sequences: EventSequenceRow;
+  idempotency_keys: IdempotencyKeyRow;
 }

@@ -12,6 +12,9 @@ import { FlavorRepo } from './repos/flavors.js';
 import { ProjectRepo } from './repos/projects.js';
 import { ServiceTypeRepo } from './repos/serviceTypes.js';
 import { TemplateRepo } from './repos/templates.js';
+import { ClusterRepo } from './repos/clusters.js';
+import { OperationRepo } from './repos/operations.js';
+import { EventRepo } from './repos/events.js';
 import { CatalogCache } from './catalogCache.js';
 
 export interface StoreOptions {
@@ -37,6 +40,9 @@ export class Store {
   readonly projects: ProjectRepo;
   readonly serviceTypes: ServiceTypeRepo;
   readonly templates: TemplateRepo;
+  readonly clusters: ClusterRepo;
+  readonly operations: OperationRepo;
+  readonly events: EventRepo;
 
   private constructor(
     readonly db: Kysely<DB>,
@@ -49,6 +55,9 @@ export class Store {
     this.projects = new ProjectRepo(ctx);
     this.serviceTypes = new ServiceTypeRepo(ctx);
     this.templates = new TemplateRepo(ctx);
+    this.clusters = new ClusterRepo(ctx);
+    this.operations = new OperationRepo(ctx);
+    this.events = new EventRepo(ctx);
   }
 
   static async open(o: StoreOptions): Promise<Store> {

@@ -1,7 +1,7 @@
 // What differs between the databases, and nothing else: how to connect, how a unique-key violation
 // looks, and the few DDL details that must differ for the same logical schema. Repositories and
 // migrations only talk to this interface, so they never ask which database they are on.
-import type { Dialect, Expression } from 'kysely';
+import type { Dialect, Expression, InsertQueryBuilder } from 'kysely';
 
 export type StorageKind = 'sqlite' | 'mysql' | 'postgres';
 
@@ -29,4 +29,15 @@ export interface DialectKit {
    * sequences serialise. Absent where transactions already exclude each other (SQLite).
    */
   readonly rowLock?: { readonly exclusive: Expression<unknown>; readonly shared: Expression<unknown> };
+  /**
+   * Clause that locks the rows a SELECT reads and skips rows another transaction has locked, so
+   * concurrent workers each take a different job without waiting. Absent where transactions
+   * already exclude each other (SQLite).
+   */
+  readonly skipLocked?: Expression<unknown>;
+  /**
+   * Makes an INSERT leave out rows whose primary or unique key is already taken instead of failing,
+   * so the surrounding transaction stays usable (PostgreSQL aborts a transaction on any error).
+   */
+  ignoreDuplicates<D, T extends keyof D & string, O>(qb: InsertQueryBuilder<D, T, O>): InsertQueryBuilder<D, T, O>;
 }

@@ -8,6 +8,11 @@ export function mysqlKit(url: string): DialectKit {
     longText: sql`mediumtext`,
     // MariaDB has no FOR SHARE; LOCK IN SHARE MODE is the same lock in older syntax.
     rowLock: { exclusive: sql`for update`, shared: sql`lock in share mode` },
+    // MariaDB 10.6+ and MySQL 8.0+.
+    skipLocked: sql`for update skip locked`,
+    // Only for inserts whose other errors cannot happen (fixed keys and small values): INSERT IGNORE
+    // would also swallow truncation errors.
+    ignoreDuplicates: (qb) => qb.ignore(),
     // Binary collation: 'Spark' and 'spark' are different names, as on SQLite and PostgreSQL.
     tableOptions: sql`ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
     createDialect() {

@@ -7,6 +7,8 @@ export function postgresKit(url: string): DialectKit {
     kind: 'postgres',
     longText: 'text',
     rowLock: { exclusive: sql`for update`, shared: sql`for share` },
+    skipLocked: sql`for update skip locked`,
+    ignoreDuplicates: (qb) => qb.onConflict((oc) => oc.doNothing()),
     createDialect() {
       return new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 10 }) });
     },

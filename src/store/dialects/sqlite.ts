@@ -52,6 +52,7 @@ export function sqliteKit(file: string): DialectKit {
           },
         }),
     longText: 'text',
+    ignoreDuplicates: (qb) => qb.onConflict((oc) => oc.doNothing()),
     createDialect() {
       if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
       const db = new Database(file);

@@ -1,0 +1,193 @@
+// A worker: claims operations (rows with leases), runs them with the step runner, heartbeats its
+// lease, honours cancel, and writes the outcome to the operation and the cluster. Many workers, in
+// `michman serve` and in `michman worker` processes, share one database; the lease guarantees that
+// one operation has one worker, and an expired lease lets another resume it at its first unfinished step.
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Store } from '../store/store.js';
+import type { Operation, OperationStep } from '../store/repos/operations.js';
+import type { Provider, EngineEvent } from '../providers/types.js';
+import type { Deployer } from '../deploy/types.js';
+import type { OperationPlan } from '../domain/plan.js';
+import { statusOnStart, statusOnSuccess, statusOnFailure, ownsStatus } from '../domain/clusterState.js';
+import { runOperation, type Deadlines, type StepRecord, type OperationKind } from './runner.js';
+
+export interface WorkerOptions {
+  provider: Provider;
+  deployer: Deployer;
+  /** Operations this worker runs at once. */
+  concurrency?: number;
+  leaseMs?: number;
+  pollMs?: number;
+  deadlines?: Partial<Deadlines>;
+  id?: string;
+  log?: { error(obj: object, msg: string): void; info(obj: object, msg: string): void };
+}
+
+/** What an operation's plan column holds. */
+export interface StoredPlan extends OperationPlan {
+  removeNodes?: string[];
+}
+
+class LeaseLost extends Error {}
+
+export class Worker {
+  readonly id: string;
+  private readonly leaseMs: number;
+  private readonly pollMs: number;
+  private running = new Set<Promise<void>>();
+  private stopped = true;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly cancels = new Map<string, AbortController>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly o: WorkerOptions,
+  ) {
+    this.id = o.id ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.leaseMs = o.leaseMs ?? 30_000;
+    this.pollMs = o.pollMs ?? 500;
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  /** Stops claiming; running operations are abandoned to their leases (another worker resumes them). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    for (const c of this.cancels.values()) c.abort(new LeaseLost('worker stopping'));
+    await Promise.allSettled([...this.running]);
+  }
+
+  private schedule(ms: number) {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.tick(), ms);
+  }
+
+  /** Claims as many operations as there is room for; polls again after pollMs. */
+  async tick(): Promise<void> {
+    try {
+      while (!this.stopped && this.running.size < (this.o.concurrency ?? 4)) {
+        const op = await this.store.operations.claim(this.id, this.leaseMs);
+        if (!op) break;
+        const p = this.execute(op).finally(() => {
+          this.running.delete(p);
+          this.schedule(0);
+        });
+        this.running.add(p);
+      }
+    } catch (err) {
+      this.o.log?.error({ err }, 'worker could not claim an operation');
+    }
+    this.schedule(this.pollMs);
+  }
+
+  private async execute(op: Operation): Promise<void> {
+    const cancel = new AbortController();
+    this.cancels.set(op.id, cancel);
+    const events: EngineEvent[] = [];
+    let flushing: Promise<unknown> = Promise.resolve();
+    const flush = () => {
+      const batch = events.splice(0);
+      if (batch.length > 0) flushing = flushing.then(() => this.store.events.append(op.clusterId, op.id, batch)).catch(() => undefined);
+      return flushing;
+    };
+    let lost = false;
+    const beat = setInterval(() => {
+      void (async () => {
+        const ok = await this.store.operations.heartbeat(op.id, this.id, this.leaseMs).catch(() => true);
+        if (!ok) {
+          lost = true;
+          cancel.abort(new LeaseLost('lease lost'));
+          return;
+        }
+        const now = await this.store.operations.get(op.id).catch(() => undefined);
+        if (now?.cancelRequested) cancel.abort(new Error('cancelled by user'));
+        void flush();
+      })();
+    }, Math.max(50, Math.floor(this.leaseMs / 3)));
+
+    try {
+      const cluster = await this.store.clusters.get(op.clusterId);
+      if (!cluster) {
+        await this.store.operations.finish(op.id, this.id, 'failed', { phase: 'start', message: 'the cluster no longer exists' });
+        return;
+      }
+      if (ownsStatus(op.kind, cluster.EntityStatus)) {
+        await this.store.clusters.setStatus(cluster.ID, statusOnStart(op.kind));
+      }
+      events.push({ level: 'info', phase: 'start', message: `${op.kind} started (attempt ${op.attempt}) by ${this.id}` });
+      const plan = op.plan as StoredPlan;
+      const result = await runOperation({
+        kind: op.kind as OperationKind,
+        plan,
+        removeNodes: plan.removeNodes,
+        clusterId: cluster.ID,
+        clusterName: cluster.Name,
+        provider: this.o.provider,
+        deployer: this.o.deployer,
+        deadlines: this.o.deadlines,
+        cancel: cancel.signal,
+        journal: {
+          steps: op.steps.map(fromStored),
+          save: async (steps) => {
+            if (lost || !(await this.store.operations.updateSteps(op.id, this.id, steps.map(toStored)))) {
+              lost = true;
+              throw new LeaseLost('lease lost');
+            }
+          },
+          emit: (e) => void events.push(e),
+        },
+      });
+      if (lost) return;
+      events.push({
+        level: result.status === 'succeeded' ? 'info' : 'error',
+        phase: 'finish',
+        message: result.status === 'succeeded' ? `${op.kind} succeeded` : `${op.kind} ${result.status}: ${result.error?.message ?? ''}`,
+      });
+      await flush();
+      await this.store.transaction(async (tx) => {
+        if (!(await tx.operations.finish(op.id, this.id, result.status, result.error))) return;
+        const current = await tx.clusters.get(cluster.ID);
+        if (!current || !ownsStatus(op.kind, current.EntityStatus)) return; // a forced delete overtook us
+        if (result.status === 'succeeded' && op.kind === 'delete') {
+          await tx.clusters.remove(cluster.ID);
+          return;
+        }
+        if (result.status === 'succeeded') {
+          const services = current.Services.map((s) => ({ ...s, URL: result.urls[s.ID ?? ''] ?? s.URL ?? '' }));
+          await tx.clusters.update({ ...current, MasterIP: result.masterIp ?? current.MasterIP, Services: services, EntityStatus: statusOnSuccess(op.kind) });
+        } else {
+          await tx.clusters.setStatus(cluster.ID, statusOnFailure(op.kind));
+        }
+      });
+    } catch (err) {
+      if (!(err instanceof LeaseLost) && !lost) {
+        this.o.log?.error({ err, operation: op.id }, 'operation crashed');
+        events.push({ level: 'error', phase: 'engine', message: `internal error: ${(err as Error).message}` });
+        await flush();
+        await this.store.operations
+          .finish(op.id, this.id, 'failed', { phase: 'engine', message: (err as Error).message })
+          .then(() => this.store.clusters.setStatus(op.clusterId, statusOnFailure(op.kind)))
+          .catch(() => undefined);
+      }
+    } finally {
+      clearInterval(beat);
+      this.cancels.delete(op.id);
+      await flush();
+    }
+  }
+}
+
+// The store keeps step details as text; the runner keeps provisioned nodes there as objects.
+function toStored(s: StepRecord): OperationStep {
+  return { ...s, detail: s.detail === undefined ? undefined : JSON.stringify(s.detail) };
+}
+function fromStored(s: OperationStep): StepRecord {
+  return { ...s, attempt: s.attempt ?? 0, detail: s.detail === undefined ? undefined : JSON.parse(s.detail) };
+}

@@ -1,0 +1,167 @@
+// Clusters with their services (rows of cluster_services). A cluster belongs to one project: every
+// lookup is scoped by it, so an ID of another project's cluster is not found.
+import { sql } from 'kysely';
+import type { Cluster } from '../../domain/wire.js';
+import type { ClusterRow } from '../schema.js';
+import { type RepoContext, paged, insertUnique, locking, toBool, fromBool } from './base.js';
+import { toPage, type Page, type PageRequest } from '../paging.js';
+import { loadServices, replaceServices } from './services.js';
+import { parseUuid } from '../ids.js';
+
+export type StoredCluster = Required<Cluster>;
+
+/** Status of a cluster that is gone from lists; its operations and events stay readable. */
+const DELETED = 'DELETED';
+
+const base = (r: ClusterRow): Omit<StoredCluster, 'Services'> => ({
+  ID: r.id,
+  Name: r.name,
+  DisplayName: r.display_name,
+  HostURL: r.host_url,
+  EntityStatus: r.entity_status,
+  ClusterType: r.cluster_type,
+  NSlaves: r.n_slaves,
+  MasterIP: r.master_ip,
+  ProjectID: r.project_id,
+  OwnerID: r.owner_id,
+  Description: r.description,
+  Image: r.image,
+  Keys: JSON.parse(r.keys) as string[],
+  Monitoring: toBool(r.monitoring),
+  MasterFlavor: r.master_flavor,
+  SlavesFlavor: r.slaves_flavor,
+  StorageFlavor: r.storage_flavor,
+  MonitoringFlavor: r.monitoring_flavor,
+});
+
+/** Every column but id, project_id and the timestamps: what an update may change. */
+const fields = (c: StoredCluster) => ({
+  name: c.Name,
+  display_name: c.DisplayName,
+  entity_status: c.EntityStatus,
+  cluster_type: c.ClusterType,
+  host_url: c.HostURL,
+  n_slaves: c.NSlaves,
+  master_ip: c.MasterIP,
+  owner_id: c.OwnerID,
+  description: c.Description,
+  image: c.Image,
+  keys: JSON.stringify(c.Keys),
+  monitoring: fromBool(c.Monitoring),
+  master_flavor: c.MasterFlavor,
+  slaves_flavor: c.SlavesFlavor,
+  storage_flavor: c.StorageFlavor,
+  monitoring_flavor: c.MonitoringFlavor,
+});
+
+const iso = (now: number) => new Date(now).toISOString();
+
+export interface FindOptions {
+  /** Also find a cluster whose status is DELETED (default: not found, as in lists). */
+  includeDeleted?: boolean;
+}
+
+export class ClusterRepo {
+  constructor(private readonly ctx: RepoContext) {}
+
+  private async withServices(rows: ClusterRow[]): Promise<StoredCluster[]> {
+    const services = await loadServices(this.ctx, 'cluster_services', rows.map((r) => r.id));
+    return rows.map((r) => ({ ...base(r), Services: services.get(r.id) ?? [] }));
+  }
+
+  /** The project's clusters by name, without DELETED ones. */
+  async list(projectId: string, page: PageRequest): Promise<Page<StoredCluster>> {
+    const q = this.ctx.db
+      .selectFrom('clusters')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('entity_status', '<>', DELETED);
+    const rows = await paged(q, 'name', page).execute();
+    return toPage(await this.withServices(rows), page.limit, (c) => c.Name);
+  }
+
+  /** A cluster of this project by ID or name (the IdOrName rule); another project's ID is not found. */
+  async find(projectId: string, idOrName: string, opts: FindOptions = {}): Promise<StoredCluster | undefined> {
+    let q = this.ctx.db.selectFrom('clusters').selectAll().where('project_id', '=', projectId);
+    if (!opts.includeDeleted) q = q.where('entity_status', '<>', DELETED);
+    const id = parseUuid(idOrName);
+    const row =
+      (id !== undefined ? await q.where('id', '=', id).executeTakeFirst() : undefined) ??
+      (await q.where('name', '=', idOrName).executeTakeFirst());
+    return row && (await this.withServices([row]))[0];
+  }
+
+  /** By ID whatever the project and status: for the engine, which holds IDs from operation rows. */
+  async get(id: string): Promise<StoredCluster | undefined> {
+    const row = await this.ctx.db.selectFrom('clusters').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && (await this.withServices([row]))[0];
+  }
+
+  /**
+   * Takes the cluster's row exclusively until the transaction ends, so concurrent PUT/DELETE/POST
+   * on one cluster (and the engine writing its status) do not interleave. Call it before the
+   * transaction's first plain read; a missing cluster locks nothing. No-op on SQLite.
+   */
+  async lock(projectId: string, idOrName: string): Promise<void> {
+    if (!this.ctx.kit.rowLock) return;
+    const q = this.ctx.db.selectFrom('clusters').select('id').where('project_id', '=', projectId);
+    const id = parseUuid(idOrName);
+    // Two statements so each uses its own unique index.
+    if (id !== undefined) await locking(this.ctx, q.where('id', '=', id), 'exclusive')!.execute();
+    await locking(this.ctx, q.where('name', '=', idOrName), 'exclusive')!.execute();
+  }
+
+  /** Writes the cluster and its services; run it in the transaction that enqueues its operation. */
+  async insert(c: StoredCluster, now = Date.now()): Promise<void> {
+    await insertUnique(this.ctx, 'cluster', c.Name, () =>
+      this.ctx.db
+        .insertInto('clusters')
+        .values({ id: c.ID, project_id: c.ProjectID, ...fields(c), created_at: iso(now), updated_at: iso(now) })
+        .execute(),
+    );
+    await replaceServices(this.ctx, 'cluster_services', c.ID, c.Services);
+  }
+
+  /** Rewrites every field but ID and ProjectID, and the services (by their IDs where given). */
+  async update(c: StoredCluster, now = Date.now()): Promise<void> {
+    await insertUnique(this.ctx, 'cluster', c.Name, () =>
+      this.ctx.db
+        .updateTable('clusters')
+        .set({ ...fields(c), updated_at: iso(now) })
+        .where('id', '=', c.ID)
+        .execute(),
+    );
+    await replaceServices(this.ctx, 'cluster_services', c.ID, c.Services);
+  }
+
+  /**
+   * Sets the status; with `expected`, only if the current status is one of them (compare-and-set,
+   * e.g. an operation ending must not overwrite the STOPPING of a forced delete). True if written.
+   */
+  async setStatus(id: string, status: string, expected?: readonly string[], now = Date.now()): Promise<boolean> {
+    let q = this.ctx.db.updateTable('clusters').set({ entity_status: status, updated_at: iso(now) }).where('id', '=', id);
+    if (expected !== undefined) {
+      if (expected.length === 0) return false;
+      q = q.where('entity_status', 'in', [...expected]);
+    }
+    const r = await q.executeTakeFirst();
+    return r.numUpdatedRows > 0n;
+  }
+
+  /** Deletes the cluster row; its services go with it (foreign key cascade), its operations and events stay. */
+  async remove(id: string): Promise<boolean> {
+    const r = await this.ctx.db.deleteFrom('clusters').where('id', '=', id).executeTakeFirst();
+    return r.numDeletedRows > 0n;
+  }
+
+  /** Clusters that are not DELETED, in one project or in all. */
+  async count(projectId?: string): Promise<number> {
+    let q = this.ctx.db
+      .selectFrom('clusters')
+      .select(sql<number | string>`count(*)`.as('n'))
+      .where('entity_status', '<>', DELETED);
+    if (projectId !== undefined) q = q.where('project_id', '=', projectId);
+    const r = await q.executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+}

@@ -1,0 +1,141 @@
+// Events of a cluster's operations, in order. An event's ID is the cluster's own counter
+// (event_sequences), taken under the counter row's lock and committed with the events: a later
+// commit always gets larger IDs, so a reader that has seen up to ID n (`?after=n`, SSE
+// Last-Event-ID) never misses an event that commits afterwards. A global auto-increment would not
+// promise that: IDs are handed out at insert time and transactions commit in any order.
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { DB, EventRow as EventTable } from '../schema.js';
+import type { RepoContext } from './base.js';
+
+type EventRow = Selectable<EventTable>;
+
+export type EventLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** An event as the engine reports it (the same fields as providers' EngineEvent). */
+export interface EventInput {
+  level: EventLevel;
+  phase: string;
+  node?: string;
+  service?: string;
+  message: string;
+  /** Milliseconds since the epoch; the time of append when absent. */
+  time?: number;
+}
+
+export interface StoredEvent {
+  /** Strictly increasing within the cluster, from 1. */
+  id: number;
+  clusterId: string;
+  operationId: string | null;
+  time: number;
+  level: EventLevel;
+  phase: string;
+  node?: string;
+  service?: string;
+  message: string;
+}
+
+export interface EventQuery {
+  /** Only events with a greater ID. */
+  after?: number;
+  /** At most this many; all when absent. */
+  limit?: number;
+  /** Only this operation's events. */
+  operationId?: string;
+}
+
+function toEvent(r: EventRow): StoredEvent {
+  const e: StoredEvent = {
+    id: Number(r.id),
+    clusterId: r.cluster_id,
+    operationId: r.operation_id,
+    time: Number(r.time),
+    level: r.level as EventLevel,
+    phase: r.phase,
+    message: r.message,
+  };
+  if (r.node !== null) e.node = r.node;
+  if (r.service !== null) e.service = r.service;
+  return e;
+}
+
+const ATTEMPTS = 5;
+
+export class EventRepo {
+  constructor(private readonly ctx: RepoContext) {}
+
+  /**
+   * Appends events to the cluster's log with the next IDs and returns them as stored. Inside a
+   * transaction the events commit with it (and other appends to this cluster wait for it); outside,
+   * the append is its own transaction.
+   */
+  async append(clusterId: string, operationId: string | null, events: EventInput[], now = Date.now()): Promise<StoredEvent[]> {
+    if (events.length === 0) return [];
+    if (this.ctx.db.isTransaction) return this.appendIn(this.ctx.db, clusterId, operationId, events, now);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.ctx.db.transaction().execute((trx) => this.appendIn(trx, clusterId, operationId, events, now));
+      } catch (err) {
+        // Two first appends of a cluster may deadlock on MariaDB's gap locks; either wins on retry.
+        if (attempt >= ATTEMPTS || !this.ctx.kit.isTransient(err)) throw err;
+        await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 5 * attempt)));
+      }
+    }
+  }
+
+  private async appendIn(
+    db: Kysely<DB>,
+    clusterId: string,
+    operationId: string | null,
+    events: EventInput[],
+    now: number,
+  ): Promise<StoredEvent[]> {
+    const n = events.length;
+    const bump = () =>
+      db
+        .updateTable('event_sequences')
+        .set({ last_id: sql<number>`${sql.ref('last_id')} + ${n}` })
+        .where('cluster_id', '=', clusterId)
+        .executeTakeFirst();
+    // The UPDATE takes the counter's row lock until commit: appends of one cluster serialise here.
+    if ((await bump()).numUpdatedRows === 0n) {
+      await this.ctx.kit.ignoreDuplicates(db.insertInto('event_sequences').values({ cluster_id: clusterId, last_id: 0 })).execute();
+      await bump();
+    }
+    const seq = await db.selectFrom('event_sequences').select('last_id').where('cluster_id', '=', clusterId).executeTakeFirstOrThrow();
+    const first = Number(seq.last_id) - n + 1;
+    const rows = events.map((e, i) => ({
+      cluster_id: clusterId,
+      id: first + i,
+      operation_id: operationId,
+      time: e.time ?? now,
+      level: e.level,
+      phase: e.phase,
+      node: e.node ?? null,
+      service: e.service ?? null,
+      message: e.message,
+    }));
+    await db.insertInto('events').values(rows).execute();
+    return rows.map(toEvent);
+  }
+
+  /** The cluster's events in ID order. */
+  async list(clusterId: string, q: EventQuery = {}): Promise<StoredEvent[]> {
+    let s = this.ctx.db.selectFrom('events').selectAll().where('cluster_id', '=', clusterId);
+    if (q.after !== undefined) s = s.where('id', '>', q.after);
+    if (q.operationId !== undefined) s = s.where('operation_id', '=', q.operationId);
+    s = s.orderBy('id');
+    if (q.limit !== undefined) s = s.limit(q.limit);
+    return (await s.execute()).map(toEvent);
+  }
+
+  /** ID of the cluster's last committed event; 0 when it has none. */
+  async latestId(clusterId: string): Promise<number> {
+    const r = await this.ctx.db
+      .selectFrom('events')
+      .select(sql<number | string | null>`max(id)`.as('id'))
+      .where('cluster_id', '=', clusterId)
+      .executeTakeFirst();
+    return r?.id == null ? 0 : Number(r.id);
+  }
+}

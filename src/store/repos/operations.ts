@@ -1,0 +1,501 @@
+// Durable operations: jobs are rows (DESIGN.md "engine"). A worker claims one with a lease, renews
+// the lease with heartbeats, journals its steps, and finishes it; every write of a worker is checked
+// against the lease owner, so a worker that lost its lease can no longer change anything.
+//
+// Two rules hold under any interleaving of claims:
+// - an operation is never claimed by two workers at once: a claim is a compare-and-set on
+//   (status, attempt, lease expiry), taken after locking the row with SKIP LOCKED where the database
+//   has it (so workers pass over each other's candidates instead of queueing on them);
+// - one running operation per cluster: running_cluster_id holds the cluster ID while an operation
+//   runs and has a unique index, so a racing second claim fails and is retried with fresh data.
+// Operations of one cluster start in the order they were enqueued.
+import { sql, type ExpressionBuilder, type Kysely, type Selectable } from 'kysely';
+import type { DB, OperationRow as OperationTable, IdempotencyKeyRow as IdempotencyTable } from '../schema.js';
+import type { OperationKind } from '../../domain/clusterState.js';
+import { type RepoContext } from './base.js';
+import { encodeCursor, decodeCursor, type Page, type PageRequest } from '../paging.js';
+import { MichmanError, ErrorClass } from '../../domain/errors.js';
+import { newId } from '../ids.js';
+
+export const OPERATION_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export type OperationStatus = (typeof OPERATION_STATUSES)[number];
+export type FinalStatus = Extract<OperationStatus, 'succeeded' | 'failed' | 'cancelled'>;
+
+export type StepStatus = 'pending' | 'running' | 'done' | 'failed';
+/** One entry of the step journal. Times are milliseconds since the epoch. */
+export interface OperationStep {
+  name: string;
+  status: StepStatus;
+  startedAt?: number;
+  finishedAt?: number;
+  /** The operation attempt that last ran the step. */
+  attempt?: number;
+  detail?: string;
+}
+
+/** Where and why an operation failed, for the user. */
+export interface OperationError {
+  phase: string;
+  node?: string;
+  service?: string;
+  message: string;
+  /** Excerpt of the failing command's output. */
+  output?: string;
+}
+
+export interface Operation {
+  id: string;
+  clusterId: string;
+  projectId: string;
+  kind: OperationKind;
+  status: OperationStatus;
+  steps: OperationStep[];
+  /** What the operation must do (nodes, services, scale from/to): opaque to the store. */
+  plan: unknown;
+  /** How many times a worker has claimed it (1 while the first worker runs it). */
+  attempt: number;
+  /** The worker holding (or, once finished, that last held) the lease. */
+  leaseOwner: string | null;
+  leaseExpiresAt: number | null;
+  heartbeatAt: number | null;
+  cancelRequested: boolean;
+  error: OperationError | null;
+  idempotencyKey: string | null;
+  requestHash: string | null;
+  createdAt: number;
+  updatedAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+}
+
+export interface NewOperation {
+  /** Generated when absent. */
+  id?: string;
+  clusterId: string;
+  projectId: string;
+  kind: OperationKind;
+  plan?: unknown;
+  steps?: OperationStep[];
+  idempotencyKey?: string;
+  requestHash?: string;
+}
+
+/** The first response to a request that carried an Idempotency-Key. */
+export interface IdempotencyRecord {
+  /** Who may reuse the key, chosen by the caller (e.g. caller + method + path). */
+  scope: string;
+  key: string;
+  requestHash: string;
+  response: { status: number; body: unknown };
+  createdAt: number;
+}
+
+/**
+ * Raised by saveIdempotencyKey when a concurrent request saved the same key first. The caller's
+ * transaction is spoilt (PostgreSQL aborts it): let it roll back, then answer with
+ * findIdempotencyKey's response.
+ */
+export class DuplicateIdempotencyKey extends Error {
+  constructor(
+    readonly scope: string,
+    readonly key: string,
+  ) {
+    super(`idempotency key ${key} is already used in ${scope}`);
+    this.name = 'DuplicateIdempotencyKey';
+  }
+}
+
+type OperationRow = Selectable<OperationTable>;
+type IdempotencyKeyRow = Selectable<IdempotencyTable>;
+
+const ms = (v: number | string): number => Number(v);
+const msOrNull = (v: number | string | null): number | null => (v === null ? null : Number(v));
+
+function toOperation(r: OperationRow): Operation {
+  return {
+    id: r.id,
+    clusterId: r.cluster_id,
+    projectId: r.project_id,
+    kind: r.kind as OperationKind,
+    status: r.status as OperationStatus,
+    steps: JSON.parse(r.steps) as OperationStep[],
+    plan: JSON.parse(r.plan) as unknown,
+    attempt: r.attempt,
+    leaseOwner: r.lease_owner,
+    leaseExpiresAt: msOrNull(r.lease_expires_at),
+    heartbeatAt: msOrNull(r.heartbeat_at),
+    cancelRequested: Boolean(r.cancel_requested),
+    error: r.error === null ? null : (JSON.parse(r.error) as OperationError),
+    idempotencyKey: r.idempotency_key,
+    requestHash: r.request_hash,
+    createdAt: ms(r.created_at),
+    updatedAt: ms(r.updated_at),
+    startedAt: msOrNull(r.started_at),
+    finishedAt: msOrNull(r.finished_at),
+  };
+}
+
+/** Candidates examined per claim round, and rounds before a claim gives up on contention. */
+const CANDIDATES = 16;
+const CLAIM_ROUNDS = 5;
+
+type Candidate = Pick<OperationRow, 'id' | 'cluster_id' | 'status' | 'attempt'>;
+type Ops = ExpressionBuilder<DB, 'operations'>;
+
+/** Operations of one cluster run in enqueue order: (created_at, id), created_at strictly increasing. */
+const ACTIVE = ['queued', 'running'] as const;
+
+function opCursor(op: Pick<Operation, 'createdAt' | 'id'>): string {
+  return encodeCursor(`${op.createdAt}:${op.id}`);
+}
+function parseOpCursor(after: string): { createdAt: number; id: string } {
+  const key = decodeCursor(after);
+  const m = /^(\d{1,16}):(.+)$/.exec(key);
+  if (!m) throw new MichmanError(ErrorClass.InputIncorrect, `bad after param: '${after}' is not a cursor returned by this API`);
+  return { createdAt: Number(m[1]), id: m[2]! };
+}
+
+export class OperationRepo {
+  constructor(private readonly ctx: RepoContext) {}
+
+  private get db(): Kysely<DB> {
+    return this.ctx.db;
+  }
+
+  /**
+   * Adds a queued operation. Run it in the transaction that writes the cluster's new status, after
+   * locking the cluster: created_at is made strictly greater than that of the cluster's previous
+   * operation, so a cluster's operations start in the order they were enqueued.
+   */
+  async enqueue(op: NewOperation, now = Date.now()): Promise<Operation> {
+    const last = await this.db
+      .selectFrom('operations')
+      .select('created_at')
+      .where('cluster_id', '=', op.clusterId)
+      .orderBy('created_at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    const createdAt = last === undefined ? now : Math.max(now, ms(last.created_at) + 1);
+    const row = {
+      id: op.id ?? newId(),
+      cluster_id: op.clusterId,
+      project_id: op.projectId,
+      kind: op.kind,
+      status: 'queued',
+      steps: JSON.stringify(op.steps ?? []),
+      plan: JSON.stringify(op.plan ?? null),
+      attempt: 0,
+      lease_owner: null,
+      lease_expires_at: null,
+      heartbeat_at: null,
+      running_cluster_id: null,
+      cancel_requested: 0,
+      error: null,
+      idempotency_key: op.idempotencyKey ?? null,
+      request_hash: op.requestHash ?? null,
+      created_at: createdAt,
+      updated_at: now,
+      started_at: null,
+      finished_at: null,
+    };
+    await this.db.insertInto('operations').values(row).execute();
+    return toOperation(row);
+  }
+
+  async get(id: string): Promise<Operation | undefined> {
+    const r = await this.db.selectFrom('operations').selectAll().where('id', '=', id).executeTakeFirst();
+    return r && toOperation(r);
+  }
+
+  /** A cluster's operations, oldest first, keyset-paged on (created_at, id). */
+  async listForCluster(clusterId: string, page: PageRequest): Promise<Page<Operation>> {
+    let q = this.db.selectFrom('operations').selectAll().where('cluster_id', '=', clusterId);
+    if (page.after !== undefined) {
+      const c = parseOpCursor(page.after);
+      q = q.where((eb) =>
+        eb.or([eb('created_at', '>', c.createdAt), eb.and([eb('created_at', '=', c.createdAt), eb('id', '>', c.id)])]),
+      );
+    }
+    q = q.orderBy('created_at').orderBy('id');
+    if (page.limit !== undefined) q = q.limit(page.limit + 1);
+    const ops = (await q.execute()).map(toOperation);
+    if (page.limit === undefined || ops.length <= page.limit) return { items: ops };
+    const items = ops.slice(0, page.limit);
+    return { items, next: opCursor(items[items.length - 1]!) };
+  }
+
+  /** The cluster's most recent operation (of this kind, if given). */
+  async latest(clusterId: string, kind?: OperationKind): Promise<Operation | undefined> {
+    let q = this.db.selectFrom('operations').selectAll().where('cluster_id', '=', clusterId);
+    if (kind !== undefined) q = q.where('kind', '=', kind);
+    const r = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst();
+    return r && toOperation(r);
+  }
+
+  /** The cluster's queued and running operations, oldest first. */
+  async active(clusterId: string): Promise<Operation[]> {
+    const rows = await this.db
+      .selectFrom('operations')
+      .selectAll()
+      .where('cluster_id', '=', clusterId)
+      .where('status', 'in', [...ACTIVE])
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
+    return rows.map(toOperation);
+  }
+
+  /**
+   * Takes one operation for workerId: first a running one whose lease has expired (its worker is
+   * presumed dead; the operation resumes at its first unfinished step), else the oldest queued one
+   * whose cluster has no running or older queued operation. Sets it running with a lease until
+   * now + leaseMs and increments attempt. Undefined when there is nothing to take.
+   * Outside a transaction it runs in its own (retried on deadlock and lost races); inside one it
+   * uses the caller's, which must then be retried as a whole by Store.transaction.
+   */
+  async claim(workerId: string, leaseMs: number, now = Date.now()): Promise<Operation | undefined> {
+    if (this.db.isTransaction) {
+      const r = await this.claimIn(this.db, workerId, leaseMs, now);
+      return r === 'contended' ? undefined : r;
+    }
+    for (let round = 1; ; round++) {
+      let r: Operation | undefined | 'contended';
+      try {
+        r = await this.db.transaction().execute((trx) => this.claimIn(trx, workerId, leaseMs, now));
+      } catch (err) {
+        // A unique violation here is the one-running-per-cluster index refusing a racing claim.
+        if (round >= CLAIM_ROUNDS || !(this.ctx.kit.isTransient(err) || this.ctx.kit.isUniqueViolation(err))) throw err;
+        r = 'contended';
+      }
+      if (r !== 'contended') return r;
+      if (round >= CLAIM_ROUNDS) return undefined;
+      await new Promise((res) => setTimeout(res, Math.floor(Math.random() * 5 * round)));
+    }
+  }
+
+  /** One claim round; 'contended' when candidates existed but others took all of them first. */
+  private async claimIn(db: Kysely<DB>, workerId: string, leaseMs: number, now: number): Promise<Operation | undefined | 'contended'> {
+    const candidates: Candidate[] = await db
+      .selectFrom('operations')
+      .select(['id', 'cluster_id', 'status', 'attempt'])
+      .where('status', '=', 'running')
+      .where('lease_expires_at', '<=', now)
+      .orderBy('lease_expires_at')
+      .orderBy('id')
+      .limit(CANDIDATES)
+      .execute();
+    if (candidates.length < CANDIDATES) {
+      const queued = await db
+        .selectFrom('operations as o')
+        .select(['o.id', 'o.cluster_id', 'o.status', 'o.attempt'])
+        .where('o.status', '=', 'queued')
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('operations as p')
+                .select(sql.lit(1).as('one'))
+                .whereRef('p.cluster_id', '=', 'o.cluster_id')
+                .where('p.status', 'in', [...ACTIVE])
+                .whereRef('p.id', '<>', 'o.id')
+                .where((eb) =>
+                  eb.or([
+                    eb('p.status', '=', 'running'),
+                    eb('p.created_at', '<', eb.ref('o.created_at')),
+                    eb.and([eb('p.created_at', '=', eb.ref('o.created_at')), eb('p.id', '<', eb.ref('o.id'))]),
+                  ]),
+                ),
+            ),
+          ),
+        )
+        .orderBy('o.created_at')
+        .orderBy('o.id')
+        .limit(CANDIDATES - candidates.length)
+        .execute();
+      candidates.push(...queued);
+    }
+    if (candidates.length === 0) return undefined;
+
+    const skipLocked = this.ctx.kit.skipLocked;
+    for (const c of candidates) {
+      // Lock it, or pass over it if another worker holds it: that one is claiming it now.
+      if (skipLocked) {
+        const locked = await db.selectFrom('operations').select('id').where('id', '=', c.id).modifyEnd(skipLocked).executeTakeFirst();
+        if (locked === undefined) continue;
+      }
+      // Compare-and-set against what the candidate query saw: another worker may have claimed it
+      // (and committed) in between, or its owner renewed the lease.
+      let upd = db
+        .updateTable('operations')
+        .set({
+          status: 'running',
+          lease_owner: workerId,
+          lease_expires_at: now + leaseMs,
+          heartbeat_at: now,
+          attempt: c.attempt + 1,
+          running_cluster_id: c.cluster_id,
+          started_at: sql<number>`coalesce(${sql.ref('started_at')}, ${now})`,
+          updated_at: now,
+        })
+        .where('id', '=', c.id)
+        .where('attempt', '=', c.attempt);
+      upd = c.status === 'queued' ? upd.where('status', '=', 'queued') : upd.where('status', '=', 'running').where('lease_expires_at', '<=', now);
+      const r = await upd.executeTakeFirst();
+      if (r.numUpdatedRows === 0n) continue;
+      const row = await db.selectFrom('operations').selectAll().where('id', '=', c.id).executeTakeFirstOrThrow();
+      return toOperation(row);
+    }
+    return 'contended';
+  }
+
+  /** The lease owner's writes: only while the operation runs under this worker's lease. */
+  private owned(id: string, workerId: string) {
+    return (eb: Ops) => eb.and([eb('id', '=', id), eb('lease_owner', '=', workerId), eb('status', '=', 'running')]);
+  }
+
+  /**
+   * Extends the lease to now + leaseMs. False when the worker no longer owns the operation (another
+   * worker reclaimed it, or it was finished): the worker must stop. A lease that expired but that
+   * nobody has reclaimed yet is still the worker's.
+   */
+  async heartbeat(id: string, workerId: string, leaseMs: number, now = Date.now()): Promise<boolean> {
+    const r = await this.db
+      .updateTable('operations')
+      .set({ lease_expires_at: now + leaseMs, heartbeat_at: now, updated_at: now })
+      .where(this.owned(id, workerId))
+      .executeTakeFirst();
+    return r.numUpdatedRows > 0n;
+  }
+
+  /** Replaces the step journal; false when the worker no longer owns the operation. */
+  async updateSteps(id: string, workerId: string, steps: OperationStep[], now = Date.now()): Promise<boolean> {
+    const r = await this.db
+      .updateTable('operations')
+      .set({ steps: JSON.stringify(steps), updated_at: now })
+      .where(this.owned(id, workerId))
+      .executeTakeFirst();
+    return r.numUpdatedRows > 0n;
+  }
+
+  /** Ends the operation (frees its cluster for the next one); false when the worker no longer owns it. */
+  async finish(id: string, workerId: string, status: FinalStatus, error?: OperationError, now = Date.now()): Promise<boolean> {
+    const r = await this.db
+      .updateTable('operations')
+      .set({
+        status,
+        error: error === undefined ? null : JSON.stringify(error),
+        lease_expires_at: null,
+        running_cluster_id: null,
+        finished_at: now,
+        updated_at: now,
+      })
+      .where(this.owned(id, workerId))
+      .executeTakeFirst();
+    return r.numUpdatedRows > 0n;
+  }
+
+  /**
+   * Cancels a queued operation at once; asks the worker of a running one to stop (it reads
+   * cancelRequested and finishes as cancelled). Returns the operation as it now is, undefined if
+   * there is none; a finished operation is left as it was.
+   */
+  async requestCancel(id: string, now = Date.now()): Promise<Operation | undefined> {
+    // Two statements cover a claim racing between them: queued → cancelled, else running → flagged.
+    await this.db
+      .updateTable('operations')
+      .set({ status: 'cancelled', cancel_requested: 1, finished_at: now, updated_at: now })
+      .where('id', '=', id)
+      .where('status', '=', 'queued')
+      .execute();
+    await this.db
+      .updateTable('operations')
+      .set({ cancel_requested: 1, updated_at: now })
+      .where('id', '=', id)
+      .where('status', '=', 'running')
+      .execute();
+    return this.get(id);
+  }
+
+  /**
+   * Queues a failed or cancelled operation again. The step journal stays, so the worker skips the
+   * steps already done; error, lease and cancel request are cleared. False in any other status.
+   */
+  async retry(id: string, now = Date.now()): Promise<boolean> {
+    const r = await this.db
+      .updateTable('operations')
+      .set({
+        status: 'queued',
+        error: null,
+        lease_owner: null,
+        lease_expires_at: null,
+        running_cluster_id: null,
+        cancel_requested: 0,
+        finished_at: null,
+        updated_at: now,
+      })
+      .where('id', '=', id)
+      .where('status', 'in', ['failed', 'cancelled'])
+      .executeTakeFirst();
+    return r.numUpdatedRows > 0n;
+  }
+
+  /** The project's first operation enqueued with this Idempotency-Key. */
+  async findByIdempotencyKey(projectId: string, key: string): Promise<Operation | undefined> {
+    const r = await this.db
+      .selectFrom('operations')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('idempotency_key', '=', key)
+      .orderBy('created_at')
+      .orderBy('id')
+      .limit(1)
+      .executeTakeFirst();
+    return r && toOperation(r);
+  }
+
+  async findIdempotencyKey(scope: string, key: string): Promise<IdempotencyRecord | undefined> {
+    const r = await this.db
+      .selectFrom('idempotency_keys')
+      .selectAll()
+      .where('scope', '=', scope)
+      .where('key', '=', key)
+      .executeTakeFirst();
+    return r && toIdempotency(r);
+  }
+
+  /**
+   * Remembers the response to a request with an Idempotency-Key, in the transaction that did the
+   * work: if a concurrent request saved it first, throws DuplicateIdempotencyKey.
+   */
+  async saveIdempotencyKey(rec: Omit<IdempotencyRecord, 'createdAt'>, now = Date.now()): Promise<IdempotencyRecord> {
+    const row = {
+      scope: rec.scope,
+      key: rec.key,
+      request_hash: rec.requestHash,
+      response: JSON.stringify(rec.response),
+      created_at: now,
+    };
+    try {
+      await this.db.insertInto('idempotency_keys').values(row).execute();
+    } catch (err) {
+      if (this.ctx.kit.isUniqueViolation(err)) throw new DuplicateIdempotencyKey(rec.scope, rec.key);
+      throw err;
+    }
+    return toIdempotency(row);
+  }
+
+  /** Forgets keys saved before `before` (ms); returns how many. */
+  async purgeIdempotencyKeys(before: number): Promise<number> {
+    const r = await this.db.deleteFrom('idempotency_keys').where('created_at', '<', before).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+}
+
+function toIdempotency(r: IdempotencyKeyRow): IdempotencyRecord {
+  return {
+    scope: r.scope,
+    key: r.key,
+    requestHash: r.request_hash,
+    response: JSON.parse(r.response) as IdempotencyRecord['response'],
+    createdAt: ms(r.created_at),
+  };
+}
