@@ -106,7 +106,7 @@ describe('defaults', () => {
     expect(docs.map((d) => d.key)).toEqual(Object.keys(ConfigSchema.properties));
     for (const d of docs) expect(d.description, d.key).not.toBe('');
     expect(docs.find((d) => d.key === 'storage')).toMatchObject({ type: 'sqlite | mysql | postgres', default: 'sqlite' });
-    expect(docs.find((d) => d.key === 'workers')).toMatchObject({ type: 'integer >= 0', default: 1 });
+    expect(docs.find((d) => d.key === 'workers')).toMatchObject({ type: 'integer >= 0', default: 4 });
   });
 });
 
