@@ -1,0 +1,107 @@
+// Small helpers shared by bench/engine.ts, bench/local.ts and bench/memory.ts: environment knobs,
+// a plain-text table, percentiles, logging to stderr, and cleanup that also runs on SIGINT/SIGTERM
+// or when a benchmark's overall time limit passes.
+
+export function envNumber(name: string, dflt: number, { integer = false, min = 0 } = {}): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return dflt;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
+    throw new Error(`${name}=${raw}: expected a ${integer ? 'whole ' : ''}number of at least ${min}`);
+  }
+  return n;
+}
+
+export function log(msg: string): void {
+  process.stderr.write(`[bench] ${msg}\n`);
+}
+
+export function table(header: string[], body: string[][], rightAlign: boolean[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
+  const fmt = (cells: string[]) =>
+    cells.map((c, i) => (rightAlign[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(fmt)].join('\n');
+}
+
+/** Nearest-rank percentile (p in 0..100) of a non-empty list. */
+export function percentile(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const rank = Math.min(s.length, Math.max(1, Math.ceil((p / 100) * s.length)));
+  return s[rank - 1]!;
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export const fix = (n: number, d: number) => (Number.isFinite(n) ? n.toFixed(d) : '-');
+
+/**
+ * Cleanup steps, run once, last registered first: at the end of main, on SIGINT/SIGTERM, and when
+ * the overall deadline passes (then the process exits with code 2).
+ */
+export class Cleanup {
+  private readonly steps: Array<{ what: string; fn: () => unknown }> = [];
+  private done: Promise<void> | undefined;
+  private deadline: NodeJS.Timeout | undefined;
+
+  constructor(overallMs: number) {
+    const onSignal = (sig: NodeJS.Signals) => {
+      log(`${sig}: cleaning up`);
+      void this.run().finally(() => process.exit(130));
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    this.deadline = setTimeout(() => {
+      log(`overall time limit of ${Math.round(overallMs / 1000)} s passed: cleaning up and giving up`);
+      void this.run().finally(() => process.exit(2));
+    }, overallMs);
+    this.deadline.unref();
+  }
+
+  add(what: string, fn: () => unknown): void {
+    this.steps.push({ what, fn });
+  }
+
+  run(): Promise<void> {
+    this.done ??= (async () => {
+      clearTimeout(this.deadline);
+      for (const s of this.steps.splice(0).reverse()) {
+        try {
+          await s.fn();
+        } catch (err) {
+          log(`cleanup (${s.what}) failed: ${(err as Error).message}`);
+        }
+      }
+    })();
+    return this.done;
+  }
+}
+
+/** fetch with a timeout and a parsed JSON body (undefined when the body is not JSON). */
+export async function request(
+  method: string,
+  url: string,
+  body?: unknown,
+  timeoutMs = 30_000,
+): Promise<{ status: number; json: any; text: string }> {
+  const res = await fetch(url, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const text = await res.text();
+  let json: any;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, json, text };
+}
