@@ -41,7 +41,16 @@ export function machinery(config: MichmanConfig): { provider: Provider; deployer
 
 export function startWorker(store: Store, config: MichmanConfig, log: Logger, m: { provider: Provider; deployer: Deployer }): Worker | undefined {
   if (config.workers === 0) return undefined;
-  const worker = new Worker(store, { ...m, concurrency: config.workers, leaseMs: config.lease_seconds * 1000, log });
+  const s = (n: number) => n * 1000;
+  const deadlines = {
+    provision: s(config.provision_deadline_seconds),
+    reachable: s(config.provision_deadline_seconds),
+    deploy: s(config.deploy_deadline_seconds),
+    health: s(config.health_deadline_seconds),
+    remove: s(config.delete_deadline_seconds),
+    deprovision: s(config.delete_deadline_seconds),
+  };
+  const worker = new Worker(store, { ...m, concurrency: config.workers, leaseMs: s(config.lease_seconds), deadlines, log });
   worker.start();
   return worker;
 }

@@ -120,6 +120,14 @@ export const ConfigSchema = Type.Object(
       'Where cluster nodes come from: local (addresses in 127.0.0.0/8 on this host, services as real processes) or fake (records, for tests and benchmarks).',
       'local',
     ),
+    provision_deadline_seconds: Type.Integer({
+      description: 'An operation fails, naming the phase, when its nodes are not created and reachable within this time.',
+      default: 1800,
+      minimum: 1,
+    }),
+    deploy_deadline_seconds: Type.Integer({ description: 'Deadline of the deploy phase (all services).', default: 3600, minimum: 1 }),
+    health_deadline_seconds: Type.Integer({ description: 'Deadline of the health phase.', default: 600, minimum: 1 }),
+    delete_deadline_seconds: Type.Integer({ description: 'Deadline of removing services and nodes.', default: 1800, minimum: 1 }),
     lease_seconds: Type.Integer({
       description: 'How long a worker holds an operation without a heartbeat before another worker may take it over.',
       default: 30,
