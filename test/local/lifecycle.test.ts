@@ -288,10 +288,6 @@ describe.skipIf(!installed('/usr/bin/jupyter-notebook'))('notebook kernels (jupy
     expect(kernels.length).toBe(1);
     await deployer.remove(ctx, d);
     for (const k of kernels) expect(await isAlive(k)).toBe(false);
-    if (await portOpen(node.address, d.accessPort)) {
-      const { execSync } = await import('node:child_process');
-      console.log('DIAG', execSync(`ss -ltnp | grep ${node.address}; ps -eLo pid,tid,stat,comm | grep -i -E 'jupyter|python' ; cat /proc/*/task/*/stat 2>/dev/null | grep -i jupyter`).toString());
-    }
     expect(await portOpen(node.address, d.accessPort)).toBe(false);
     await provider.deleteNode(ctx, node);
   }, 60_000);

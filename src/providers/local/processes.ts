@@ -66,10 +66,28 @@ async function statOf(pid: number): Promise<ProcStat | undefined> {
   }
 }
 
-/** True while the process exists and is not a zombie waiting to be reaped. */
+const dead = (state: string | undefined) => state === undefined || state === 'Z' || state === 'X';
+
+/**
+ * True while any thread of the process still runs. The main thread alone is not enough: a
+ * multi-threaded program (Python, Go) can show a zombie leader while other threads still hold its
+ * sockets open, and a zombie waiting to be reaped is gone for every purpose of ours.
+ */
 export async function isAlive(pid: number): Promise<boolean> {
   const st = await statOf(pid);
-  return st !== undefined && st.state !== 'Z' && st.state !== 'X';
+  if (st === undefined) return false;
+  if (!dead(st.state)) return true;
+  const tasks = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
+  for (const tid of tasks) {
+    if (tid === String(pid)) continue;
+    try {
+      const raw = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      if (!dead(raw.slice(raw.lastIndexOf(')') + 2).split(' ')[0])) return true;
+    } catch {
+      /* thread gone meanwhile */
+    }
+  }
+  return false;
 }
 
 export async function sessionOf(pid: number): Promise<number | undefined> {

@@ -1,0 +1,440 @@
+// Engine benchmark (`npm run bench:engine`): N concurrent creates (default 200) of clusters of one
+// master + S slaves (default 10) on the fake provider with a boot latency of 2 s, through the real
+// API over HTTP on 127.0.0.1, built by in-process workers on SQLite — and on MariaDB/MySQL and
+// PostgreSQL when MICHMAN_TEST_MYSQL_URL / MICHMAN_TEST_PG_URL are set (a fresh database is
+// created for the run and dropped afterwards, as test/helpers/stores.ts does).
+//
+// Measured per backend:
+// - makespan: from the moment the first POST is sent to the last create operation's finish (the
+//   worker commits the operation's end and the cluster's ACTIVE in one transaction; its time is
+//   the operation's finished_at), also shown as first seen through the API's cluster list;
+// - critical path: what one cluster needs at the least. Its nodes boot in parallel, so it is one
+//   boot latency, plus the deploy latency of each dependency level (none here: Services is []);
+// - ratio = makespan ÷ critical path, target ≤ 1.3;
+// - lost operations: not succeeded within BENCH_OP_TIMEOUT_S of the first POST (POST refused,
+//   failed, or still unfinished), target 0. Also checked: every node was created exactly once.
+//
+// Environment: BENCH_CLUSTERS (default 200), BENCH_SLAVES (10), BENCH_BOOT_MS (2000),
+// BENCH_DEPLOY_MS (fake deploy latency per service, 0), BENCH_CONCURRENCY (operations per worker,
+// 200), BENCH_WORKER_INSTANCES (Worker objects sharing the database, 1), BENCH_POLL_MS (worker poll
+// interval; default the Worker's own default, as in `michman serve`), BENCH_OP_TIMEOUT_S (120),
+// BENCH_BACKENDS (comma list of sqlite,mysql,postgres to run; default every configured one),
+// BENCH_STRICT=1 (exit 1 when a target is missed; default: report only).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir, cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { createConnection } from 'mysql2/promise';
+import pg from 'pg';
+import type { FastifyInstance } from 'fastify';
+import { Store } from '../src/store/store.js';
+import { buildServer } from '../src/api/server.js';
+import { Worker } from '../src/engine/worker.js';
+import { FakeProvider, NoopDeployer } from '../src/providers/fake.js';
+import { Cleanup, envNumber, fix, log, percentile, request, sleep, table } from './common.js';
+
+// ---- settings --------------------------------------------------------------------------------------
+
+const CLUSTERS = envNumber('BENCH_CLUSTERS', 200, { integer: true, min: 1 });
+const SLAVES = envNumber('BENCH_SLAVES', 10, { integer: true, min: 1 });
+const BOOT_MS = envNumber('BENCH_BOOT_MS', 2000, { min: 1 });
+const DEPLOY_MS = envNumber('BENCH_DEPLOY_MS', 0);
+const CONCURRENCY = envNumber('BENCH_CONCURRENCY', 200, { integer: true, min: 1 });
+const INSTANCES = envNumber('BENCH_WORKER_INSTANCES', 1, { integer: true, min: 1 });
+const POLL_MS = process.env.BENCH_POLL_MS ? envNumber('BENCH_POLL_MS', 500, { min: 1 }) : undefined;
+const OP_TIMEOUT_MS = envNumber('BENCH_OP_TIMEOUT_S', 120, { min: 1 }) * 1000;
+const STRICT = process.env.BENCH_STRICT === '1';
+const API_POLL_MS = 100;
+
+const RATIO_TARGET = 1.3;
+const LEASE_MS = 30_000; // the default lease_seconds of `michman serve`
+// The fake deployer is called once per dependency level; with Services [] there are none.
+const DEPLOY_LEVELS = 0;
+const CRITICAL_MS = BOOT_MS + DEPLOY_LEVELS * DEPLOY_MS;
+
+// ---- backends --------------------------------------------------------------------------------------
+
+interface Opened {
+  store: Store;
+  cleanup(): Promise<void>;
+}
+interface Backend {
+  name: 'sqlite' | 'mysql' | 'postgres';
+  open(): Promise<Opened>;
+}
+
+const freshName = () => `michman_bench_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+const withDatabase = (url: string, db: string) => {
+  const u = new URL(url);
+  u.pathname = `/${db}`;
+  return u.toString();
+};
+
+const sqlite: Backend = {
+  name: 'sqlite',
+  async open() {
+    const dir = mkdtempSync(join(tmpdir(), 'michman-bench-engine-'));
+    try {
+      const store = await Store.open({ storage: 'sqlite', url: join(dir, 'michman.sqlite') });
+      await store.migrate();
+      return {
+        store,
+        async cleanup() {
+          await store.close().catch(() => undefined);
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
+  },
+};
+
+function mysql(adminUrl: string): Backend {
+  return {
+    name: 'mysql',
+    async open() {
+      const name = freshName();
+      const admin = await createConnection({ uri: adminUrl.replace(/^mariadb:/, 'mysql:') });
+      await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+      const drop = async () => {
+        await admin.query(`DROP DATABASE IF EXISTS \`${name}\``);
+        await admin.end();
+      };
+      try {
+        const store = await Store.open({ storage: 'mysql', url: withDatabase(adminUrl, name) });
+        await store.migrate();
+        return {
+          store,
+          async cleanup() {
+            await store.close().catch(() => undefined);
+            await drop();
+          },
+        };
+      } catch (err) {
+        await drop().catch(() => undefined);
+        throw err;
+      }
+    },
+  };
+}
+
+function postgres(adminUrl: string): Backend {
+  return {
+    name: 'postgres',
+    async open() {
+      const name = freshName();
+      const admin = new pg.Client({ connectionString: adminUrl });
+      await admin.connect();
+      await admin.query(`CREATE DATABASE "${name}"`);
+      // pg-pool's end() resolves before its sockets are closed; a DROP … WITH (FORCE) that
+      // terminates them then makes the pool emit an unhandled 'error'. So: plain DROP, retried
+      // while the store's sessions go away, and FORCE only as the last resort.
+      const drop = async () => {
+        for (let i = 0; ; i++) {
+          try {
+            await admin.query(`DROP DATABASE IF EXISTS "${name}"${i < 50 ? '' : ' WITH (FORCE)'}`);
+            break;
+          } catch (err) {
+            if (i >= 50 || (err as { code?: string }).code !== '55006') throw err; // 55006: in use by other sessions
+            await sleep(100);
+          }
+        }
+        await admin.end();
+      };
+      try {
+        const store = await Store.open({ storage: 'postgres', url: withDatabase(adminUrl, name) });
+        await store.migrate();
+        return {
+          store,
+          async cleanup() {
+            await store.close().catch(() => undefined);
+            await drop();
+          },
+        };
+      } catch (err) {
+        await drop().catch(() => undefined);
+        throw err;
+      }
+    },
+  };
+}
+
+function backends(): Backend[] {
+  const all: Backend[] = [sqlite];
+  if (process.env.MICHMAN_TEST_MYSQL_URL) all.push(mysql(process.env.MICHMAN_TEST_MYSQL_URL));
+  if (process.env.MICHMAN_TEST_PG_URL) all.push(postgres(process.env.MICHMAN_TEST_PG_URL));
+  const only = process.env.BENCH_BACKENDS?.split(',').map((s) => s.trim()).filter(Boolean);
+  return only ? all.filter((b) => only.includes(b.name)) : all;
+}
+
+// ---- one run ---------------------------------------------------------------------------------------
+
+interface Result {
+  backend: string;
+  accepted: number;
+  postP50: number;
+  postP99: number;
+  postSpan: number;
+  makespanMs: number;
+  observedMs: number;
+  succeeded: number;
+  failed: number;
+  unfinished: number;
+  lost: number;
+  nodes: number;
+  duplicateNodes: number;
+  queueP50: number;
+  queueMax: number;
+  runP50: number;
+  runMax: number;
+  errors: string[];
+}
+
+async function runOn(backend: Backend, cleanup: Cleanup): Promise<Result> {
+  const opened = await backend.open();
+  let closed = false;
+  const closeAll: Array<() => Promise<unknown>> = [];
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    for (const f of closeAll.splice(0).reverse()) await f().catch((e: Error) => log(`${backend.name}: cleanup: ${e.message}`));
+    await opened.cleanup();
+  };
+  cleanup.add(`${backend.name} store`, close);
+  try {
+    const { store } = opened;
+    const provider = new FakeProvider({ bootLatencyMs: BOOT_MS });
+    const deployer = new NoopDeployer({ deployLatencyMs: DEPLOY_MS });
+    const app: FastifyInstance = await buildServer({ store, logger: false, deployer });
+    closeAll.push(() => app.close());
+    const base = await app.listen({ host: '127.0.0.1', port: 0 });
+
+    const expect201 = async (path: string, body: unknown) => {
+      const r = await request('POST', `${base}${path}`, body);
+      if (r.status !== 201) throw new Error(`POST ${path} answered ${r.status}: ${r.text.slice(0, 300)}`);
+    };
+    await expect201('/images', { Name: 'bench-image', AnsibleUser: 'ubuntu', CloudImageID: 'c5a3a1d6-6ee5-4c7e-9c3c-4d1f0a1e2b3c' });
+    await expect201('/flavors', { Name: 'bench-flavor', VCPUs: 2, RAM: 4096, Disk: 20 });
+    await expect201('/projects', {
+      DisplayName: 'bench',
+      GroupID: 'bench',
+      Description: 'engine benchmark',
+      DefaultImage: 'bench-image',
+      DefaultMasterFlavor: 'bench-flavor',
+      DefaultSlavesFlavor: 'bench-flavor',
+      DefaultStorageFlavor: 'bench-flavor',
+      DefaultMonitoringFlavor: 'bench-flavor',
+    });
+    // The plan must be what the benchmark claims: 1 master + SLAVES slaves, no services.
+    const dry = await request('POST', `${base}/projects/bench/clusters?dryRun=true`, { DisplayName: 'dry', NSlaves: SLAVES, Services: [] });
+    const planNodes = (dry.json?.Detail?.Data?.Plan?.nodes ?? []) as Array<{ role: string }>;
+    if (dry.status !== 200 || planNodes.length !== SLAVES + 1 || planNodes.filter((n) => n.role === 'master').length !== 1) {
+      throw new Error(`dry run plan is not 1 master + ${SLAVES} slaves: ${dry.status} ${dry.text.slice(0, 300)}`);
+    }
+
+    const errors: string[] = [];
+    const workers = Array.from(
+      { length: INSTANCES },
+      (_, i) =>
+        new Worker(store, {
+          provider,
+          deployer,
+          concurrency: CONCURRENCY,
+          leaseMs: LEASE_MS,
+          pollMs: POLL_MS,
+          id: `bench-${backend.name}-${i}`,
+          log: { info: () => undefined, error: (obj, msg) => void errors.push(`${msg}: ${String((obj as { err?: Error }).err?.message ?? '')}`) },
+        }),
+    );
+    closeAll.push(() => Promise.all(workers.map((w) => w.stop())));
+    for (const w of workers) w.start();
+    await sleep(50); // let the workers make their first (empty) claim, as in a running `michman serve`
+
+    // ---- the load: every POST at once ----
+    log(`${backend.name}: ${CLUSTERS} concurrent POSTs of 1 master + ${SLAVES} slaves, boot ${BOOT_MS} ms, ${INSTANCES} worker(s) × ${CONCURRENCY}`);
+    const t0 = Date.now();
+    const p0 = performance.now();
+    const posts = await Promise.all(
+      Array.from({ length: CLUSTERS }, async (_, i) => {
+        const s = performance.now();
+        try {
+          const r = await request('POST', `${base}/projects/bench/clusters`, { DisplayName: `c${String(i).padStart(5, '0')}`, NSlaves: SLAVES, Services: [] });
+          return { ok: r.status === 201, ms: performance.now() - s, end: performance.now() - p0, detail: r.status === 201 ? '' : `${r.status} ${r.text.slice(0, 200)}` };
+        } catch (err) {
+          return { ok: false, ms: performance.now() - s, end: performance.now() - p0, detail: (err as Error).message };
+        }
+      }),
+    );
+    const accepted = posts.filter((p) => p.ok).length;
+    for (const p of posts.filter((x) => !x.ok).slice(0, 5)) errors.push(`POST refused: ${p.detail}`);
+
+    // ---- wait, through the API, until every accepted cluster is ACTIVE or FAILED (bounded) ----
+    let observedMs = NaN;
+    let lastCounts = '';
+    for (;;) {
+      const elapsed = Date.now() - t0;
+      if (elapsed > OP_TIMEOUT_MS) {
+        log(`${backend.name}: timed out after ${Math.round(elapsed / 1000)} s (${lastCounts})`);
+        break;
+      }
+      const counts = new Map<string, number>();
+      let after: string | null = null;
+      let pages = 0;
+      do {
+        const url: string = `${base}/projects/bench/clusters?limit=1000${after ? `&after=${encodeURIComponent(after)}` : ''}`;
+        const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+        const body = (await res.json()) as { Detail?: { Data?: Array<{ EntityStatus: string }> } };
+        for (const c of body.Detail?.Data ?? []) counts.set(c.EntityStatus, (counts.get(c.EntityStatus) ?? 0) + 1);
+        after = res.headers.get('x-next-cursor');
+      } while (after && ++pages < 100);
+      lastCounts = [...counts].map(([k, v]) => `${k} ${v}`).join(', ');
+      const active = counts.get('ACTIVE') ?? 0;
+      if (active === accepted && Number.isNaN(observedMs)) observedMs = Date.now() - t0;
+      if (active + (counts.get('FAILED') ?? 0) >= accepted) break;
+      await sleep(API_POLL_MS);
+    }
+
+    // ---- outcome, from the operation rows ----
+    const ops = await store.db
+      .selectFrom('operations')
+      .select(['status', 'created_at', 'started_at', 'finished_at', 'attempt'])
+      .where('kind', '=', 'create')
+      .execute();
+    const num = (v: unknown) => (v === null || v === undefined ? NaN : Number(v));
+    const done = ops.filter((o) => o.status === 'succeeded' && num(o.finished_at) - t0 <= OP_TIMEOUT_MS);
+    const failed = ops.filter((o) => o.status === 'failed' || o.status === 'cancelled').length;
+    const unfinished = ops.filter((o) => o.status === 'queued' || o.status === 'running').length;
+    const finishes = done.map((o) => num(o.finished_at));
+    const makespanMs = done.length === CLUSTERS ? Math.max(...finishes) - t0 : NaN;
+    const queue = ops.filter((o) => o.started_at !== null).map((o) => num(o.started_at) - num(o.created_at));
+    const run = done.map((o) => num(o.finished_at) - num(o.started_at));
+    const reclaimed = ops.filter((o) => Number(o.attempt) > 1).length;
+    if (reclaimed > 0) errors.push(`${reclaimed} operation(s) were claimed more than once`);
+
+    const creations = [...provider.creations.values()];
+    const result: Result = {
+      backend: backend.name,
+      accepted,
+      postP50: percentile(posts.map((p) => p.ms), 50),
+      postP99: percentile(posts.map((p) => p.ms), 99),
+      postSpan: Math.max(...posts.map((p) => p.end)),
+      makespanMs,
+      observedMs,
+      succeeded: done.length,
+      failed,
+      unfinished,
+      lost: CLUSTERS - done.length,
+      nodes: creations.reduce((a, b) => a + b, 0),
+      duplicateNodes: creations.filter((n) => n > 1).length,
+      queueP50: percentile(queue, 50),
+      queueMax: Math.max(...queue),
+      runP50: percentile(run, 50),
+      runMax: Math.max(...run),
+      errors,
+    };
+    log(`${backend.name}: ${done.length}/${CLUSTERS} succeeded, makespan ${fix(makespanMs / 1000, 2)} s`);
+    return result;
+  } finally {
+    await close();
+  }
+}
+
+// ---- main ------------------------------------------------------------------------------------------
+
+async function main(): Promise<number> {
+  const list = backends();
+  const cleanup = new Cleanup(list.length * (OP_TIMEOUT_MS + 120_000));
+  const results: Result[] = [];
+  const failures: string[] = [];
+  const load0 = loadavg();
+  try {
+    for (const b of list) {
+      try {
+        results.push(await runOn(b, cleanup));
+      } catch (err) {
+        failures.push(`${b.name}: ${(err as Error).message}`);
+        log(`${b.name}: FAILED: ${(err as Error).stack ?? (err as Error).message}`);
+      }
+    }
+  } finally {
+    await cleanup.run();
+  }
+  const load1 = loadavg();
+
+  const out: string[] = [''];
+  out.push(
+    `Michman engine benchmark — fake provider, ${CLUSTERS} concurrent creates of 1 master + ${SLAVES} slaves (Services []), ` +
+      `boot latency ${BOOT_MS} ms, deploy latency ${DEPLOY_MS} ms,`,
+  );
+  out.push(
+    `POSTs over HTTP on 127.0.0.1, ${INSTANCES} in-process Worker(s) × concurrency ${CONCURRENCY}, lease ${LEASE_MS / 1000} s, poll ${POLL_MS ?? 'default (500)'} ms; ` +
+      `${cpus().length} CPU(s), node ${process.version}, load average ${fix(load0[0] ?? 0, 2)} → ${fix(load1[0] ?? 0, 2)}`,
+  );
+  out.push(`critical path = one node's boot (nodes boot in parallel) + deploy per dependency level (${DEPLOY_LEVELS} levels) = ${fix(CRITICAL_MS / 1000, 2)} s`);
+  out.push('');
+  out.push(
+    table(
+      ['backend', 'accepted', 'POST p50/p99 ms', 'POSTs done s', 'makespan s', 'seen via API s', 'ratio', 'succeeded', 'failed', 'unfinished', 'lost', 'nodes', 'dup nodes', 'queue p50/max s', 'run p50/max s'],
+      results.map((r) => [
+        r.backend,
+        `${r.accepted}/${CLUSTERS}`,
+        `${fix(r.postP50, 0)}/${fix(r.postP99, 0)}`,
+        fix(r.postSpan / 1000, 2),
+        fix(r.makespanMs / 1000, 2),
+        fix(r.observedMs / 1000, 2),
+        fix(r.makespanMs / CRITICAL_MS, 3),
+        String(r.succeeded),
+        String(r.failed),
+        String(r.unfinished),
+        String(r.lost),
+        `${r.nodes}/${CLUSTERS * (SLAVES + 1)}`,
+        String(r.duplicateNodes),
+        `${fix(r.queueP50 / 1000, 2)}/${fix(r.queueMax / 1000, 2)}`,
+        `${fix(r.runP50 / 1000, 2)}/${fix(r.runMax / 1000, 2)}`,
+      ]),
+      [false, true, true, true, true, true, true, true, true, true, true, true, true, true, true],
+    ),
+  );
+  out.push('');
+  out.push('makespan = first POST sent → last create operation finished (cluster ACTIVE, same transaction); ratio = makespan ÷ critical path.');
+  out.push(`lost = not succeeded within ${OP_TIMEOUT_MS / 1000} s of the first POST; queue = claimed − accepted; run = finished − claimed.`);
+  for (const r of results) for (const e of r.errors.slice(0, 10)) out.push(`  note [${r.backend}]: ${e}`);
+
+  const checks: Array<{ name: string; pass: boolean; detail: string }> = [];
+  for (const r of results) {
+    const ratio = r.makespanMs / CRITICAL_MS;
+    checks.push({ name: `${r.backend} makespan ÷ critical path`, pass: ratio <= RATIO_TARGET, detail: `${fix(ratio, 3)} (target ≤ ${RATIO_TARGET})` });
+    checks.push({
+      name: `${r.backend} operations lost`,
+      pass: r.lost === 0 && r.duplicateNodes === 0,
+      detail: `${r.lost} lost, ${r.duplicateNodes} node(s) created twice (target 0)`,
+    });
+  }
+  for (const f of failures) checks.push({ name: f.split(':')[0]!, pass: false, detail: `run failed: ${f}` });
+  out.push('');
+  for (const c of checks) out.push(`  [${c.pass ? 'PASS' : 'FAIL'}] ${c.name}: ${c.detail}`);
+  const missed = checks.filter((c) => !c.pass);
+  out.push('');
+  out.push(
+    missed.length === 0
+      ? `VERDICT: PASS — makespan ≤ ${RATIO_TARGET}× the critical path and no operation lost on ${results.map((r) => r.backend).join(', ')}`
+      : `VERDICT: FAIL — missed: ${missed.map((c) => c.name).join('; ')}`,
+  );
+  if (!process.env.MICHMAN_TEST_MYSQL_URL || !process.env.MICHMAN_TEST_PG_URL) {
+    out.push('(MariaDB/PostgreSQL run only when MICHMAN_TEST_MYSQL_URL / MICHMAN_TEST_PG_URL are set.)');
+  }
+  process.stdout.write(out.join('\n') + '\n');
+  return (missed.length > 0 && STRICT) || failures.length > 0 ? 1 : 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`[bench] FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
