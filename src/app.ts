@@ -65,8 +65,8 @@ export async function serve(config: MichmanConfig): Promise<Running> {
     for (const f of failed) log.error({ file: f.source }, `built-in catalog file refused: ${f.error}`);
   }
   const m = machinery(config);
-  const app = await buildServer({ store, logger: log, bodyLimit: config.body_limit, deployer: m.deployer });
   const worker = startWorker(store, config, log, m);
+  const app = await buildServer({ store, logger: log, bodyLimit: config.body_limit, deployer: m.deployer, onEnqueue: () => worker?.notify() });
   const { host, port } = parseListen(config.listen);
   const url = await app.listen({ host, port });
   return {

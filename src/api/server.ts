@@ -22,6 +22,8 @@ export interface ServerOptions {
   store: Store;
   /** Checks at POST time that the cluster's services can run here (default: accepts everything, for tests). */
   deployer?: Deployer;
+  /** Called after a cluster operation was committed (wakes an in-process worker). */
+  onEnqueue?: () => void;
   logger?: FastifyBaseLogger | boolean;
   bodyLimit?: number;
 }
@@ -97,7 +99,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   projectRoutes(app, o.store);
   configRoutes(app, o.store);
   templateRoutes(app, o.store);
-  clusterRoutes(app, o.store, { deployer: o.deployer ?? new NoopDeployer() });
+  clusterRoutes(app, o.store, { deployer: o.deployer ?? new NoopDeployer(), onEnqueue: o.onEnqueue });
 
   await app.ready();
   return app;

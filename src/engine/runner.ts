@@ -2,6 +2,7 @@
 // worker which dies is replaced by one that resumes at the first unfinished step. Steps are
 // idempotent (ensureNode, deploy and remove converge), so re-running a step that was running when
 // its worker died is harmless. No store access here: the journal is an interface the worker fills.
+import { setMaxListeners } from 'node:events';
 import type { OperationPlan, PlannedService } from '../domain/plan.js';
 import type { Provider, ProvisionedNode, StepContext, EngineEvent } from '../providers/types.js';
 import type { Deployer, ServiceDeployment } from '../deploy/types.js';
@@ -78,12 +79,24 @@ class StepFailure extends Error {
 export async function runOperation(o: RunOptions): Promise<RunResult> {
   const deadlines = { ...DEFAULT_DEADLINES, ...o.deadlines };
   const steps = new Map(o.journal.steps.map((s) => [s.name, { ...s }]));
-  // Saves are chained: parallel steps finish in any order, and the journal must not go backwards.
+  // Saves are coalesced: while one is being written, any number of changes wait for a single next
+  // write of the latest state. Parallel steps finish in any order and the journal never goes
+  // backwards, and a 200-node phase costs a few writes instead of one per step and state.
+  let dirty = false;
+  let inflight: Promise<void> | undefined;
   let saving: Promise<void> = Promise.resolve();
-  const save = () => {
-    const snapshot = [...steps.values()].map((s) => ({ ...s }));
-    saving = saving.then(() => o.journal.save(snapshot));
-    return saving;
+  const save = (): Promise<void> => {
+    dirty = true;
+    if (!inflight) {
+      inflight = (async () => {
+        while (dirty) {
+          dirty = false;
+          await o.journal.save([...steps.values()].map((s) => ({ ...s })));
+        }
+      })().finally(() => (inflight = undefined));
+      saving = inflight;
+    }
+    return inflight;
   };
   const nodesByName = () => {
     const out = new Map<string, ProvisionedNode>();
@@ -95,12 +108,21 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
   };
 
   const runPhase = async (phase: Phase, items: Array<{ key: string; node?: string; service?: string; run: (ctx: StepContext) => Promise<unknown> }>) => {
-    const signal = AbortSignal.any([o.cancel, AbortSignal.timeout(deadlines[phase])]);
+    // An own controller and timer rather than AbortSignal.any([.., AbortSignal.timeout()]): Node
+    // holds the timeout signal only weakly there, and a collected one never fires.
+    const phaseAbort = new AbortController();
+    const deadline = setTimeout(() => phaseAbort.abort(new Error(`${phase} deadline`)), deadlines[phase]);
+    const onCancel = () => phaseAbort.abort(o.cancel.reason);
+    if (o.cancel.aborted) onCancel();
+    else o.cancel.addEventListener('abort', onCancel, { once: true });
+    const signal = phaseAbort.signal;
+    // Every step of the phase listens on it (one per node or service): not a leak, no warning.
+    setMaxListeners(0, signal);
     for (const it of items) {
       const name = `${phase}:${it.key}`;
       if (!steps.has(name)) steps.set(name, { name, status: 'pending', attempt: 0 });
     }
-    await save();
+    save().catch(() => undefined);
     const results = await Promise.allSettled(
       items.map(async (it) => {
         const step = steps.get(`${phase}:${it.key}`)!;
@@ -108,7 +130,9 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
         step.status = 'running';
         step.attempt += 1;
         step.startedAt = Date.now();
-        await save();
+        // Not awaited: a step that was running when its worker died is simply run again. A lost
+        // lease shows up at the step's end, when the save is awaited.
+        save().catch(() => undefined);
         const ctx: StepContext = {
           clusterId: o.clusterId,
           clusterName: o.clusterName,
@@ -138,6 +162,8 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
         }
       }),
     );
+    clearTimeout(deadline);
+    o.cancel.removeEventListener('abort', onCancel);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   };

@@ -63,6 +63,11 @@ export class Worker {
     await Promise.allSettled([...this.running]);
   }
 
+  /** Claim now rather than at the next poll: the API calls it after enqueueing an operation. */
+  notify(): void {
+    if (!this.stopped) this.schedule(0);
+  }
+
   private schedule(ms: number) {
     if (this.stopped) return;
     clearTimeout(this.timer);
@@ -90,11 +95,22 @@ export class Worker {
   private async execute(op: Operation): Promise<void> {
     const cancel = new AbortController();
     this.cancels.set(op.id, cancel);
+    // Events go out soon after they happen (after the start and after every journal save), not
+    // only with heartbeats: a worker that dies must not take the log of the steps it finished with
+    // it. At most one append waits behind the running one, and it takes every event queued by then.
     const events: EngineEvent[] = [];
     let flushing: Promise<unknown> = Promise.resolve();
+    let flushQueued = false;
     const flush = () => {
-      const batch = events.splice(0);
-      if (batch.length > 0) flushing = flushing.then(() => this.store.events.append(op.clusterId, op.id, batch)).catch(() => undefined);
+      if (flushQueued || events.length === 0) return flushing;
+      flushQueued = true;
+      flushing = flushing
+        .then(() => {
+          flushQueued = false;
+          const batch = events.splice(0);
+          return batch.length > 0 ? this.store.events.append(op.clusterId, op.id, batch) : undefined;
+        })
+        .catch(() => undefined);
       return flushing;
     };
     let lost = false;
@@ -122,6 +138,7 @@ export class Worker {
         await this.store.clusters.setStatus(cluster.ID, statusOnStart(op.kind));
       }
       events.push({ level: 'info', phase: 'start', message: `${op.kind} started (attempt ${op.attempt}) by ${this.id}` });
+      void flush();
       const plan = op.plan as StoredPlan;
       const result = await runOperation({
         kind: op.kind as OperationKind,
@@ -140,6 +157,7 @@ export class Worker {
               lost = true;
               throw new LeaseLost('lease lost');
             }
+            void flush();
           },
           emit: (e) => void events.push(e),
         },

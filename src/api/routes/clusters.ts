@@ -69,6 +69,7 @@ function operationView(op: Operation) {
  */
 async function idempotent(
   store: Store,
+  notify: (() => void) | undefined,
   req: FastifyRequest,
   reply: FastifyReply,
   run: (save: (tx: Store, status: number, body: unknown) => Promise<void>) => Promise<{ status: number; body: unknown }>,
@@ -76,6 +77,7 @@ async function idempotent(
   const key = req.headers['idempotency-key'];
   if (typeof key !== 'string' || key === '') {
     const r = await run(async () => undefined);
+    notify?.();
     return reply.code(r.status).send(r.body);
   }
   if (key.length > 200) throw validation('Idempotency-Key must be at most 200 characters');
@@ -87,11 +89,14 @@ async function idempotent(
     return reply.code(seen.response.status).header('Idempotent-Replayed', 'true').send(seen.response.body);
   }
   const r = await run((tx, status, body) => tx.operations.saveIdempotencyKey({ scope, key, requestHash: hash, response: { status, body } }).then(() => undefined));
+  notify?.();
   return reply.code(r.status).send(r.body);
 }
 
 export interface ClusterRouteOptions {
   deployer: Deployer;
+  /** Called after an operation was committed, so an in-process worker starts it without polling. */
+  onEnqueue?: () => void;
 }
 
 export function clusterRoutes(app: FastifyInstance, store: Store, o: ClusterRouteOptions): void {
@@ -115,7 +120,7 @@ export function clusterRoutes(app: FastifyInstance, store: Store, o: ClusterRout
   });
 
   app.post('/projects/:projectIdOrName/clusters', route({ tag, summary: 'Create a cluster (?dryRun=true returns the plan)', params: param('projectIdOrName'), querystring: MutateQuery, body: ClusterSchema, data: Type.Any(), status: 201 }), async (req, reply) =>
-    idempotent(store, req, reply, async (save) => {
+    idempotent(store, o.onEnqueue, req, reply, async (save) => {
       const project = await projectOf(store, req);
       const cluster = checkNewCluster(input<Cluster>(req), project);
       await checkRefs(store, cluster);
@@ -184,7 +189,7 @@ export function clusterRoutes(app: FastifyInstance, store: Store, o: ClusterRout
   );
 
   app.put('/projects/:projectIdOrName/clusters/:clusterIdOrName', route({ tag, summary: 'Add services, change NSlaves (scale), or patch a cluster', params: PC, querystring: MutateQuery, body: ClusterSchema, data: Type.Any() }), async (req, reply) =>
-    idempotent(store, req, reply, async (save) => {
+    idempotent(store, o.onEnqueue, req, reply, async (save) => {
       const { project, cluster } = await clusterOf(store, req);
       const body = input<Cluster>(req);
       const types = await typesFor(store, [...cluster.Services, ...(body.Services ?? [])]);
@@ -213,7 +218,7 @@ export function clusterRoutes(app: FastifyInstance, store: Store, o: ClusterRout
   );
 
   app.delete('/projects/:projectIdOrName/clusters/:clusterIdOrName', route({ tag, summary: 'Delete a cluster (?force=true from any state)', params: PC, querystring: MutateQuery, data: ClusterSchema }), async (req, reply) =>
-    idempotent(store, req, reply, async (save) => {
+    idempotent(store, o.onEnqueue, req, reply, async (save) => {
       const { project, cluster } = await clusterOf(store, req);
       const force = flag(req, 'force');
       canStart('delete', cluster.EntityStatus, { force, name: cluster.Name });
@@ -256,6 +261,7 @@ export function clusterRoutes(app: FastifyInstance, store: Store, o: ClusterRout
       return true;
     });
     if (!done) throw validation(`operation is ${op.status}; only failed or cancelled operations can be retried`);
+    o.onEnqueue?.();
     return ok(req, reply, operationView((await store.operations.get(op.id))!));
   });
   app.post('/operations/:operationId/cancel', route({ tag, summary: 'Cancel a queued or running operation', params: opParams, data: OperationSchema }), async (req, reply) => {

@@ -5,7 +5,7 @@
 // who owns which address. No database: the disk is the provider's whole state.
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import { chmod, mkdir, readFile, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, readlink, rename, rm, rmdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { NodeRole } from '../../domain/topology.js';
 import type { NodeSpec, ProvisionedNode, Provider, StepContext } from '../types.js';
@@ -109,22 +109,38 @@ export class LocalProvider implements Provider {
     return { name: rec.name, role: rec.role, address: rec.address, providerId: `${rec.clusterId}/${rec.name}`, dataDir: dir };
   }
 
-  /** Claims `address` for the node; true if it is now (or already was) ours. */
+  /**
+   * Claims `address` for the node; true if it is now (or already was) ours. The claim is a symbolic
+   * link to the node's directory (`../<clusterId>/<node>`): creating it is exclusive and writes the
+   * owner in the same step, so a process killed while claiming leaves either no claim or a whole
+   * one, never an empty file that nobody owns (which would leak the address for good).
+   */
   private async claim(address: string, owner: { clusterId: string; node: string }): Promise<boolean> {
     const path = this.claimPath(address);
     try {
-      await writeFile(path, JSON.stringify(owner) + '\n', { flag: 'wx', mode: 0o644 });
+      await symlink(join('..', owner.clusterId, owner.node), path);
       return true;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
-    const held = (await readJson(path).catch(() => undefined)) as { clusterId?: unknown; node?: unknown } | undefined;
+    const held = await this.claimOwner(path);
     return held?.clusterId === owner.clusterId && held?.node === owner.node;
+  }
+
+  /** Who holds a claim: a link (this version) or a file with JSON (claims made by earlier versions). */
+  private async claimOwner(path: string): Promise<{ clusterId?: unknown; node?: unknown } | undefined> {
+    const target = await readlink(path).catch((e: NodeJS.ErrnoException) => (e.code === 'EINVAL' ? null : undefined));
+    if (target === undefined) return undefined; // no claim (ENOENT) or unreadable
+    if (target !== null) {
+      const m = /^\.\.\/([^/]+)\/([^/]+)$/.exec(target);
+      return m ? { clusterId: m[1], node: m[2] } : undefined;
+    }
+    return (await readJson(path).catch(() => undefined)) as { clusterId?: unknown; node?: unknown } | undefined;
   }
 
   private async release(address: string, owner: { clusterId: string; node: string }): Promise<void> {
     const path = this.claimPath(address);
-    const held = (await readJson(path).catch(() => undefined)) as { clusterId?: unknown; node?: unknown } | undefined;
+    const held = await this.claimOwner(path);
     if (held?.clusterId === owner.clusterId && held?.node === owner.node) await removeFile(path);
   }
 
