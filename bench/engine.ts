@@ -207,7 +207,9 @@ async function runOn(backend: Backend, cleanup: Cleanup): Promise<Result> {
     const { store } = opened;
     const provider = new FakeProvider({ bootLatencyMs: BOOT_MS });
     const deployer = new NoopDeployer({ deployLatencyMs: DEPLOY_MS });
-    const app: FastifyInstance = await buildServer({ store, logger: false, deployer });
+    // As in `michman serve`: committing an operation wakes the in-process workers (see below).
+    let workers: Worker[] = [];
+    const app: FastifyInstance = await buildServer({ store, logger: false, deployer, onEnqueue: () => workers.forEach((w) => w.notify()) });
     closeAll.push(() => app.close());
     const base = await app.listen({ host: '127.0.0.1', port: 0 });
 
@@ -235,7 +237,7 @@ async function runOn(backend: Backend, cleanup: Cleanup): Promise<Result> {
     }
 
     const errors: string[] = [];
-    const workers = Array.from(
+    workers = Array.from(
       { length: INSTANCES },
       (_, i) =>
         new Worker(store, {
