@@ -139,6 +139,13 @@ describeEachStore('clusters', (ctx) => {
     expect((await ctx.api.get('/projects/alpha/clusters')).data.map((x: { Name: string }) => x.Name)).not.toContain('one-alpha');
     expect(provider.nodes.get(c.ID)?.size ?? 0).toBe(0);
     expect((await ctx.api.get(`/operations/${ops[0].ID}`)).data.Status).toBe('succeeded');
+    // By its ID the deleted cluster's history stays readable: operations, events and the delete log.
+    const history = (await ctx.api.get(`/projects/alpha/clusters/${c.ID}/operations`)).data;
+    expect(history.map((o: { Kind: string; Status: string }) => `${o.Kind}:${o.Status}`)).toEqual(['create:succeeded', 'delete:succeeded']);
+    expect((await ctx.api.get(`/projects/alpha/clusters/${c.ID}/events`)).data.length).toBeGreaterThan(0);
+    expect((await ctx.api.get(`/logs/projects/alpha/clusters/${c.ID}?action=delete`)).data.cluster_logs).toContain('delete succeeded');
+    // ... but not through another project.
+    expect((await ctx.api.get(`/projects/beta/clusters/${c.ID}/operations`)).status).toBe(404);
   });
 
   it('a forced delete works from any state, and an unforced one only from ACTIVE or FAILED', async () => {

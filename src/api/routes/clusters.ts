@@ -17,7 +17,7 @@ import type { StoredCluster } from '../../store/repos/clusters.js';
 import type { Operation } from '../../store/repos/operations.js';
 import type { StoredEvent } from '../../store/repos/events.js';
 import type { StoredPlan } from '../../engine/worker.js';
-import { newId } from '../../store/ids.js';
+import { newId, parseUuid } from '../../store/ids.js';
 import { input } from '../body.js';
 import { success, ok, created } from '../envelope.js';
 import { route, param, PageQuery, pageRequest, pageHeaders, found } from '../routeKit.js';
@@ -108,6 +108,20 @@ export function clusterRoutes(app: FastifyInstance, store: Store, o: ClusterRout
     const project = await projectOf(db, req);
     const { clusterIdOrName } = req.params as PCParams;
     return { project, cluster: await found(db.clusters.find(project.ID, clusterIdOrName), 'cluster', clusterIdOrName) };
+  };
+  /**
+   * The cluster whose history is asked for: a live one, or — addressed by its ID — one that was
+   * deleted, as long as operations of it exist in this project (they outlive the cluster row).
+   */
+  const historyOf = async (req: FastifyRequest): Promise<string> => {
+    const project = await projectOf(store, req);
+    const { clusterIdOrName } = req.params as PCParams;
+    const live = await store.clusters.find(project.ID, clusterIdOrName);
+    if (live) return live.ID;
+    const id = parseUuid(clusterIdOrName);
+    const last = id === undefined ? undefined : await store.operations.latest(id);
+    if (last && last.projectId === project.ID) return last.clusterId;
+    throw notFound('cluster', clusterIdOrName);
   };
   const refuseUnsupported = async (services: readonly Service[]) => {
     const problems = await o.deployer.check(services.map((s) => ({ type: s.Type ?? '', version: s.Version ?? '' })));
@@ -240,8 +254,8 @@ export function clusterRoutes(app: FastifyInstance, store: Store, o: ClusterRout
 
   // ---- operations -------------------------------------------------------------------------------
   app.get('/projects/:projectIdOrName/clusters/:clusterIdOrName/operations', route({ tag, summary: "List a cluster's operations", params: PC, querystring: PageQuery, data: Type.Array(OperationSchema) }), async (req, reply) => {
-    const { cluster } = await clusterOf(store, req);
-    const page = await store.operations.listForCluster(cluster.ID, pageRequest(req));
+    const clusterId = await historyOf(req);
+    const page = await store.operations.listForCluster(clusterId, pageRequest(req));
     return ok(req, reply, pageHeaders(req, reply, { ...page, items: page.items.map(operationView) }));
   });
 
@@ -274,28 +288,28 @@ export function clusterRoutes(app: FastifyInstance, store: Store, o: ClusterRout
   // ---- events and logs --------------------------------------------------------------------------
   const EventQuery = Type.Object({ after: Type.Optional(Type.String()), limit: Type.Optional(Type.String()) });
   app.get('/projects/:projectIdOrName/clusters/:clusterIdOrName/events', route({ tag, summary: 'Events of a cluster (JSON pages, or a live stream with Accept: text/event-stream)', params: PC, querystring: EventQuery, data: Type.Array(EventSchema) }), async (req, reply) => {
-    const { cluster } = await clusterOf(store, req);
+    const clusterId = await historyOf(req);
     const q = req.query as { after?: string; limit?: string };
     const after = q.after === undefined ? 0 : Number(q.after);
     if (!Number.isInteger(after) || after < 0) throw new MichmanError(ErrorClass.InputIncorrect, 'bad after param: an event ID');
     const limit = q.limit === undefined ? 1000 : Number(q.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new MichmanError(ErrorClass.InputIncorrect, 'bad limit param: 1..1000');
-    if (String(req.headers.accept ?? '').includes('text/event-stream')) return streamEvents(store, req, reply, cluster.ID, after);
-    const events = (await store.events.list(cluster.ID, { after, limit })).map(eventView);
+    if (String(req.headers.accept ?? '').includes('text/event-stream')) return streamEvents(store, req, reply, clusterId, after);
+    const events = (await store.events.list(clusterId, { after, limit })).map(eventView);
     if (events.length === limit) reply.header('X-Next-Cursor', String(events[events.length - 1]!.ID));
     return ok(req, reply, events);
   });
 
   const ACTIONS = ['create', 'update', 'delete'];
   app.get('/logs/projects/:projectIdOrName/clusters/:clusterIdOrName', route({ tag, summary: "The log of a cluster's last create, update or delete (?action=)", params: PC, querystring: Type.Object({ action: Type.Optional(Type.String()) }), data: Type.Any() }), async (req, reply) => {
-    const { cluster } = await clusterOf(store, req);
+    const clusterId = await historyOf(req);
     const action = (req.query as { action?: string }).action || 'create';
     // The original answered a bad action with a 500; it is the caller's mistake.
     if (!ACTIONS.includes(action)) {
       throw new MichmanError(ErrorClass.InputIncorrect, "bad action param. Supported query variables for action parameter are 'create', 'update' and 'delete'. Action 'create' is default");
     }
-    const op = await store.operations.latest(cluster.ID, action as 'create');
-    const events = op ? (await store.events.list(cluster.ID, { limit: 100_000 })).filter((e) => e.operationId === op.id) : [];
+    const op = await store.operations.latest(clusterId, action as 'create');
+    const events = op ? await store.events.list(clusterId, { operationId: op.id }) : [];
     const text = events.map((e) => `${new Date(e.time).toISOString()} ${e.level.toUpperCase()} [${e.phase}${e.node ? ` ${e.node}` : ''}${e.service ? ` ${e.service}` : ''}] ${e.message}`).join('\n');
     const { clusterIdOrName } = req.params as PCParams;
     return ok(req, reply, { cluster_id: clusterIdOrName, action, cluster_logs: text });
