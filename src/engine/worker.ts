@@ -20,6 +20,8 @@ export interface WorkerOptions {
   leaseMs?: number;
   pollMs?: number;
   deadlines?: Partial<Deadlines>;
+  /** How often settled clusters are compared with the provider (MISSING nodes); 0 = never. */
+  reconcileMs?: number;
   id?: string;
   log?: { error(obj: object, msg: string): void; info(obj: object, msg: string): void };
 }
@@ -53,14 +55,70 @@ export class Worker {
     if (!this.stopped) return;
     this.stopped = false;
     this.schedule(0);
+    if (this.o.reconcileMs !== 0) {
+      this.reconciler = setInterval(() => {
+        if (this.reconciling) return;
+        this.reconciling = this.reconcile()
+          .catch((err: unknown) => this.o.log?.error({ err }, 'reconcile failed'))
+          .finally(() => (this.reconciling = undefined));
+      }, this.o.reconcileMs ?? 60_000);
+      this.reconciler.unref();
+    }
   }
+  private reconciler: NodeJS.Timeout | undefined;
+  private reconciling: Promise<unknown> | undefined;
 
   /** Stops claiming; running operations are abandoned to their leases (another worker resumes them). */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearInterval(this.reconciler);
+    await this.reconciling;
     for (const c of this.cancels.values()) c.abort(new LeaseLost('worker stopping'));
     await Promise.allSettled([...this.running]);
+  }
+
+  /**
+   * Compares what settled clusters should have with what the provider reports: a node that is gone
+   * turns an ACTIVE cluster MISSING, and its return (or a repair) turns it ACTIVE again. Clusters
+   * with an operation under way are left to it. Idempotent, so several workers may run it.
+   * Returns the clusters whose status it changed.
+   */
+  async reconcile(maxClusters = 1000): Promise<Array<{ id: string; status: string }>> {
+    const changed: Array<{ id: string; status: string }> = [];
+    let after = '';
+    for (let seen = 0; seen < maxClusters; ) {
+      const page = await this.store.clusters.idsByStatus(['ACTIVE', 'MISSING'], after, 100);
+      if (page.length === 0) break;
+      for (const c of page) {
+        seen++;
+        after = c.id;
+        if ((await this.store.operations.active(c.id)).length > 0) continue;
+        const expected = await this.expectedNodes(c.id);
+        if (expected === undefined) continue;
+        const ctx = { clusterId: c.id, clusterName: c.name, signal: AbortSignal.timeout(30_000), emit: () => undefined };
+        const present = new Set((await this.o.provider.listNodes(ctx)).map((n) => n.name));
+        const gone = expected.filter((n) => !present.has(n));
+        const next = gone.length > 0 ? 'MISSING' : 'ACTIVE';
+        if (next === c.status) continue;
+        if (await this.store.clusters.setStatus(c.id, next, [c.status])) {
+          changed.push({ id: c.id, status: next });
+          const message = gone.length > 0 ? `node(s) gone: ${gone.join(', ')}` : 'every node is back';
+          await this.store.events.append(c.id, null, [{ level: gone.length > 0 ? 'warn' : 'info', phase: 'reconcile', message }]);
+        }
+      }
+    }
+    return changed;
+  }
+
+  /** Nodes the last successful non-delete operation left the cluster with. */
+  private async expectedNodes(clusterId: string): Promise<string[] | undefined> {
+    const page = await this.store.operations.listForCluster(clusterId, {});
+    const last = [...page.items].reverse().find((op) => op.status === 'succeeded' && op.kind !== 'delete');
+    if (!last) return undefined;
+    const plan = last.plan as StoredPlan;
+    const removed = new Set(plan.removeNodes ?? []);
+    return plan.nodes.map((n) => n.name).filter((n) => !removed.has(n));
   }
 
   /** Claim now rather than at the next poll: the API calls it after enqueueing an operation. */

@@ -32,7 +32,7 @@ describeEachStore('clusters', (ctx) => {
     await ctx.api.post('/flavors', flavor());
     for (const p of ['alpha', 'beta']) expect((await ctx.api.post('/projects', project(p))).status).toBe(201);
     for (const t of SERVICE_TYPES) expect((await ctx.api.post('/configs', t)).status).toBe(201);
-    worker = new Worker(ctx.api.store, { provider, deployer: new NoopDeployer(), pollMs: 20, leaseMs: 3_000, concurrency: 4 });
+    worker = new Worker(ctx.api.store, { provider, deployer: new NoopDeployer(), pollMs: 20, leaseMs: 3_000, concurrency: 4, reconcileMs: 0 });
     worker.start();
   });
   afterAll(async () => {
@@ -127,6 +127,23 @@ describeEachStore('clusters', (ctx) => {
     expect((await ctx.api.put('/projects/beta/clusters/grow-beta', { NSlaves: 1 })).status).toBe(200);
     await waitFor(ctx.api, '/projects/beta/clusters/grow-beta/status', (s) => s === 'ACTIVE');
     expect([...provider.nodes.get(c.ID)!.keys()].filter((n) => n.includes('slave'))).toEqual(['grow-beta-slave-1']);
+  });
+
+  it('a node that disappears makes the cluster MISSING, and its return ACTIVE again', async () => {
+    const r = await ctx.api.post('/projects/beta/clusters', { DisplayName: 'watch', Services: [{ Type: 'kv' }] });
+    await waitFor(ctx.api, '/projects/beta/clusters/watch-beta/status', (s) => s === 'ACTIVE');
+    const nodes = provider.nodes.get(r.data.ID)!;
+    const [name, node] = [...nodes.entries()][0]!;
+    nodes.delete(name);
+    expect(await worker.reconcile()).toContainEqual({ id: r.data.ID, status: 'MISSING' });
+    expect((await ctx.api.get('/projects/beta/clusters/watch-beta/status')).data).toBe('MISSING');
+    const events = (await ctx.api.get('/projects/beta/clusters/watch-beta/events')).data;
+    expect(events.at(-1)).toMatchObject({ Phase: 'reconcile', Level: 'warn', Message: `node(s) gone: ${name}` });
+    // A second pass changes nothing.
+    expect((await worker.reconcile()).filter((c) => c.id === r.data.ID)).toEqual([]);
+    nodes.set(name, node);
+    expect(await worker.reconcile()).toContainEqual({ id: r.data.ID, status: 'ACTIVE' });
+    expect((await ctx.api.get('/projects/beta/clusters/watch-beta/status')).data).toBe('ACTIVE');
   });
 
   it('delete goes through STOPPING and removes the cluster and its nodes; its operations stay readable', async () => {

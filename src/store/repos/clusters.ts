@@ -155,6 +155,19 @@ export class ClusterRepo {
   }
 
   /** Clusters that are not DELETED, in one project or in all. */
+  /** IDs (and names) of clusters in the given statuses, ordered by ID, after `afterId`: the reconciler's pages. */
+  async idsByStatus(statuses: readonly string[], afterId: string, limit: number): Promise<Array<{ id: string; name: string; status: string }>> {
+    const rows = await this.ctx.db
+      .selectFrom('clusters')
+      .select(['id', 'name', 'entity_status'])
+      .where('entity_status', 'in', [...statuses])
+      .where('id', '>', afterId)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ id: r.id, name: r.name, status: r.entity_status }));
+  }
+
   async count(projectId?: string): Promise<number> {
     let q = this.ctx.db
       .selectFrom('clusters')
