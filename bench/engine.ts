@@ -20,14 +20,9 @@
 // interval; default the Worker's own default, as in `michman serve`), BENCH_OP_TIMEOUT_S (120),
 // BENCH_BACKENDS (comma list of sqlite,mysql,postgres to run; default every configured one),
 // BENCH_STRICT=1 (exit 1 when a target is missed; default: report only).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir, cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { createConnection } from 'mysql2/promise';
-import pg from 'pg';
+import { cpus, loadavg } from 'node:os';
 import type { FastifyInstance } from 'fastify';
-import { Store } from '../src/store/store.js';
+import { backends as configuredBackends, type Backend } from '../test/helpers/stores.js';
 import { buildServer } from '../src/api/server.js';
 import { Worker } from '../src/engine/worker.js';
 import { FakeProvider, NoopDeployer } from '../src/providers/fake.js';
@@ -54,117 +49,9 @@ const CRITICAL_MS = BOOT_MS + DEPLOY_LEVELS * DEPLOY_MS;
 
 // ---- backends --------------------------------------------------------------------------------------
 
-interface Opened {
-  store: Store;
-  cleanup(): Promise<void>;
-}
-interface Backend {
-  name: 'sqlite' | 'mysql' | 'postgres';
-  open(): Promise<Opened>;
-}
-
-const freshName = () => `michman_bench_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
-const withDatabase = (url: string, db: string) => {
-  const u = new URL(url);
-  u.pathname = `/${db}`;
-  return u.toString();
-};
-
-const sqlite: Backend = {
-  name: 'sqlite',
-  async open() {
-    const dir = mkdtempSync(join(tmpdir(), 'michman-bench-engine-'));
-    try {
-      const store = await Store.open({ storage: 'sqlite', url: join(dir, 'michman.sqlite') });
-      await store.migrate();
-      return {
-        store,
-        async cleanup() {
-          await store.close().catch(() => undefined);
-          rmSync(dir, { recursive: true, force: true });
-        },
-      };
-    } catch (err) {
-      rmSync(dir, { recursive: true, force: true });
-      throw err;
-    }
-  },
-};
-
-function mysql(adminUrl: string): Backend {
-  return {
-    name: 'mysql',
-    async open() {
-      const name = freshName();
-      const admin = await createConnection({ uri: adminUrl.replace(/^mariadb:/, 'mysql:') });
-      await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
-      const drop = async () => {
-        await admin.query(`DROP DATABASE IF EXISTS \`${name}\``);
-        await admin.end();
-      };
-      try {
-        const store = await Store.open({ storage: 'mysql', url: withDatabase(adminUrl, name) });
-        await store.migrate();
-        return {
-          store,
-          async cleanup() {
-            await store.close().catch(() => undefined);
-            await drop();
-          },
-        };
-      } catch (err) {
-        await drop().catch(() => undefined);
-        throw err;
-      }
-    },
-  };
-}
-
-function postgres(adminUrl: string): Backend {
-  return {
-    name: 'postgres',
-    async open() {
-      const name = freshName();
-      const admin = new pg.Client({ connectionString: adminUrl });
-      await admin.connect();
-      await admin.query(`CREATE DATABASE "${name}"`);
-      // pg-pool's end() resolves before its sockets are closed; a DROP … WITH (FORCE) that
-      // terminates them then makes the pool emit an unhandled 'error'. So: plain DROP, retried
-      // while the store's sessions go away, and FORCE only as the last resort.
-      const drop = async () => {
-        for (let i = 0; ; i++) {
-          try {
-            await admin.query(`DROP DATABASE IF EXISTS "${name}"${i < 50 ? '' : ' WITH (FORCE)'}`);
-            break;
-          } catch (err) {
-            if (i >= 50 || (err as { code?: string }).code !== '55006') throw err; // 55006: in use by other sessions
-            await sleep(100);
-          }
-        }
-        await admin.end();
-      };
-      try {
-        const store = await Store.open({ storage: 'postgres', url: withDatabase(adminUrl, name) });
-        await store.migrate();
-        return {
-          store,
-          async cleanup() {
-            await store.close().catch(() => undefined);
-            await drop();
-          },
-        };
-      } catch (err) {
-        await drop().catch(() => undefined);
-        throw err;
-      }
-    },
-  };
-}
-
+// The same scratch databases as the test suite (fresh per run, dropped after); BENCH_BACKENDS picks some.
 function backends(): Backend[] {
-  const all: Backend[] = [sqlite];
-  if (process.env.MICHMAN_TEST_MYSQL_URL) all.push(mysql(process.env.MICHMAN_TEST_MYSQL_URL));
-  if (process.env.MICHMAN_TEST_PG_URL) all.push(postgres(process.env.MICHMAN_TEST_PG_URL));
+  const all = configuredBackends('michman_bench');
   const only = process.env.BENCH_BACKENDS?.split(',').map((s) => s.trim()).filter(Boolean);
   return only ? all.filter((b) => only.includes(b.name)) : all;
 }
