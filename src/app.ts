@@ -36,6 +36,9 @@ export function logger(config: MichmanConfig): Logger {
 /** The provider and deployer the config names. */
 export function machinery(config: MichmanConfig): { provider: Provider; deployer: Deployer } {
   if (config.provider === 'fake') return { provider: new FakeProvider({ bootLatencyMs: 200 }), deployer: new NoopDeployer() };
+  // openstack: (wired by the OpenStack provider)
+  // nspawn: (wired by the nspawn provider)
+  if (config.provider !== 'local') throw new Error(`provider ${config.provider} is not available in this build`);
   return { provider: new LocalProvider({ dataRoot: join(config.data_dir, 'nodes') }), deployer: new LocalDeployer() };
 }
 

@@ -116,8 +116,8 @@ export const ConfigSchema = Type.Object(
       minimum: 0,
     }),
     provider: oneOf(
-      ['local', 'fake'],
-      'Where cluster nodes come from: local (addresses in 127.0.0.0/8 on this host, services as real processes) or fake (records, for tests and benchmarks).',
+      ['local', 'openstack', 'nspawn', 'fake'],
+      'Where cluster nodes come from: local (addresses in 127.0.0.0/8 on this host, services as real processes), openstack (Nova servers, services by Ansible), nspawn (systemd-nspawn containers on this host, services by Ansible) or fake (records, for tests and benchmarks).',
       'local',
     ),
     provision_deadline_seconds: Type.Integer({

@@ -28,6 +28,11 @@ export interface Deployer {
    * "service 'redis' needs the program redis-server: apt-get install redis-server". Empty = fine.
    */
   check(services: Array<{ type: string; version: string }>): Promise<string[]>;
+  /**
+   * Prepares every node of the cluster (`ctx.nodes()`) before any service: hostnames, hosts file,
+   * users and keys. Run as the step `deploy:_nodes` once per create/update/scale. Idempotent.
+   */
+  prepare?(ctx: StepContext): Promise<void>;
   deploy(ctx: StepContext, d: ServiceDeployment): Promise<void>;
   health(ctx: StepContext, d: ServiceDeployment): Promise<HealthResult>;
   /** Stops the service and removes its data; absent service is not an error. */

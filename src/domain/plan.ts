@@ -15,6 +15,25 @@ export interface PlannedService {
   params: Array<{ ParameterName: string; Type: string; IsList: boolean; DefaultValue: string; Required: boolean }>;
   /** Names of the nodes it runs on (master first). */
   nodes: string[];
+  /** The catalog's Ports (opened by cloud providers' security groups). Absent in plans stored before it existed. */
+  ports?: number[];
+}
+
+/**
+ * What a provider or deployer needs of the cluster as a whole (security groups, inventories,
+ * extra-vars), frozen with the plan like the rest of it. Absent in plans stored before it existed.
+ */
+export interface PlannedCluster {
+  name: string;
+  displayName: string;
+  nSlaves: number;
+  ownerId: string;
+  monitoring: boolean;
+  keys: string[];
+  masterFlavor: string;
+  slavesFlavor: string;
+  storageFlavor: string;
+  monitoringFlavor: string;
 }
 
 export interface OperationPlan {
@@ -23,6 +42,7 @@ export interface OperationPlan {
   services: PlannedService[];
   /** Services in deployment order: each level only depends on earlier levels, so a level runs in parallel. */
   levels: string[][];
+  cluster?: PlannedCluster;
 }
 
 export type TypeMap = ReadonlyMap<string, StoredServiceType>;
@@ -54,9 +74,27 @@ export function buildCreatePlan(cluster: Cluster, types: TypeMap): OperationPlan
         Required: c.Required,
       })),
       nodes: nodes.filter((n) => n.services.some((x) => x.Type === t.Type)).map((n) => n.name),
+      ports: (t.Ports ?? []).map((p) => p.Port ?? 0).filter((p) => p > 0),
     };
   });
-  return { image: cluster.Image ?? '', nodes, services: planned, levels: dependencyLevels(services, types) };
+  return {
+    image: cluster.Image ?? '',
+    nodes,
+    services: planned,
+    levels: dependencyLevels(services, types),
+    cluster: {
+      name: cluster.Name ?? '',
+      displayName: cluster.DisplayName ?? '',
+      nSlaves: cluster.NSlaves ?? 0,
+      ownerId: cluster.OwnerID ?? '',
+      monitoring: cluster.Monitoring ?? false,
+      keys: [...(cluster.Keys ?? [])],
+      masterFlavor: cluster.MasterFlavor ?? '',
+      slavesFlavor: cluster.SlavesFlavor ?? '',
+      storageFlavor: cluster.StorageFlavor ?? '',
+      monitoringFlavor: cluster.MonitoringFlavor ?? '',
+    },
+  };
 }
 
 /**

@@ -100,7 +100,7 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
   };
   const nodesByName = () => {
     const out = new Map<string, ProvisionedNode>();
-    for (const s of steps.values()) if (s.name.startsWith('provision:') && s.status === 'done') {
+    for (const s of steps.values()) if (s.name.startsWith('provision:') && s.status === 'done' && s.detail !== undefined) {
       const n = s.detail as ProvisionedNode;
       out.set(n.name, n);
     }
@@ -138,6 +138,8 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
           clusterName: o.clusterName,
           signal,
           emit: (e) => o.journal.emit({ ...e, phase: e.phase || phase }),
+          plan: o.plan,
+          nodes: () => [...nodesByName().values()],
         };
         try {
           if (signal.aborted) throw signal.reason;
@@ -204,6 +206,8 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
         'deprovision',
         o.plan.nodes.map((n) => ({ key: n.name, node: n.name, run: (ctx) => o.provider.deleteNode(ctx, { name: n.name, providerId: n.name }) })),
       );
+      const cleanup = o.provider.cleanupCluster?.bind(o.provider);
+      if (cleanup) await runPhase('deprovision', [{ key: '_cluster', run: (ctx) => cleanup(ctx) }]);
       return { status: 'succeeded', nodes: [], urls: {} };
     }
 
@@ -228,6 +232,8 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
     }
 
     const keep = o.plan.nodes.filter((n) => !removed.has(n.name));
+    const prepareCluster = o.provider.prepareCluster?.bind(o.provider);
+    if (prepareCluster) await runPhase('provision', [{ key: '_cluster', run: (ctx) => prepareCluster(ctx) }]);
     await runPhase(
       'provision',
       keep.map((n) => ({
@@ -240,6 +246,8 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
       'reachable',
       keep.map((n) => ({ key: n.name, node: n.name, run: (ctx) => o.provider.waitReachable(ctx, nodesByName().get(n.name)!) })),
     );
+    const prepareNodes = o.deployer.prepare?.bind(o.deployer);
+    if (prepareNodes) await runPhase('deploy', [{ key: '_nodes', run: (ctx) => prepareNodes(ctx) }]);
     for (const level of o.plan.levels) {
       await runPhase('deploy', level.map((t) => ({ key: t, service: t, run: (ctx) => o.deployer.deploy(ctx, deployment(byType.get(t)!)) })));
     }

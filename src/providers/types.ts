@@ -1,6 +1,7 @@
 // Where machines come from (DESIGN.md "Providers and deployers"). A provider never touches the
 // store: the engine hands it what to create and records what it reports.
 import type { NodeRole } from '../domain/topology.js';
+import type { OperationPlan } from '../domain/plan.js';
 
 /** One event of an operation, as shown to users (time is added by whoever records it). */
 export interface EngineEvent {
@@ -17,6 +18,14 @@ export interface StepContext {
   /** Aborted on cancel and when the phase deadline passes: long work must stop promptly. */
   signal: AbortSignal;
   emit(event: EngineEvent): void;
+  /**
+   * The operation's plan (nodes, services with ports and parameters, the cluster's keys and
+   * flavors), for providers and deployers that work on the cluster as a whole: a security group
+   * with the services' ports, an Ansible inventory and extra-vars.
+   */
+  plan?: OperationPlan;
+  /** Every node provisioned so far in this operation (after the provision phase: all of them). */
+  nodes?(): ProvisionedNode[];
 }
 
 export interface NodeSpec {
@@ -47,4 +56,14 @@ export interface Provider {
   deleteNode(ctx: StepContext, node: Pick<ProvisionedNode, 'name' | 'providerId'>): Promise<void>;
   /** Nodes that carry this cluster's tag, for delete and leak checks. */
   listNodes(ctx: StepContext): Promise<ProvisionedNode[]>;
+  /**
+   * Cluster-wide resources needed before any node (security group, key pair, server group);
+   * run as the step `provision:_cluster` of every create/update/scale. Idempotent.
+   */
+  prepareCluster?(ctx: StepContext): Promise<void>;
+  /**
+   * After the nodes of a deleted cluster are gone: remove the cluster-wide resources and check that
+   * nothing tagged with the cluster is left (step `deprovision:_cluster`). Idempotent.
+   */
+  cleanupCluster?(ctx: StepContext): Promise<void>;
 }
