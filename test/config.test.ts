@@ -287,7 +287,7 @@ describe('cross-key rules', () => {
   it('enforces the original startup checks', () => {
     expect(fail({ env: { MICHMAN_LOGS_OUTPUT: 'logstash' } }).key).toBe('logstash_addr');
     expect(fail({ env: { MICHMAN_USE_AUTH: 'true', MICHMAN_AUTHORIZATION_MODEL: 'keystone' } }).key).toBe('keystone_addr');
-    expect(fail({ env: { MICHMAN_USE_AUTH: 'true', MICHMAN_AUTHORIZATION_MODEL: 'oauth2' } }).key).toBe('hydra_admin');
+    expect(fail({ env: { MICHMAN_USE_AUTH: 'true', MICHMAN_AUTHORIZATION_MODEL: 'oauth2' } }).key).toBe('oidc_issuer');
     // Without use_auth the model is irrelevant, as in the original.
     expect(loadConfig({ cwd: dir, env: { MICHMAN_AUTHORIZATION_MODEL: 'keystone' } }).use_auth).toBe(false);
   });

@@ -29,6 +29,8 @@ const ENV_PREFIX = 'MICHMAN_';
 // Test settings share the prefix but are not configuration; everything else must be a known key
 // so that a typo like MICHMAN_STORGE fails loudly instead of silently using the default.
 const ENV_IGNORED_PREFIX = 'MICHMAN_TEST_';
+// Secrets of the env secret store (src/secrets/env.ts), not configuration keys.
+const ENV_SECRET_PREFIX = 'MICHMAN_SECRET_';
 
 /** Replaces the password of a URL (userinfo or `password=` query parameter) with `***`. */
 export function redactUrl(url: string): string {
@@ -55,7 +57,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): MichmanConfig {
   if (file) for (const [key, value] of Object.entries(readYaml(file))) set(key, value, file);
 
   for (const [name, text] of Object.entries(opts.env ?? process.env)) {
-    if (text === undefined || !name.startsWith(ENV_PREFIX) || name.startsWith(ENV_IGNORED_PREFIX)) continue;
+    if (text === undefined || !name.startsWith(ENV_PREFIX) || name.startsWith(ENV_IGNORED_PREFIX) || name.startsWith(ENV_SECRET_PREFIX)) continue;
     const key = name.slice(ENV_PREFIX.length).toLowerCase();
     if (!keySchema(key)) throw new ConfigError(name, `unknown environment variable ${name}: no configuration key '${key}'`);
     set(key, fromText(key, text, `environment variable ${name}`), name);
@@ -172,10 +174,11 @@ function finish(c: Static<typeof ConfigSchema>, cwd: string): MichmanConfig {
       if (missing(c[k])) throw new ConfigError(k, `'${k}' is required when logs_output is logstash`);
     }
   }
-  if (c.use_auth && c.authorization_model === 'oauth2') {
-    for (const k of ['hydra_admin', 'hydra_client'] as const) {
-      if (missing(c[k])) throw new ConfigError(k, `'${k}' is required when use_auth is true and authorization_model is oauth2`);
-    }
+  if (c.use_auth && c.authorization_model === 'oauth2' && missing(c.oidc_issuer) && missing(c.hydra_client)) {
+    throw new ConfigError('oidc_issuer', `'oidc_issuer' (or the original's 'hydra_client') is required when use_auth is true and authorization_model is oauth2`);
+  }
+  if (c.secrets_store === 'vault' && missing(c.vault_addr)) {
+    throw new ConfigError('vault_addr', `'vault_addr' is required when secrets_store is vault`);
   }
   if (c.use_auth && c.authorization_model === 'keystone' && missing(c.keystone_addr)) {
     throw new ConfigError('keystone_addr', `'keystone_addr' is required when use_auth is true and authorization_model is keystone`);

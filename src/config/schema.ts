@@ -83,7 +83,7 @@ export const ConfigSchema = Type.Object(
     use_auth: bool('Require authentication for API requests.'),
     authorization_model: oneOf(
       ['none', 'oauth2', 'keystone'],
-      'Authorization model when use_auth is true: none, oauth2 (Ory Hydra) or keystone.',
+      'Authorization model when use_auth is true: none (open, development only), oauth2 (any OAuth2/OIDC provider, Ory Hydra included) or keystone.',
       'none',
     ),
     admin_group: str('Name of the administrators group.'),
@@ -97,11 +97,32 @@ export const ConfigSchema = Type.Object(
       default: 480,
       minimum: 1,
     }),
-    hydra_admin: str('Hydra admin API address; required for the oauth2 model.'),
-    hydra_client: str('Hydra public (client) API address; required for the oauth2 model.'),
+    hydra_admin: str('Hydra admin API address; its /oauth2/introspect checks tokens (otherwise the issuer\'s introspection endpoint).'),
+    hydra_client: str('Hydra public (client) API address; the issuer when oidc_issuer is unset.'),
     keystone_addr: str('Keystone address; required for the keystone model.'),
-    auth_config_path: str('Path to the Casbin model file (auth_model.conf).'),
-    policy_path: str('Path to the Casbin policy file (policy.csv).'),
+    auth_config_path: str('Path to the Casbin model file (auth_model.conf).', { docDefault: 'built-in model (the original format)' }),
+    policy_path: str('Path to the Casbin policy file (policy.csv).', { docDefault: 'built-in policy (admin, project members, users)' }),
+
+    // --- Authentication (ours) ---
+    oidc_issuer: str('OAuth2/OIDC issuer URL (discovery at <issuer>/.well-known/openid-configuration); oauth2 model.', { docDefault: 'hydra_client' }),
+    oidc_client_id: str('OAuth2 client ID of Michman; overrides client_id of the hydra_key secret.'),
+    oidc_redirect_uri: str('Redirect URI registered for the browser login (…/auth); overrides redirect_uri of the hydra_key secret.'),
+    oidc_audience: str('Required audience (aud) of JWT access tokens; unset = not checked.'),
+    oidc_scopes: Type.String({ description: 'Scopes asked for at browser login.', default: 'openid profile' }),
+    oidc_groups_claim: Type.String({ description: 'Claim holding the groups: a comma-separated string (Hydra) or an array.', default: 'groups' }),
+    oidc_user_claim: Type.String({ description: 'Claim naming the user (client_id when absent, as in client-credentials tokens).', default: 'sub' }),
+    token_check: oneOf(['introspection', 'jwt'], 'How bearer tokens are checked: introspection at the provider, or JWT signature against its JWKS.', 'introspection'),
+    token_cache_seconds: Type.Integer({
+      description: 'Seconds a checked bearer or Keystone token is trusted before it is checked again (0 = every request).',
+      default: 30,
+      minimum: 0,
+      maximum: 3600,
+    }),
+
+    // --- Secrets (ours) ---
+    secrets_store: oneOf(['file', 'env', 'vault'], 'Where secrets come from: file (secrets_file, mode 0600), env (MICHMAN_SECRET_<PATH>__<KEY>, writes go to the file) or vault.', 'file'),
+    secrets_file: str('JSON file of the file secret store.', { docDefault: '<data_dir>/secrets.json' }),
+    vault_kv_version: Type.Integer({ description: 'Vault KV engine version of the secret paths: 1 (the original) or 2.', default: 1, minimum: 1, maximum: 2 }),
 
     // --- Service ---
     listen: Type.String({
