@@ -35,6 +35,19 @@ export const ConfigSchema = Type.Object(
       description: 'OpenStack release code name: stein, liberty or ussuri; any other value behaves as ussuri.',
       default: 'ussuri',
     }),
+    // --- OpenStack (ours) ---
+    os_cloud: str('Name of the cloud in clouds.yaml holding the OpenStack credentials (default: the OS_CLOUD variable; with neither, the OS_* variables).'),
+    os_clouds_file: str('Path of the clouds.yaml with os_cloud.', { docDefault: 'OS_CLIENT_CONFIG_FILE, ./clouds.yaml, ~/.config/openstack/clouds.yaml, /etc/openstack/clouds.yaml' }),
+    os_on_failure: oneOf(['keep', 'delete'], 'What happens to the cloud resources of a node whose create failed: keep (for inspection and the retry, which replaces a server in ERROR) or delete.', 'keep'),
+    os_reachability: oneOf(['ssh', 'active'], 'When an OpenStack node counts as reachable: ssh (TCP port 22 answers at its address) or active (server ACTIVE with its port; for fake hypervisors and clouds without a route to the nodes).', 'ssh'),
+    os_server_group: oneOf(['none', 'anti-affinity', 'soft-anti-affinity'], "Nova server group policy for a cluster's servers (one group per cluster).", 'none'),
+    os_storage_volume_gb: Type.Integer({ description: 'Size of a Cinder data volume attached to the storage node; 0 = none.', default: 0, minimum: 0 }),
+    os_ingress_cidr: Type.String({ description: "Addresses allowed to reach SSH and the services' catalog ports; nodes of a cluster always reach each other.", default: '0.0.0.0/0' }),
+    os_ssh_public_key_file: str('Without os_key_name: public key for a per-cluster key pair michman-<cluster id>, created and deleted with the cluster.'),
+    os_request_timeout_seconds: Type.Integer({ description: 'Timeout of one OpenStack API call (transient failures are retried).', default: 30, minimum: 1 }),
+    quota_check: oneOf(['warn', 'enforce'], "A cluster that does not fit the cloud project's quota: warn (shown in the dry run) or enforce (the create is refused with 400 naming the resource).", 'warn'),
+    janitor_interval_seconds: Type.Integer({ description: 'How often a worker looks for cloud resources tagged for clusters that no longer exist; 0 = never.', default: 3600, minimum: 0 }),
+    janitor_delete: bool("The periodic janitor removes the leaked resources it finds (otherwise it only logs them; `michman janitor --delete` removes them on demand)."),
 
     // --- Vault (original) ---
     vault_addr: str('Vault address, e.g. http://127.0.0.1:8200.'),

@@ -66,4 +66,33 @@ export interface Provider {
    * nothing tagged with the cluster is left (step `deprovision:_cluster`). Idempotent.
    */
   cleanupCluster?(ctx: StepContext): Promise<void>;
+  /** Cloud providers: what the plan needs against the project's limits and usage (dry run, quota_check). */
+  checkQuota?(plan: OperationPlan, signal?: AbortSignal): Promise<QuotaReport>;
+  /** Cloud providers: every cluster that owns a tagged resource, for the janitor. */
+  listTaggedClusters?(signal?: AbortSignal): Promise<TaggedCluster[]>;
+  /** Cloud providers: removes everything tagged with the cluster (the janitor's --delete). */
+  removeCluster?(clusterId: string, signal?: AbortSignal): Promise<void>;
+}
+
+export interface QuotaItem {
+  /** instances | cores | ram_mb | floating_ips | security_groups | volumes | volume_gb */
+  resource: string;
+  need: number;
+  /** null: no limit. */
+  limit: number | null;
+  used: number;
+  /** null: no limit. */
+  available: number | null;
+  short: boolean;
+}
+
+export interface QuotaReport {
+  ok: boolean;
+  items: QuotaItem[];
+}
+
+export interface TaggedCluster {
+  clusterId: string;
+  /** Readable `kind name (id)` entries. */
+  resources: string[];
 }
