@@ -17,6 +17,8 @@ import { clusterRoutes } from './routes/clusters.js';
 import type { Deployer } from '../deploy/types.js';
 import { NoopDeployer } from '../providers/fake.js';
 import { VERSION } from '../version.js';
+import { registerAuth } from '../auth/plugin.js';
+import type { AuthSetup } from '../auth/setup.js';
 
 export interface ServerOptions {
   store: Store;
@@ -26,6 +28,8 @@ export interface ServerOptions {
   onEnqueue?: () => void;
   logger?: FastifyBaseLogger | boolean;
   bodyLimit?: number;
+  /** Authentication and authorization (createAuth); absent = use_auth false: open, as the original. */
+  auth?: AuthSetup;
 }
 
 export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
@@ -77,6 +81,9 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   app.setNotFoundHandler((req, reply) =>
     reply.code(404).send(failure(new MichmanError(ErrorClass.ObjectNotFound, `route not found: ${req.method} ${req.url.split('?')[0]}`))),
   );
+
+  // Before every route, so the hooks cover them all (and the 404 handler).
+  registerAuth(app, o.store, o.auth);
 
   await app.register(swagger, {
     openapi: {

@@ -21,6 +21,7 @@ import { newId, parseUuid } from '../../store/ids.js';
 import { input } from '../body.js';
 import { success, ok, created } from '../envelope.js';
 import { route, param, PageQuery, pageRequest, pageHeaders, found } from '../routeKit.js';
+import { ownerOf } from '../../auth/identity.js';
 
 const tag = 'clusters';
 const PC = param('projectIdOrName', 'clusterIdOrName');
@@ -170,7 +171,7 @@ export function clusterRoutes(app: FastifyInstance, store: Store, o: ClusterRout
         NSlaves: cluster.NSlaves ?? 0,
         MasterIP: '',
         ProjectID: project.ID,
-        OwnerID: 'unauthorized', // identity arrives with authentication; never from a request header
+        OwnerID: ownerOf(req.identity), // the authenticated user; never a request header
         Description: cluster.Description ?? '',
         Image: cluster.Image ?? '',
         Keys: cluster.Keys ?? [],

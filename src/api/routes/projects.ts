@@ -8,6 +8,7 @@ import { newId } from '../../store/ids.js';
 import { input } from '../body.js';
 import { ok, created, noContent } from '../envelope.js';
 import { route, param, PageQuery, pageRequest, pageHeaders, found } from '../routeKit.js';
+import { seesProject, checkGroupChoice } from '../../auth/identity.js';
 
 /**
  * Shares the rows of the image and flavors a body names, so none of them is deleted or renamed
@@ -35,12 +36,14 @@ async function checkProjectRefs(store: Store, p: Project): Promise<void> {
 export function projectRoutes(app: FastifyInstance, store: Store): void {
   const tag = 'projects';
   app.get('/projects', route({ tag, summary: 'List projects', querystring: PageQuery, data: Type.Array(ProjectSchema) }), async (req, reply) =>
-    ok(req, reply, pageHeaders(req, reply, await store.projects.list(pageRequest(req)))),
+    // A page may come back shorter than asked: other groups' projects are left out (names do not leak).
+    ok(req, reply, pageHeaders(req, reply, await store.projects.list(pageRequest(req))).filter((p) => seesProject(req.identity, p.GroupID))),
   );
 
   app.post('/projects', route({ tag, summary: 'Create a project', body: ProjectSchema, data: ProjectSchema, status: 201 }), async (req, reply) => {
     const body = input<Project>(req);
     checkNewProject(body);
+    checkGroupChoice(req.identity, body.GroupID);
     const project = await store.transaction(async (tx) => {
       await lockProjectRefs(tx, body);
       if (await tx.projects.find(body.DisplayName!)) throw exists('project', body.DisplayName!);
@@ -77,6 +80,7 @@ export function projectRoutes(app: FastifyInstance, store: Store): void {
       const stored = await found(tx.projects.find(req.params.projectIdOrName), 'project', req.params.projectIdOrName);
       const body = input<Project>(req);
       const next = patchProject(stored, body);
+      if (next.GroupID !== stored.GroupID) checkGroupChoice(req.identity, next.GroupID);
       await checkProjectRefs(tx, body);
       await tx.projects.update(next);
       return next;
