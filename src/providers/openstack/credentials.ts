@@ -48,7 +48,8 @@ const s = (v: unknown): string | undefined => (typeof v === 'string' && v !== ''
 
 function normalise(a: Partial<AuthConfig>, where: string): AuthConfig {
   if (!a.authUrl) throw new CredentialsError(`${where}: auth_url is missing`);
-  let authUrl = a.authUrl.replace(/\/+$/, '');
+  // Keystone v2.0 is gone from every supported cloud: a liberty-era /v2.0 URL means its /v3.
+  let authUrl = a.authUrl.replace(/\/+$/, '').replace(/\/v2\.0$/, '');
   if (!/\/v3$/.test(authUrl)) authUrl += '/v3';
   const method: AuthMethod = a.method ?? (a.applicationCredentialSecret ? 'application_credential' : 'password');
   if (method === 'password') {

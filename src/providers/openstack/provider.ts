@@ -351,8 +351,9 @@ export class OpenStackProvider implements Provider {
         poll(
           `server ${s.name} to be deleted`,
           async () => {
+            // No early failure on ERROR here: a server that failed to boot keeps its boot fault
+            // while it is being deleted. The phase deadline bounds the wait.
             const now = await getServer(this.s, s.id, ctx.signal);
-            if (now?.status === 'ERROR' && now.fault) throw new Error(`server ${s.name} could not be deleted: ${now.fault.message ?? ''}`);
             return !now || now.status === 'DELETED' ? true : undefined;
           },
           this.pollOpts(ctx.signal),

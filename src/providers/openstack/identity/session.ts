@@ -22,6 +22,7 @@ export interface RequestOptions {
 export class Session {
   private token: Token | undefined;
   private authenticating: Promise<Token> | undefined;
+  private issuedAt = 0;
   private where: { region?: string; iface: string } = { iface: 'public' };
   /** Keystone calls made, for tests that check re-authentication. */
   authCount = 0;
@@ -39,6 +40,7 @@ export class Session {
         const t = await issueToken(creds, this.http, signal);
         this.where = { region: creds.regionName, iface: creds.interface };
         this.token = t;
+        this.issuedAt = Date.now();
         return t;
       } finally {
         this.authenticating = undefined;
@@ -49,7 +51,8 @@ export class Session {
 
   private async current(signal?: AbortSignal): Promise<Token> {
     const t = this.token;
-    if (t && t.expiresAt - Date.now() > RENEW_BEFORE_MS) return t;
+    // Half the lifetime when Keystone issues short tokens, so a fresh one is always used at least once.
+    if (t && t.expiresAt - Date.now() > Math.min(RENEW_BEFORE_MS, (t.expiresAt - this.issuedAt) / 2)) return t;
     return this.authenticate(signal);
   }
 
@@ -58,7 +61,10 @@ export class Session {
   }
 
   async endpoint(type: ServiceType, signal?: AbortSignal): Promise<string> {
-    const t = await this.current(signal);
+    return this.endpointIn(await this.current(signal), type);
+  }
+
+  private endpointIn(t: Token, type: ServiceType): string {
     const { region, iface } = this.where;
     const url = endpointFor(t.catalog, type, region, iface);
     if (!url) throw new Error(`the service catalog has no ${type} endpoint (region ${region ?? 'any'}, interface ${iface})`);
@@ -72,7 +78,7 @@ export class Session {
   async request<T = unknown>(type: ServiceType, method: string, path: string, body?: unknown, o: RequestOptions = {}): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const t = await this.current(o.signal);
-      const base = await this.endpoint(type, o.signal);
+      const base = this.endpointIn(t, type);
       const headers: Record<string, string> = { 'X-Auth-Token': t.value, ...o.headers };
       if (type === 'compute') headers['OpenStack-API-Version'] = `compute ${COMPUTE_MICROVERSION}`;
       try {
