@@ -11,6 +11,7 @@ import type { Deployer } from '../deploy/types.js';
 import type { OperationPlan } from '../domain/plan.js';
 import { statusOnStart, statusOnSuccess, statusOnFailure, ownsStatus } from '../domain/clusterState.js';
 import { runOperation, type Deadlines, type StepRecord, type OperationKind } from './runner.js';
+import { GroupWriter } from './groupWriter.js';
 
 export interface WorkerOptions {
   provider: Provider;
@@ -41,11 +42,14 @@ export class Worker {
   private stopped = true;
   private timer: NodeJS.Timeout | undefined;
   private readonly cancels = new Map<string, AbortController>();
+  /** Journal saves and event appends of all this worker's operations, committed in batches. */
+  private readonly writer: GroupWriter;
 
   constructor(
     private readonly store: Store,
     private readonly o: WorkerOptions,
   ) {
+    this.writer = new GroupWriter(store);
     this.id = o.id ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.leaseMs = o.leaseMs ?? 30_000;
     this.pollMs = o.pollMs ?? 500;
@@ -136,13 +140,15 @@ export class Worker {
   async tick(): Promise<void> {
     try {
       while (!this.stopped && this.running.size < (this.o.concurrency ?? 4)) {
-        const op = await this.store.operations.claim(this.id, this.leaseMs);
-        if (!op) break;
-        const p = this.execute(op).finally(() => {
-          this.running.delete(p);
-          this.schedule(0);
-        });
-        this.running.add(p);
+        const ops = await this.store.operations.claimMany(this.id, this.leaseMs, (this.o.concurrency ?? 4) - this.running.size);
+        if (ops.length === 0) break;
+        for (const op of ops) {
+          const p = this.execute(op).finally(() => {
+            this.running.delete(p);
+            this.schedule(0);
+          });
+          this.running.add(p);
+        }
       }
     } catch (err) {
       this.o.log?.error({ err }, 'worker could not claim an operation');
@@ -166,7 +172,7 @@ export class Worker {
         .then(() => {
           flushQueued = false;
           const batch = events.splice(0);
-          return batch.length > 0 ? this.store.events.append(op.clusterId, op.id, batch) : undefined;
+          return batch.length > 0 ? this.writer.write((tx) => tx.events.append(op.clusterId, op.id, batch)) : undefined;
         })
         .catch(() => undefined);
       return flushing;
@@ -211,7 +217,8 @@ export class Worker {
         journal: {
           steps: op.steps.map(fromStored),
           save: async (steps) => {
-            if (lost || !(await this.store.operations.updateSteps(op.id, this.id, steps.map(toStored)))) {
+            const stored = steps.map(toStored);
+            if (lost || !(await this.writer.write((tx) => tx.operations.updateSteps(op.id, this.id, stored)))) {
               lost = true;
               throw new LeaseLost('lease lost');
             }

@@ -5,7 +5,7 @@ import { runOperation, type Journal, type StepRecord } from '../../src/engine/ru
 import { buildCreatePlan, dependencyLevels } from '../../src/domain/plan.js';
 import { FakeProvider, NoopDeployer } from '../../src/providers/fake.js';
 import type { StoredServiceType } from '../../src/domain/stored.js';
-import type { EngineEvent } from '../../src/providers/types.js';
+import type { EngineEvent, StepContext } from '../../src/providers/types.js';
 
 function type(name: string, cls: string, accessPort: number, deps: Array<{ type: string; version: string }> = []): StoredServiceType {
   return {
@@ -173,5 +173,46 @@ describe('runOperation', () => {
     const r = await run(new MemoryJournal(), provider, deployer, { kind: 'scale', removeNodes: ['demo-proj-slave-2'] });
     expect(r.status).toBe('succeeded');
     expect([...provider.nodes.get('c1')!.keys()].sort()).toEqual(['demo-proj-master', 'demo-proj-slave-1', 'demo-proj-storage']);
+  });
+
+  it('runs the cluster-wide hooks in their places, with the plan and the provisioned nodes', async () => {
+    const order: string[] = [];
+    class HookedProvider extends FakeProvider {
+      override async prepareCluster(ctx: StepContext) {
+        order.push(`prepareCluster ports=${ctx.plan?.services.map((s) => s.type).join(',')} keys=${ctx.plan?.cluster?.keys.length}`);
+      }
+      override async ensureNode(...a: Parameters<FakeProvider['ensureNode']>) {
+        order.push(`ensureNode ${a[1].name}`);
+        return super.ensureNode(...a);
+      }
+      override async cleanupCluster(ctx: StepContext) {
+        order.push(`cleanupCluster nodes left=${(await this.listNodes(ctx)).length}`);
+      }
+    }
+    class HookedDeployer extends NoopDeployer {
+      override async prepare(ctx: StepContext) {
+        order.push(`prepare ${ctx.nodes!().map((n) => n.name).sort().join(',')}`);
+      }
+      override async deploy(...a: Parameters<NoopDeployer['deploy']>) {
+        order.push(`deploy ${a[1].type}`);
+        return super.deploy(...a);
+      }
+    }
+    const provider = new HookedProvider();
+    const deployer = new HookedDeployer();
+    const withKeys = { ...cluster, Keys: ['ssh-ed25519 AAAA user@host'] };
+    const r = await run(new MemoryJournal(), provider, deployer, { plan: buildCreatePlan(withKeys, types) });
+    expect(r.status).toBe('succeeded');
+    expect(order[0]).toBe('prepareCluster ports=hub,jupyter,redis,spark keys=1');
+    expect(order.slice(1, 5).every((x) => x.startsWith('ensureNode '))).toBe(true);
+    expect(order[5]).toBe('prepare demo-proj-master,demo-proj-slave-1,demo-proj-slave-2,demo-proj-storage');
+    expect(order.slice(6)).toEqual(expect.arrayContaining(['deploy jupyter', 'deploy hub']));
+    expect(order.indexOf('deploy jupyter')).toBeLessThan(order.indexOf('deploy hub'));
+
+    // Delete ends with the cluster-wide cleanup, after every node is gone.
+    order.length = 0;
+    const d = await run(new MemoryJournal(), provider, deployer, { kind: 'delete' });
+    expect(d.status).toBe('succeeded');
+    expect(order).toEqual(['cleanupCluster nodes left=0']);
   });
 });

@@ -100,6 +100,25 @@ for (const backend of backends()) {
       expect(claimed).toHaveLength(5);
     });
 
+    it('claims many in one go: up to the room given, each once, one per cluster, under concurrent claimers', async () => {
+      const clusters = Array.from({ length: 6 }, () => randomUUID());
+      const firsts = new Set<string>();
+      for (let k = 0; k < 3; k++)
+        for (const [i, c] of clusters.entries()) {
+          const op = await enqueue(c, 'update', T0 + i);
+          if (k === 0) firsts.add(op.id);
+        }
+      const first = await store.operations.claimMany('w0', LEASE, 2, T0 + 100);
+      expect(first).toHaveLength(2);
+      const rest = (await Promise.all(Array.from({ length: 4 }, (_, i) => store.operations.claimMany(`w${i + 1}`, LEASE, 10, T0 + 100)))).flat();
+      const claimed = [...first, ...rest];
+      // Each cluster's first operation, each claimed by exactly one worker; the others wait.
+      expect(claimed).toHaveLength(6);
+      expect(new Set(claimed.map((o) => o.id))).toEqual(firsts);
+      for (const o of claimed) expect((await store.operations.get(o.id))?.leaseOwner).toBe(o.leaseOwner);
+      expect(await store.operations.claimMany('late', LEASE, 10, T0 + 200)).toEqual([]);
+    });
+
     it('reclaims an expired lease, increments attempt, and refuses the old owner', async () => {
       const op = await enqueue(randomUUID());
       const first = await store.operations.claim('old', 1000, T0 + 10);

@@ -254,27 +254,36 @@ export class OperationRepo {
    * uses the caller's, which must then be retried as a whole by Store.transaction.
    */
   async claim(workerId: string, leaseMs: number, now = Date.now()): Promise<Operation | undefined> {
+    return (await this.claimMany(workerId, leaseMs, 1, now))[0];
+  }
+
+  /**
+   * Claims up to `max` operations in one transaction (a worker with room for many takes them in
+   * one commit instead of one each); empty when there is nothing to claim.
+   */
+  async claimMany(workerId: string, leaseMs: number, max: number, now = Date.now()): Promise<Operation[]> {
     if (this.db.isTransaction) {
-      const r = await this.claimIn(this.db, workerId, leaseMs, now);
-      return r === 'contended' ? undefined : r;
+      const r = await this.claimIn(this.db, workerId, leaseMs, now, max);
+      return r === 'contended' ? [] : r;
     }
     for (let round = 1; ; round++) {
-      let r: Operation | undefined | 'contended';
+      let r: Operation[] | 'contended';
       try {
-        r = await this.db.transaction().execute((trx) => this.claimIn(trx, workerId, leaseMs, now));
+        r = await this.db.transaction().execute((trx) => this.claimIn(trx, workerId, leaseMs, now, max));
       } catch (err) {
         // A unique violation here is the one-running-per-cluster index refusing a racing claim.
         if (round >= CLAIM_ROUNDS || !(this.ctx.kit.isTransient(err) || this.ctx.kit.isUniqueViolation(err))) throw err;
         r = 'contended';
       }
       if (r !== 'contended') return r;
-      if (round >= CLAIM_ROUNDS) return undefined;
+      if (round >= CLAIM_ROUNDS) return [];
       await new Promise((res) => setTimeout(res, Math.floor(Math.random() * 5 * round)));
     }
   }
 
   /** One claim round; 'contended' when candidates existed but others took all of them first. */
-  private async claimIn(db: Kysely<DB>, workerId: string, leaseMs: number, now: number): Promise<Operation | undefined | 'contended'> {
+  private async claimIn(db: Kysely<DB>, workerId: string, leaseMs: number, now: number, max: number): Promise<Operation[] | 'contended'> {
+    const want = Math.max(CANDIDATES, max);
     const candidates: Candidate[] = await db
       .selectFrom('operations')
       .select(['id', 'cluster_id', 'status', 'attempt'])
@@ -282,9 +291,9 @@ export class OperationRepo {
       .where('lease_expires_at', '<=', now)
       .orderBy('lease_expires_at')
       .orderBy('id')
-      .limit(CANDIDATES)
+      .limit(want)
       .execute();
-    if (candidates.length < CANDIDATES) {
+    if (candidates.length < want) {
       const queued = await db
         .selectFrom('operations as o')
         .select(['o.id', 'o.cluster_id', 'o.status', 'o.attempt'])
@@ -309,12 +318,13 @@ export class OperationRepo {
         )
         .orderBy('o.created_at')
         .orderBy('o.id')
-        .limit(CANDIDATES - candidates.length)
+        .limit(want - candidates.length)
         .execute();
       candidates.push(...queued);
     }
-    if (candidates.length === 0) return undefined;
+    if (candidates.length === 0) return [];
 
+    const claimed: Operation[] = [];
     const skipLocked = this.ctx.kit.skipLocked;
     for (const c of candidates) {
       // Lock it, or pass over it if another worker holds it: that one is claiming it now.
@@ -342,9 +352,10 @@ export class OperationRepo {
       const r = await upd.executeTakeFirst();
       if (r.numUpdatedRows === 0n) continue;
       const row = await db.selectFrom('operations').selectAll().where('id', '=', c.id).executeTakeFirstOrThrow();
-      return toOperation(row);
+      claimed.push(toOperation(row));
+      if (claimed.length >= max) break;
     }
-    return 'contended';
+    return claimed.length > 0 ? claimed : 'contended';
   }
 
   /** The lease owner's writes: only while the operation runs under this worker's lease. */

@@ -1,0 +1,60 @@
+// GroupWriter: writes queued together commit in one transaction, each gets its own result, and a
+// failing write fails alone.
+import { describe, it, expect, beforeEach, afterEach } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { backends, type OpenedStore } from '../helpers/stores.js';
+import { GroupWriter } from '../../src/engine/groupWriter.js';
+
+for (const backend of backends()) {
+  describe(`GroupWriter [${backend.name}]`, () => {
+    let opened: OpenedStore;
+    beforeEach(async () => {
+      opened = await backend.open();
+    });
+    afterEach(async () => {
+      await opened.cleanup();
+    });
+
+    it('batches concurrent writes, returns each its own result, and isolates a failing one', async () => {
+      const store = opened.store;
+      const project = randomUUID();
+      const ops = [];
+      for (let i = 0; i < 5; i++) {
+        const op = await store.transaction((tx) => tx.operations.enqueue({ clusterId: randomUUID(), projectId: project, kind: 'create', plan: {} }));
+        ops.push(op);
+      }
+      const claimed = await store.operations.claimMany('w', 30_000, 5);
+      expect(claimed).toHaveLength(5);
+      let transactions = 0;
+      const counting = new Proxy(store, {
+        get(target, prop, receiver) {
+          if (prop === 'transaction') return (fn: Parameters<typeof store.transaction>[0]) => (transactions++, target.transaction(fn));
+          return Reflect.get(target, prop, receiver) as unknown;
+        },
+      });
+      const writer = new GroupWriter(counting);
+      const results = await Promise.allSettled([
+        ...claimed.map((op) => writer.write((tx) => tx.operations.updateSteps(op.id, 'w', [{ name: 'provision:a', status: 'done', attempt: 1 }]))),
+        // Not the owner: false, and the others still commit.
+        writer.write((tx) => tx.operations.updateSteps(claimed[0]!.id, 'someone-else', [])),
+        writer.write(async () => {
+          throw new Error('bad write');
+        }),
+        writer.write((tx) => tx.events.append(claimed[1]!.clusterId, claimed[1]!.id, [{ level: 'info', phase: 'test', message: 'hello' }])),
+      ]);
+      expect(results.slice(0, 5).map((r) => r.status === 'fulfilled' && r.value)).toEqual([true, true, true, true, true]);
+      expect(results[5]).toEqual({ status: 'fulfilled', value: false });
+      expect(results[6]).toMatchObject({ status: 'rejected', reason: { message: 'bad write' } });
+      expect(results[7]!.status).toBe('fulfilled');
+      // One batch that failed as a whole, then each write on its own (8 + 1).
+      expect(transactions).toBe(9);
+      for (const op of claimed) expect((await store.operations.get(op.id))!.steps).toEqual([{ name: 'provision:a', status: 'done', attempt: 1 }]);
+      expect((await store.events.list(claimed[1]!.clusterId, {})).map((e) => e.message)).toEqual(['hello']);
+
+      // Without a failure, concurrent writes share one transaction.
+      transactions = 0;
+      await Promise.all(claimed.map((op) => writer.write((tx) => tx.operations.updateSteps(op.id, 'w', []))));
+      expect(transactions).toBe(1);
+    });
+  });
+}
