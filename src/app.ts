@@ -5,6 +5,7 @@ import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { Store } from './store/store.js';
 import { buildServer } from './api/server.js';
+import { startAuth } from './auth/start.js';
 import { loadBuiltinCatalogIfEmpty } from './catalog.js';
 import { parseListen } from './config/load.js';
 import type { MichmanConfig } from './config/schema.js';
@@ -67,9 +68,10 @@ export async function serve(config: MichmanConfig): Promise<Running> {
     log.info({ loaded: loaded.length - failed.length }, 'built-in catalog loaded');
     for (const f of failed) log.error({ file: f.source }, `built-in catalog file refused: ${f.error}`);
   }
+  const auth = await startAuth(config, log);
   const m = machinery(config);
   const worker = startWorker(store, config, log, m);
-  const app = await buildServer({ store, logger: log, bodyLimit: config.body_limit, deployer: m.deployer, onEnqueue: () => worker?.notify() });
+  const app = await buildServer({ store, logger: log, bodyLimit: config.body_limit, deployer: m.deployer, onEnqueue: () => worker?.notify(), auth });
   const { host, port } = parseListen(config.listen);
   const url = await app.listen({ host, port });
   return {
