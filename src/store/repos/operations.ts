@@ -139,7 +139,7 @@ function toOperation(r: OperationRow): Operation {
 const CANDIDATES = 16;
 const CLAIM_ROUNDS = 5;
 
-type Candidate = Pick<OperationRow, 'id' | 'cluster_id' | 'status' | 'attempt'>;
+type Candidate = Pick<OperationRow, 'id' | 'cluster_id' | 'status' | 'attempt' | 'created_at'>;
 type Ops = ExpressionBuilder<DB, 'operations'>;
 
 /** Operations of one cluster run in enqueue order: (created_at, id), created_at strictly increasing. */
@@ -286,7 +286,7 @@ export class OperationRepo {
     const want = Math.max(CANDIDATES, max);
     const candidates: Candidate[] = await db
       .selectFrom('operations')
-      .select(['id', 'cluster_id', 'status', 'attempt'])
+      .select(['id', 'cluster_id', 'status', 'attempt', 'created_at'])
       .where('status', '=', 'running')
       .where('lease_expires_at', '<=', now)
       .orderBy('lease_expires_at')
@@ -296,7 +296,7 @@ export class OperationRepo {
     if (candidates.length < want) {
       const queued = await db
         .selectFrom('operations as o')
-        .select(['o.id', 'o.cluster_id', 'o.status', 'o.attempt'])
+        .select(['o.id', 'o.cluster_id', 'o.status', 'o.attempt', 'o.created_at'])
         .where('o.status', '=', 'queued')
         .where(({ not, exists, selectFrom }) =>
           not(
@@ -343,7 +343,8 @@ export class OperationRepo {
           heartbeat_at: now,
           attempt: c.attempt + 1,
           running_cluster_id: c.cluster_id,
-          started_at: sql<number>`coalesce(${sql.ref('started_at')}, ${now})`,
+          // An operation enqueued while this claim waited for a lock must not start before it exists.
+          started_at: sql<number>`coalesce(${sql.ref('started_at')}, ${Math.max(now, Number(c.created_at))})`,
           updated_at: now,
         })
         .where('id', '=', c.id)
