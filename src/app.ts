@@ -15,6 +15,9 @@ import { FakeProvider, NoopDeployer } from './providers/fake.js';
 import { LocalProvider } from './providers/local/index.js';
 import { LocalDeployer } from './deploy/local/index.js';
 import { Worker } from './engine/worker.js';
+import { openstackFromConfig } from './providers/openstack/index.js';
+import { PeriodicJanitor, storeDirectory } from './engine/janitor.js';
+import type { QuotaCheck } from './api/routes/clusters.js';
 
 export interface Running {
   app: FastifyInstance;
@@ -37,10 +40,33 @@ export function logger(config: MichmanConfig): Logger {
 /** The provider and deployer the config names. */
 export function machinery(config: MichmanConfig): { provider: Provider; deployer: Deployer } {
   if (config.provider === 'fake') return { provider: new FakeProvider({ bootLatencyMs: 200 }), deployer: new NoopDeployer() };
-  // openstack: (wired by the OpenStack provider)
+  if (config.provider === 'openstack') return { provider: openstackFromConfig(config), deployer: openstackDeployer(config) };
   // nspawn: (wired by the nspawn provider)
   if (config.provider !== 'local') throw new Error(`provider ${config.provider} is not available in this build`);
   return { provider: new LocalProvider({ dataRoot: join(config.data_dir, 'nodes') }), deployer: new LocalDeployer() };
+}
+
+/**
+ * OpenStack nodes get their services from Ansible over SSH. Until the Ansible deployer is wired,
+ * the no-op deployer stands in: machines are created and tracked, no service is installed.
+ */
+function openstackDeployer(_config: MichmanConfig): Deployer {
+  return new NoopDeployer();
+}
+
+/** The provider's quota check as the clusters route uses it (cloud providers only). */
+export function quotaCheck(config: MichmanConfig, provider: Provider): QuotaCheck | undefined {
+  const check = provider.checkQuota?.bind(provider);
+  return check ? { check: (plan) => check(plan, AbortSignal.timeout(15_000)), enforce: config.quota_check === 'enforce' } : undefined;
+}
+
+const janitors = new WeakMap<Worker, PeriodicJanitor>();
+
+/** Stops a worker and the janitor started with it. */
+export async function stopWorker(worker: Worker | undefined): Promise<void> {
+  if (!worker) return;
+  await janitors.get(worker)?.stop();
+  await worker.stop();
 }
 
 export function startWorker(store: Store, config: MichmanConfig, log: Logger, m: { provider: Provider; deployer: Deployer }): Worker | undefined {
@@ -56,6 +82,9 @@ export function startWorker(store: Store, config: MichmanConfig, log: Logger, m:
   };
   const worker = new Worker(store, { ...m, concurrency: config.workers, leaseMs: s(config.lease_seconds), deadlines, log });
   worker.start();
+  if (m.provider.listTaggedClusters && config.janitor_interval_seconds > 0) {
+    janitors.set(worker, new PeriodicJanitor(m.provider, storeDirectory(store), { intervalMs: s(config.janitor_interval_seconds), remove: config.janitor_delete, log }).start());
+  }
   return worker;
 }
 
@@ -71,7 +100,7 @@ export async function serve(config: MichmanConfig): Promise<Running> {
   const auth = await startAuth(config, log);
   const m = machinery(config);
   const worker = startWorker(store, config, log, m);
-  const app = await buildServer({ store, logger: log, bodyLimit: config.body_limit, deployer: m.deployer, onEnqueue: () => worker?.notify(), auth });
+  const app = await buildServer({ store, logger: log, bodyLimit: config.body_limit, deployer: m.deployer, onEnqueue: () => worker?.notify(), auth, quota: quotaCheck(config, m.provider) });
   const { host, port } = parseListen(config.listen);
   const url = await app.listen({ host, port });
   return {
@@ -81,7 +110,7 @@ export async function serve(config: MichmanConfig): Promise<Running> {
     worker,
     async close() {
       await app.close();
-      await worker?.stop();
+      await stopWorker(worker);
       await store.close();
     },
   };

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// The `michman` command: serve, migrate, catalog import.
+// The `michman` command: serve, worker, janitor, migrate, catalog import.
 import { Command } from 'commander';
 import { loadConfig, ConfigError } from './config/load.js';
-import { serve, openStore, logger, machinery, startWorker } from './app.js';
+import { serve, openStore, logger, machinery, startWorker, stopWorker } from './app.js';
+import { runJanitor, storeDirectory } from './engine/janitor.js';
 import { importCatalogFiles } from './catalog.js';
 import { VERSION } from './version.js';
 
@@ -37,13 +38,40 @@ program
     process.stderr.write(`michman worker ${worker?.id ?? ''} started\n`);
     const stop = () => {
       void (async () => {
-        await worker?.stop();
+        await stopWorker(worker);
         await store.close();
         process.exit(0);
       })();
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+  });
+
+program
+  .command('janitor')
+  .description('list cloud resources tagged for clusters that no longer exist (exit code 1 when there are any); --delete removes them')
+  .option('--delete', 'remove the leaked resources')
+  .action(async (o: { delete?: boolean }) => {
+    const cfg = config();
+    const { provider } = machinery(cfg);
+    if (!provider.listTaggedClusters) {
+      process.stdout.write(`provider ${provider.name} tags no cloud resources: nothing to check\n`);
+      return;
+    }
+    const store = await openStore(cfg);
+    try {
+      const r = await runJanitor(provider, storeDirectory(store), { delete: o.delete, signal: AbortSignal.timeout(30 * 60_000) });
+      for (const x of r.orphans) {
+        process.stdout.write(`cluster ${x.clusterId} (gone): ${x.resources.length} resource(s)\n`);
+        for (const res of x.resources) process.stdout.write(`  ${res}\n`);
+      }
+      for (const id of r.removed) process.stdout.write(`removed the resources of cluster ${id}\n`);
+      for (const f of r.failed) process.stdout.write(`FAILED to remove the resources of cluster ${f.clusterId}: ${f.error}\n`);
+      if (r.orphans.length === 0) process.stdout.write('no leaked resources\n');
+      process.exitCode = r.failed.length > 0 || (!o.delete && r.orphans.length > 0) ? 1 : 0;
+    } finally {
+      await store.close();
+    }
   });
 
 program

@@ -13,7 +13,7 @@ import { imageRoutes, flavorRoutes } from './routes/images.js';
 import { projectRoutes } from './routes/projects.js';
 import { configRoutes } from './routes/configs.js';
 import { templateRoutes } from './routes/templates.js';
-import { clusterRoutes } from './routes/clusters.js';
+import { clusterRoutes, type QuotaCheck } from './routes/clusters.js';
 import type { Deployer } from '../deploy/types.js';
 import { NoopDeployer } from '../providers/fake.js';
 import { VERSION } from '../version.js';
@@ -26,6 +26,8 @@ export interface ServerOptions {
   deployer?: Deployer;
   /** Called after a cluster operation was committed (wakes an in-process worker). */
   onEnqueue?: () => void;
+  /** Cloud providers' quota check for cluster creates (dry run; enforced at POST with quota_check: enforce). */
+  quota?: QuotaCheck;
   logger?: FastifyBaseLogger | boolean;
   bodyLimit?: number;
   /** Authentication and authorization (createAuth); absent = use_auth false: open, as the original. */
@@ -106,7 +108,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   projectRoutes(app, o.store);
   configRoutes(app, o.store);
   templateRoutes(app, o.store);
-  clusterRoutes(app, o.store, { deployer: o.deployer ?? new NoopDeployer(), onEnqueue: o.onEnqueue });
+  clusterRoutes(app, o.store, { deployer: o.deployer ?? new NoopDeployer(), onEnqueue: o.onEnqueue, quota: o.quota });
 
   await app.ready();
   return app;

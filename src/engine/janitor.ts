@@ -44,3 +44,41 @@ export async function runJanitor(provider: Provider, clusters: ClusterDirectory,
   }
   return report;
 }
+
+/**
+ * The janitor run every `intervalMs` next to a worker (several workers may run it: removal is
+ * idempotent). Reports go to the log; with `remove` the leaks are also removed.
+ */
+export class PeriodicJanitor {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+  private readonly abort = new AbortController();
+
+  constructor(
+    private readonly provider: Provider,
+    private readonly clusters: ClusterDirectory,
+    private readonly o: { intervalMs: number; remove: boolean; log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void } },
+  ) {}
+
+  start(): this {
+    this.timer = setInterval(() => {
+      if (this.running) return;
+      this.running = runJanitor(this.provider, this.clusters, { delete: this.o.remove, signal: this.abort.signal })
+        .then((r) => {
+          for (const x of r.orphans) this.o.log.warn({ cluster: x.clusterId, resources: x.resources }, 'janitor: cloud resources of a cluster that no longer exists');
+          for (const id of r.removed) this.o.log.info({ cluster: id }, 'janitor: removed the leaked resources');
+          for (const f of r.failed) this.o.log.error({ cluster: f.clusterId, error: f.error }, 'janitor: could not remove the leaked resources');
+        })
+        .catch((err: unknown) => this.o.log.error({ error: (err as Error).message }, 'janitor failed'))
+        .finally(() => (this.running = undefined));
+    }, this.o.intervalMs);
+    this.timer.unref();
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.abort.abort(new Error('stopping'));
+    await this.running;
+  }
+}

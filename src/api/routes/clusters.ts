@@ -6,6 +6,8 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Store } from '../../store/store.js';
 import type { Deployer } from '../../deploy/types.js';
+import type { QuotaReport } from '../../providers/types.js';
+import type { OperationPlan } from '../../domain/plan.js';
 import { ClusterSchema, type Cluster, type Service } from '../../domain/wire.js';
 import { checkNewCluster, resolveNewClusterServices, checkRetryCluster, checkClusterUpdate, CLUSTER_REFS } from '../../domain/clusters.js';
 import { canStart, statusOnAccept } from '../../domain/clusterState.js';
@@ -98,6 +100,23 @@ export interface ClusterRouteOptions {
   deployer: Deployer;
   /** Called after an operation was committed, so an in-process worker starts it without polling. */
   onEnqueue?: () => void;
+  /** Cloud providers: the plan against the project's quota (in dry runs; at POST too when enforced). */
+  quota?: QuotaCheck;
+}
+
+export interface QuotaCheck {
+  check(plan: OperationPlan): Promise<QuotaReport>;
+  /** quota_check: enforce → a shortfall refuses the create with 400. */
+  enforce: boolean;
+}
+
+/** The report, or why there is none (the cloud did not answer): a dry run shows either. */
+async function quotaOf(q: QuotaCheck, plan: OperationPlan): Promise<QuotaReport | { error: string }> {
+  try {
+    return await q.check(plan);
+  } catch (err) {
+    return { error: `quota check failed: ${(err as Error).message}` };
+  }
 }
 
 export function clusterRoutes(app: FastifyInstance, store: Store, o: ClusterRouteOptions): void {
@@ -182,7 +201,11 @@ export function clusterRoutes(app: FastifyInstance, store: Store, o: ClusterRout
         MonitoringFlavor: cluster.MonitoringFlavor ?? '',
       };
       const plan = buildCreatePlan(full, types);
-      if (flag(req, 'dryRun')) return { status: 200, body: success(req, 200, { Cluster: full, Plan: plan }) };
+      const quota = o.quota && (flag(req, 'dryRun') || o.quota.enforce) ? await quotaOf(o.quota, plan) : undefined;
+      if (flag(req, 'dryRun')) return { status: 200, body: success(req, 200, { Cluster: full, Plan: plan, ...(quota ? { Quota: quota } : {}) }) };
+      // An unanswered check does not block: the create itself will meet the cloud's own refusal.
+      const short = quota && 'items' in quota ? quota.items.filter((i) => i.short) : [];
+      if (short.length > 0) throw validation(`the cloud project's quota is too small: ${short.map((i) => `${i.resource} (need ${i.need}, available ${i.available})`).join(', ')}`);
       const body = await store.transaction(async (tx) => {
         await tx.projects.lockShared([project.ID]);
         await tx.clusters.insert(full);
