@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { Store } from './store/store.js';
 import { buildServer } from './api/server.js';
 import { startAuth } from './auth/start.js';
+import { requestSerializer } from './auth/redact.js';
 import { loadBuiltinCatalogIfEmpty } from './catalog.js';
 import { parseListen } from './config/load.js';
 import type { MichmanConfig } from './config/schema.js';
@@ -34,7 +35,11 @@ export async function openStore(config: MichmanConfig): Promise<Store> {
 }
 
 export function logger(config: MichmanConfig): Logger {
-  return pino({ level: config.log_level, redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-auth-token"]'] });
+  return pino({
+    level: config.log_level,
+    redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-auth-token"]', 'req.headers["x-subject-token"]'],
+    serializers: { req: requestSerializer },
+  });
 }
 
 /** The provider and deployer the config names. */

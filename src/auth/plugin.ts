@@ -43,6 +43,10 @@ function cookieOf(req: FastifyRequest, name: string): string | undefined {
 
 const cookieFlags = (req: FastifyRequest) => `Path=/; HttpOnly; SameSite=Lax${req.protocol === 'https' ? '; Secure' : ''}`;
 
+/** ok() for /auth, whose URL may hold the login's code and state: the Message names the path only. */
+const okAuth = (req: FastifyRequest, reply: FastifyReply, data: unknown) =>
+  reply.code(200).send({ Type: 1, Status: 200, Title: 'Request successful', Detail: { Message: `Request: ${req.method} ${pathOf(req.url)}`, Data: data } });
+
 /** Original Data of /auth: {message, groups, user_id}. */
 const loginData = (userId: string, groups: string[]) =>
   groups.length === 0
@@ -226,15 +230,15 @@ export function registerAuth(app: FastifyInstance, store: Store, setup: AuthSetu
   const LoginData = Type.Object({ message: Type.String(), groups: Type.String(), user_id: Type.String() });
   app.get('/auth', route({ tag: 'auth', summary: 'Log in: starts the provider login (oauth2), completes it (?code&state), or opens a session for X-Auth-Token (keystone)', querystring: AuthQuery, data: LoginData }), async (req, reply) => {
     if (setup.model === 'none') {
-      return ok(req, reply, { message: 'Authentication is off (authorization_model: none): /auth grants nothing and every caller may do everything', groups: 'none', user_id: '' });
+      return okAuth(req, reply, { message: 'Authentication is off (authorization_model: none): /auth grants nothing and every caller may do everything', groups: 'none', user_id: '' });
     }
     const q = req.query as Static<typeof AuthQuery>;
     if (setup.model === 'keystone') {
       if (req.identity?.via === 'keystone') {
         await startSession(req, reply, { userId: req.identity.userId, groups: req.identity.groups }, 'keystone');
-        return ok(req, reply, loginData(req.identity.userId, req.identity.groups));
+        return okAuth(req, reply, loginData(req.identity.userId, req.identity.groups));
       }
-      if (req.identity) return ok(req, reply, loginData(req.identity.userId, req.identity.groups));
+      if (req.identity) return okAuth(req, reply, loginData(req.identity.userId, req.identity.groups));
       throw new MichmanError(ErrorClass.Authorization, "X-Auth-Token from headers required, can't be nil");
     }
     const oidc = setup.oidc!;
@@ -252,9 +256,9 @@ export function registerAuth(app: FastifyInstance, store: Store, setup: AuthSetu
       // Without state: the original's flow, where the client got the code elsewhere.
       const claims = await oidc.exchange({ code: q.code, verifier, nonce, redirectUri });
       await startSession(req, reply, claims, 'session');
-      return ok(req, reply, loginData(claims.userId, claims.groups));
+      return okAuth(req, reply, loginData(claims.userId, claims.groups));
     }
-    if (req.identity) return ok(req, reply, loginData(req.identity.userId, req.identity.groups));
+    if (req.identity) return okAuth(req, reply, loginData(req.identity.userId, req.identity.groups));
     const state = randomToken(24);
     const verifier = randomToken(48);
     const nonce = randomToken(16);

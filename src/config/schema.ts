@@ -167,6 +167,14 @@ export const ConfigSchema = Type.Object(
       default: 30,
       minimum: 2,
     }),
+    // --- nspawn provider ---
+    nspawn_network: Type.String({
+      description: 'Private IPv4 range (/16 to /29) of the nspawn provider: its host bridge takes the first address, nodes the others. Used only on the bridge and in the namespaces the provider creates.',
+      default: '10.213.0.0/24',
+    }),
+    nspawn_images_dir: str('Where the nspawn provider keeps its debootstrap image (built once, about 300 MB).', { docDefault: '<data_dir>/nspawn/images' }),
+    nspawn_mirror: str('Debian mirror for building the nspawn image.', { docDefault: 'the first URIs of /etc/apt/sources.list.d/debian.sources' }),
+    nspawn_apt_cache: Type.Boolean({ description: "Run apt-cacher-ng on the nspawn bridge address for the nodes' apt (they have no other way out).", default: true }),
   },
   { additionalProperties: false },
 );
