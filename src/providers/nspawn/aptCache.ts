@@ -3,7 +3,7 @@
 // downloaded once per host however many nodes and clusters install it. Bound to the bridge address
 // only (never 0.0.0.0), with its own cache, log and socket under the provider's directory, so it
 // neither serves other networks nor collides with an apt-cacher-ng someone else runs.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PROGRAMS, findProgram } from './host.js';
 import {
@@ -55,12 +55,15 @@ export class AptCache {
     if (!program) throw new Error('the nspawn provider needs apt-cacher-ng for apt inside nodes: apt-get install apt-cacher-ng');
     const old = await this.running();
     if (old !== undefined) await stopProcess(old, this.id, { timeoutMs: 5_000 });
-    for (const d of ['cache', 'log']) await mkdir(join(this.dir, d), { recursive: true, mode: 0o755 });
+    for (const d of ['cache', 'log', 'conf']) await mkdir(join(this.dir, d), { recursive: true, mode: 0o755 });
+    // An own, empty configuration: the package's Remap rules send deb.debian.org to a backend list
+    // that fails offline ("503 Host not found"); without them it simply proxies and caches by URL.
+    await writeFile(join(this.dir, 'conf', 'acng.conf'), '# written by Michman (nspawn provider); settings are on the command line\n');
     const child = await spawnDetached({
       program,
       args: [
         '-c',
-        '/etc/apt-cacher-ng',
+        join(this.dir, 'conf'),
         'ForeGround=1',
         `BindAddress=${this.address}`,
         `Port=${this.port}`,

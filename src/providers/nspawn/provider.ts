@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, readlink, rename, rm, rmdir, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { NodeRole } from '../../domain/topology.js';
+import type { SecretStore } from '../../secrets/types.js';
 import type { NodeSpec, ProvisionedNode, Provider, StepContext } from '../types.js';
 import { abortError, findProcesses, isOurProcess, readPidFile, removeFile, sleep, spawnDetached, stopProcess, writePidFile, type ProcessIdentity } from '../local/processes.js';
 import { portOpen } from '../../deploy/local/net.js';
@@ -31,8 +32,10 @@ export interface NspawnProviderOptions {
   dir: string;
   /** Where debootstrap images are cached (default `<dir>/images`); may be shared between data dirs. */
   imagesDir?: string;
-  /** Where per-cluster SSH keys are kept (`<data_dir>/secrets`). */
+  /** Where per-cluster SSH private keys are written for ssh (`<data_dir>/secrets`). */
   secretsDir: string;
+  /** Keeps the key pairs (the files above are then copies made from it). */
+  secretStore?: SecretStore;
   /** Private range of the bridge and the nodes (default 10.213.0.0/24). */
   network?: string;
   /** Debian mirror for debootstrap (default: the host's apt mirror). */
@@ -113,7 +116,7 @@ export class NspawnProvider implements Provider {
     this.imagesDir = resolve(opts.imagesDir ?? join(this.dir, 'images'));
     this.net = parseNetwork(opts.network ?? DEFAULT_NSPAWN_NETWORK);
     this.bridge = bridgeName(this.net.cidr);
-    this.keys = new ClusterKeys(resolve(opts.secretsDir));
+    this.keys = new ClusterKeys(resolve(opts.secretsDir), opts.secretStore);
     if (opts.aptCache !== false) this.aptCache = new AptCache(join(this.dir, 'apt-cacher-ng'), this.net.gateway);
   }
 

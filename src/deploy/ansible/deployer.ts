@@ -1,0 +1,238 @@
+// The Ansible deployer (DESIGN.md "Providers and deployers"): the same playbooks and roles on any
+// provider that gives SSH-reachable nodes (nspawn now, OpenStack later). Per run: an inventory with
+// the original's groups and extra-vars with the original's names (ansible/CONTRACT.md), Debian's
+// ansible-playbook with our JSON-lines callback, one event per task result and host, and a failure
+// that names host, role and task. Runs of one cluster are serialized: the engine deploys a level's
+// services in parallel, and two playbooks on one node would fight over the dpkg lock.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { secretVarNames, serializeExtraVars, type ExtraVars, type ExtraVarsAction, type ExtraVarsSettings } from '../../domain/extraVars.js';
+import type { ProvisionedNode, StepContext } from '../../providers/types.js';
+import type { SecretStore } from '../../secrets/types.js';
+import { sshOptions } from '../../providers/nspawn/provider.js';
+import { run } from '../../providers/nspawn/host.js';
+import type { Deployer, HealthResult, ServiceDeployment } from '../types.js';
+import { redactor, resultEvent } from './events.js';
+import { checkHealth } from './health.js';
+import { buildInventory } from './inventory.js';
+import { ANSIBLE_PLAYBOOK, runPlaybook, type PlaybookOutcome } from './playbook.js';
+import { ServiceSecrets } from './secrets.js';
+import { generatedParams, planCatalog, runVars } from './vars.js';
+
+export interface ClusterKeySource {
+  ensure(clusterId: string): Promise<{ privateKeyFile: string }>;
+}
+
+export interface AnsibleDeployerOptions {
+  /** Playbooks, roles and ansible.cfg (the run's working directory): <package>/ansible. */
+  ansibleDir: string;
+  /** Directory of michman_events.py (default <ansibleDir>/callback_plugins). */
+  callbackDir?: string;
+  /** The cluster's SSH key (the provider's). */
+  keys: ClusterKeySource;
+  /** Generated service secrets: the secret store, or files under this directory. */
+  secretsDir: string;
+  secretStore?: SecretStore;
+  /** Every nodes of the cluster as the provider knows them (delete and scale-in have no provision steps). */
+  listNodes?(ctx: StepContext): Promise<ProvisionedNode[]>;
+  /** `michman_apt_proxy`, when the provider runs an apt cache. */
+  aptProxy?(): string | undefined;
+  /** Provider problems to refuse at POST (root, packages). */
+  preflight?(): Promise<string[]>;
+  /** Service type names of the catalog (each gets deploy_<type>). Default: the built-in catalog/. */
+  knownTypes?: readonly string[];
+  settings?: ExtraVarsSettings;
+  program?: string;
+  playbooks?: { prepare?: string; deploy?: string; remove?: string };
+}
+
+class Mutex {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.tail.then(fn, fn);
+    this.tail = p.catch(() => undefined);
+    return p;
+  }
+}
+
+/** Type names of the catalog files in `dir` (the built-in catalog). */
+export function catalogTypes(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const f of readdirSync(dir)) {
+    if (!f.endsWith('.json')) continue;
+    try {
+      const t = (JSON.parse(readFileSync(join(dir, f), 'utf8')) as { Type?: unknown }).Type;
+      if (typeof t === 'string') out.push(t);
+    } catch {
+      /* not a service type file */
+    }
+  }
+  return out.sort();
+}
+
+export class AnsibleDeployer implements Deployer {
+  readonly name = 'ansible';
+  private readonly o: AnsibleDeployerOptions;
+  private readonly secrets: ServiceSecrets;
+  private readonly locks = new Map<string, Mutex>();
+  private readonly playbooks: { prepare: string; deploy: string; remove: string };
+
+  constructor(o: AnsibleDeployerOptions) {
+    this.o = o;
+    this.secrets = new ServiceSecrets(o.secretsDir, o.secretStore);
+    this.playbooks = { prepare: 'prepare.yml', deploy: 'deploy.yml', remove: 'remove.yml', ...o.playbooks };
+  }
+
+  /** Service types with a role in ansible/roles (a directory `<type>` or `<type>_<part>`). */
+  async roles(): Promise<string[]> {
+    const entries = await readdir(join(this.o.ansibleDir, 'roles'), { withFileTypes: true }).catch(() => []);
+    return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  }
+
+  async check(services: Array<{ type: string; version: string }>): Promise<string[]> {
+    const problems = [...((await this.o.preflight?.()) ?? [])];
+    if (!existsSync(this.o.program ?? ANSIBLE_PLAYBOOK)) problems.push('the ansible deployer needs the Debian package ansible: apt-get install ansible');
+    const roles = await this.roles();
+    const has = (t: string) => roles.some((r) => r === t || r.startsWith(`${t}_`));
+    const deployable = [...new Set(roles.map((r) => r.split('_')[0]!))].filter((r) => r !== 'base' && r !== 'monitoring');
+    for (const s of services) {
+      if (!has(s.type)) {
+        problems.push(`service '${s.type}' has no Ansible role (ansible/roles/${s.type}); this Michman can deploy: ${deployable.join(', ') || 'nothing yet'}`);
+      }
+    }
+    return problems;
+  }
+
+  private lock(clusterId: string): Mutex {
+    let m = this.locks.get(clusterId);
+    if (!m) this.locks.set(clusterId, (m = new Mutex()));
+    return m;
+  }
+
+  private async clusterNodes(ctx: StepContext, extra: readonly ProvisionedNode[] = []): Promise<ProvisionedNode[]> {
+    const byName = new Map<string, ProvisionedNode>();
+    for (const n of (await this.o.listNodes?.(ctx)) ?? []) byName.set(n.name, n);
+    for (const n of ctx.nodes?.() ?? []) byName.set(n.name, n);
+    for (const n of extra) byName.set(n.name, n);
+    return [...byName.values()];
+  }
+
+  /** Generated secrets of every service of the plan (so every run passes the same values). */
+  private async generated(ctx: StepContext, d?: ServiceDeployment): Promise<Record<string, Record<string, string>>> {
+    const services = ctx.plan?.services.map((s) => ({ type: s.type, params: s.params })) ?? [];
+    if (d && !services.some((s) => s.type === d.type)) services.push({ type: d.type, params: d.params });
+    const out: Record<string, Record<string, string>> = {};
+    for (const s of services) {
+      const names = generatedParams(s.params);
+      if (names.length > 0) out[s.type] = await this.secrets.ensure(ctx.clusterId, s.type, names);
+    }
+    return out;
+  }
+
+  private async play(
+    ctx: StepContext,
+    o: { playbook: string; phase: string; action: ExtraVarsAction; service?: ServiceDeployment; only?: string; limit?: string[]; nodes: ProvisionedNode[] },
+  ): Promise<PlaybookOutcome | undefined> {
+    if (!existsSync(join(this.o.ansibleDir, o.playbook))) {
+      ctx.emit({ level: 'warn', phase: o.phase, ...(o.only ? { service: o.only } : {}), message: `no ${o.playbook} in ${this.o.ansibleDir}; nothing to run` });
+      return undefined;
+    }
+    const key = await this.o.keys.ensure(ctx.clusterId);
+    const generated = await this.generated(ctx, o.service);
+    const vars: ExtraVars = runVars({
+      plan: ctx.plan,
+      clusterName: ctx.plan?.cluster?.name || ctx.clusterName,
+      ...(o.service ? { service: o.service } : {}),
+      ...(o.only !== undefined ? { only: o.only } : {}),
+      action: o.action,
+      knownTypes: this.o.knownTypes ?? [],
+      keyFile: key.privateKeyFile,
+      nodes: o.nodes,
+      ...(this.o.aptProxy?.() ? { aptProxy: this.o.aptProxy()! } : {}),
+      generated,
+      ...(this.o.settings ? { settings: this.o.settings } : {}),
+    });
+    const catalog = planCatalog(ctx.plan, o.service, []);
+    const secretValues = secretVarNames(vars, catalog)
+      .map((n) => vars[n])
+      .filter((v): v is string => typeof v === 'string');
+    for (const g of Object.values(generated)) secretValues.push(...Object.values(g));
+    const redact = redactor(secretValues);
+    const clusterName = String(vars.cluster_name);
+    const inventory = buildInventory(clusterName, o.nodes, key.privateKeyFile);
+    return this.lock(ctx.clusterId).run(async () => {
+      ctx.emit({ level: 'info', phase: o.phase, ...(o.only ? { service: o.only } : {}), message: `ansible-playbook ${o.playbook}${o.only ? ` (michman_only=${o.only})` : ''}${o.limit ? ` --limit ${o.limit.join(',')}` : ''} on ${o.nodes.length} node(s)` });
+      const out = await runPlaybook({
+        ansibleDir: this.o.ansibleDir,
+        playbook: o.playbook,
+        inventory,
+        extraVars: serializeExtraVars(vars),
+        ...(o.limit ? { limit: o.limit } : {}),
+        callbackDir: this.o.callbackDir ?? join(this.o.ansibleDir, 'callback_plugins'),
+        ...(this.o.program ? { program: this.o.program } : {}),
+        signal: ctx.signal,
+        redact,
+        onResult: (r) => ctx.emit({ ...resultEvent(r, o.only, redact), phase: o.phase }),
+      });
+      const changed = Object.values(out.stats).reduce((a, s) => a + s.changed, 0);
+      const ok = Object.values(out.stats).reduce((a, s) => a + s.ok, 0);
+      ctx.emit({ level: 'info', phase: o.phase, ...(o.only ? { service: o.only } : {}), message: `${o.playbook}: ok=${ok} changed=${changed} in ${out.seconds.toFixed(1)} s` });
+      return out;
+    });
+  }
+
+  async prepare(ctx: StepContext): Promise<void> {
+    const nodes = await this.clusterNodes(ctx);
+    if (nodes.length === 0) throw new Error('ansible deployer: no nodes to prepare');
+    await this.play(ctx, { playbook: this.playbooks.prepare, phase: 'deploy', action: 'create', nodes });
+  }
+
+  /** Runs deploy.yml for one service; returns the outcome (tests read changed counts). */
+  async deployWithOutcome(ctx: StepContext, d: ServiceDeployment): Promise<PlaybookOutcome | undefined> {
+    const nodes = await this.clusterNodes(ctx, d.nodes);
+    return this.play(ctx, { playbook: this.playbooks.deploy, phase: 'deploy', action: 'create', service: d, only: d.type, nodes });
+  }
+
+  async deploy(ctx: StepContext, d: ServiceDeployment): Promise<void> {
+    await this.deployWithOutcome(ctx, d);
+  }
+
+  async health(ctx: StepContext, d: ServiceDeployment): Promise<HealthResult> {
+    const generated = await this.generated(ctx, d);
+    const params: Record<string, string> = {};
+    for (const p of d.params) if (p.DefaultValue !== '') params[p.ParameterName] = p.DefaultValue;
+    Object.assign(params, generated[d.type] ?? {});
+    for (const [k, v] of Object.entries(d.config)) if (v !== '') params[k] = v;
+    const key = await this.o.keys.ensure(ctx.clusterId);
+    const clusterNodes = await this.clusterNodes(ctx, d.nodes);
+    return checkHealth({
+      type: d.type,
+      nodes: d.nodes,
+      params,
+      accessPort: d.accessPort,
+      clusterNodes,
+      ssh: (node, command) => run('/usr/bin/ssh', [...sshOptions(key.privateKeyFile), `root@${node.address}`, command], { timeoutMs: 30_000, okCodes: [1, 2, 255], signal: ctx.signal }),
+    });
+  }
+
+  async remove(ctx: StepContext, d: ServiceDeployment): Promise<void> {
+    const nodes = await this.clusterNodes(ctx, d.nodes);
+    const planned = ctx.plan?.services.find((s) => s.type === d.type)?.nodes ?? [];
+    // Scale-in: only some of the service's nodes leave; the rest keep running it.
+    const partial = planned.length > 0 && d.nodes.length < planned.length;
+    const live = new Set(nodes.map((n) => n.name));
+    if (!d.nodes.some((n) => live.has(n.name))) return;
+    await this.play(ctx, {
+      playbook: this.playbooks.remove,
+      phase: 'remove',
+      action: 'delete',
+      service: d,
+      only: d.type,
+      nodes,
+      ...(partial ? { limit: d.nodes.map((n) => n.name) } : {}),
+    });
+    if (!partial) await this.secrets.remove(ctx.clusterId, d.type);
+  }
+}

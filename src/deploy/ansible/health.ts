@@ -1,0 +1,128 @@
+// Health of services deployed by Ansible, checked from the host against the nodes' addresses by
+// each service's own protocol (ansible/CONTRACT.md "What the deployer checks"): a role that
+// "succeeded" but left a server that refuses logins is not healthy. Reuses the local deployer's
+// small protocol clients; errors name the node and never the password.
+import pg from 'pg';
+import { createConnection } from 'mysql2/promise';
+import type { ProvisionedNode } from '../../providers/types.js';
+import type { HealthResult } from '../types.js';
+import { httpGet, portOpen, redisCommands } from '../local/net.js';
+import { errorText } from '../local/service.js';
+
+export interface HealthInput {
+  type: string;
+  nodes: ProvisionedNode[];
+  /** The service's parameters as deployed: user config over generated secrets over defaults. */
+  params: Record<string, string>;
+  accessPort: number;
+  /** Runs a command on a node over SSH as root (for checks without a network protocol). */
+  ssh(node: ProvisionedNode, command: string): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** All nodes of the cluster (slurm: every slave must be known to the controller). */
+  clusterNodes: ProvisionedNode[];
+}
+
+type Check = (h: HealthInput, node: ProvisionedNode) => Promise<HealthResult>;
+
+const port = (h: HealthInput, dflt: number) => (h.accessPort > 0 ? h.accessPort : dflt);
+
+const redis: Check = async (h, n) => {
+  const p = port(h, 6379);
+  try {
+    const [auth, pong] = await redisCommands(n.address, p, [['AUTH', h.params.db_password ?? ''], ['PING']]);
+    if (auth !== '+OK') return { healthy: false, detail: `${n.name}: redis AUTH answered ${(auth ?? '').slice(0, 60)}` };
+    return { healthy: pong === '+PONG', detail: `${n.name}: redis AUTH +OK, PING ${pong} at ${n.address}:${p}` };
+  } catch (e) {
+    return { healthy: false, detail: `${n.name}: redis ${n.address}:${p}: ${errorText(e)}` };
+  }
+};
+
+const postgresql: Check = async (h, n) => {
+  const p = port(h, 5432);
+  const user = h.params.db_user || 'pguser';
+  const database = h.params.db_name || 'postgres';
+  const client = new pg.Client({ host: n.address, port: p, user, password: h.params.db_password ?? '', database, connectionTimeoutMillis: 4000 });
+  try {
+    await client.connect();
+    const r = await client.query('SELECT 1 AS one');
+    const ok = r.rows[0]?.one === 1;
+    return { healthy: ok, detail: `${n.name}: postgresql SELECT 1 as ${user} on ${database} at ${n.address}:${p}${ok ? '' : ' returned an unexpected result'}` };
+  } catch (e) {
+    return { healthy: false, detail: `${n.name}: postgresql ${n.address}:${p}: ${errorText(e)}` };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+};
+
+const mariadb: Check = async (h, n) => {
+  const p = port(h, 3306);
+  const user = h.params.db_user || 'user';
+  const database = h.params.db_name || 'mariadb';
+  let conn: Awaited<ReturnType<typeof createConnection>> | undefined;
+  try {
+    conn = await createConnection({ host: n.address, port: p, user, password: h.params.db_password ?? '', database, connectTimeout: 4000 });
+    const [rows] = await conn.query('SELECT 1 AS one');
+    const ok = (rows as Array<{ one: number }>)[0]?.one === 1;
+    return { healthy: ok, detail: `${n.name}: mariadb SELECT 1 as ${user} on ${database} at ${n.address}:${p}` };
+  } catch (e) {
+    return { healthy: false, detail: `${n.name}: mariadb ${n.address}:${p}: ${errorText(e)}` };
+  } finally {
+    await conn?.end().catch(() => undefined);
+  }
+};
+
+const http =
+  (name: string, dflt: number, path: string, accept: (status: number, body: string) => boolean, headers: (h: HealthInput) => Record<string, string> = () => ({})): Check =>
+  async (h, n) => {
+    const url = `http://${n.address}:${port(h, dflt)}${path}`;
+    try {
+      const r = await httpGet(url, headers(h), 4000);
+      return { healthy: accept(r.status, r.body), detail: `${n.name}: ${name} GET ${url} → ${r.status}` };
+    } catch (e) {
+      return { healthy: false, detail: `${n.name}: ${name} GET ${url}: ${errorText(e)}` };
+    }
+  };
+
+const jupyter = http('jupyter', 8888, '/api', (s) => s === 200, (h): Record<string, string> => (h.params.token ? { Authorization: `token ${h.params.token}` } : {}));
+const clickhouse = http('clickhouse', 8123, '/ping', (s, b) => s === 200 && b.startsWith('Ok'));
+const prometheus = http('prometheus', 9090, '/-/ready', (s) => s === 200);
+
+/** Slurm: the controller on the master knows every slave, and none is down. */
+const slurm: Check = async (h, n) => {
+  if (n.role !== 'master') return { healthy: true, detail: `${n.name}: checked through the master` };
+  const slaves = h.clusterNodes.filter((x) => x.role === 'slave').map((x) => x.name);
+  try {
+    const r = await h.ssh(n, "sinfo -h -N -o '%N %T'");
+    if (r.code !== 0) return { healthy: false, detail: `${n.name}: sinfo exited with ${r.code}: ${r.stderr.trim().slice(0, 200)}` };
+    const states = new Map(
+      r.stdout
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.trim().split(/\s+/) as [string, string]),
+    );
+    const bad = slaves.filter((s) => {
+      const st = (states.get(s) ?? states.get(s.toLowerCase()) ?? 'missing').replace(/[*~#!%$@^-]+$/, '');
+      return !['idle', 'allocated', 'mixed', 'completing'].includes(st);
+    });
+    if (bad.length > 0) return { healthy: false, detail: `${n.name}: sinfo: ${bad.map((s) => `${s} ${states.get(s) ?? 'missing'}`).join(', ')}` };
+    return { healthy: true, detail: `${n.name}: sinfo: ${slaves.length} slave(s) up (${[...states.values()].join(', ')})` };
+  } catch (e) {
+    return { healthy: false, detail: `${n.name}: sinfo over ssh: ${errorText(e)}` };
+  }
+};
+
+const CHECKS: Record<string, Check> = { redis, postgresql, mariadb, jupyter, clickhouse, prometheus, slurm };
+
+export async function checkHealth(h: HealthInput): Promise<HealthResult> {
+  if (h.nodes.length === 0) return { healthy: false, detail: 'no nodes' };
+  const check: Check =
+    CHECKS[h.type] ??
+    (async (x, n) => {
+      // No protocol check of our own: the access port answering is the least a service must do.
+      if (x.accessPort <= 0) return { healthy: true, detail: `${n.name}: role applied (no protocol check for ${x.type})` };
+      const open = await portOpen(n.address, x.accessPort, 2000);
+      return { healthy: open, detail: `${n.name}: TCP ${n.address}:${x.accessPort} ${open ? 'open' : 'closed'}` };
+    });
+  const results = await Promise.all(h.nodes.map((n) => check(h, n)));
+  return { healthy: results.every((r) => r.healthy), detail: results.map((r) => r.detail).join('; ') };
+}

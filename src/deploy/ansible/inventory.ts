@@ -1,0 +1,35 @@
+// The Ansible inventory of a cluster, with the original's groups (<C>_master, <C>_slaves, <C>_storage,
+// <C>_monitoring; reference launcher-services §1.8.1, §2.1). Every group is declared even when empty,
+// so roles can read groups['<C>_storage'] without guarding. Pure.
+import type { ProvisionedNode } from '../../providers/types.js';
+
+const GROUP_OF: Record<string, string> = { master: 'master', slave: 'slaves', storage: 'storage', monitoring: 'monitoring' };
+
+// INI values are split on whitespace; node names and addresses never contain any, but a path might.
+function iniValue(v: string): string {
+  if (/^[A-Za-z0-9_./:@=+,-]+$/.test(v)) return v;
+  return `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+export function buildInventory(clusterName: string, nodes: readonly ProvisionedNode[], keyFile: string): string {
+  const lines: string[] = [];
+  for (const role of ['master', 'slave', 'storage', 'monitoring']) {
+    lines.push(`[${clusterName}_${GROUP_OF[role]}]`);
+    for (const n of nodes.filter((x) => x.role === role).sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }))) {
+      lines.push(
+        [
+          n.name,
+          `ansible_host=${iniValue(n.address)}`,
+          'ansible_user=root',
+          `ansible_ssh_private_key_file=${iniValue(keyFile)}`,
+          `michman_node_name=${iniValue(n.name)}`,
+        ].join(' '),
+      );
+    }
+    lines.push('');
+  }
+  lines.push('[all:vars]');
+  lines.push("ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'");
+  lines.push('');
+  return lines.join('\n');
+}

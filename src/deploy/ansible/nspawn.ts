@@ -1,0 +1,40 @@
+// The nspawn provider with the Ansible deployer, as `provider: nspawn` in the config sets them up:
+// the deployer reaches nodes with the provider's per-cluster key, passes its apt cache to the roles,
+// and refuses at POST what the provider cannot do on this host (root, packages).
+import { join } from 'node:path';
+import type { MichmanConfig } from '../../config/schema.js';
+import { PACKAGE_ROOT } from '../../paths.js';
+import { NspawnProvider } from '../../providers/nspawn/index.js';
+import type { SecretStore } from '../../secrets/types.js';
+import { AnsibleDeployer, catalogTypes } from './deployer.js';
+
+type NspawnConfig = Pick<MichmanConfig, 'data_dir' | 'nspawn_network' | 'nspawn_images_dir' | 'nspawn_mirror' | 'nspawn_apt_cache'> &
+  Partial<Pick<MichmanConfig, 'use_package_mirror' | 'apt_mirror_address'>>;
+
+export function nspawnMachinery(
+  config: NspawnConfig,
+  opts: { secretStore?: SecretStore; ansibleDir?: string } = {},
+): { provider: NspawnProvider; deployer: AnsibleDeployer } {
+  const secretsDir = join(config.data_dir, 'secrets');
+  const provider = new NspawnProvider({
+    dir: join(config.data_dir, 'nspawn'),
+    ...(config.nspawn_images_dir ? { imagesDir: config.nspawn_images_dir } : {}),
+    secretsDir,
+    ...(opts.secretStore ? { secretStore: opts.secretStore } : {}),
+    network: config.nspawn_network,
+    ...(config.nspawn_mirror ? { mirror: config.nspawn_mirror } : {}),
+    aptCache: config.nspawn_apt_cache,
+  });
+  const deployer = new AnsibleDeployer({
+    ansibleDir: opts.ansibleDir ?? join(PACKAGE_ROOT, 'ansible'),
+    callbackDir: join(PACKAGE_ROOT, 'ansible', 'callback_plugins'),
+    keys: provider.keys,
+    secretsDir,
+    ...(opts.secretStore ? { secretStore: opts.secretStore } : {}),
+    listNodes: (ctx) => provider.listNodes(ctx),
+    aptProxy: () => provider.aptProxyUrl(),
+    preflight: () => provider.problems(),
+    knownTypes: catalogTypes(join(PACKAGE_ROOT, 'catalog')),
+  });
+  return { provider, deployer };
+}

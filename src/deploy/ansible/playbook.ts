@@ -1,0 +1,166 @@
+// One ansible-playbook run: inventory and extra-vars in a private temporary directory (0700, files
+// 0600, removed afterwards; nothing secret on the command line), the JSON-lines callback on stdout
+// turned into events as they come, and cancel/deadline honoured by killing the whole process group
+// (ansible forks workers and ssh clients; killing the leader alone would leave them running).
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { failureMessage, isFatal, parseLine, type HostStats, type TaskResult } from './events.js';
+
+export interface PlaybookRun {
+  /** Directory holding the playbooks and ansible.cfg (the working directory of the run). */
+  ansibleDir: string;
+  playbook: string;
+  inventory: string;
+  /** The serialized extra-vars (serializeExtraVars). */
+  extraVars: string;
+  limit?: string[];
+  /** Directory of michman_events.py. */
+  callbackDir: string;
+  program?: string;
+  signal: AbortSignal;
+  onResult(r: TaskResult): void;
+  /** Secret values to keep out of errors. */
+  redact(text: string): string;
+  /** Grace between SIGTERM and SIGKILL of the process group on abort (default 5 s). */
+  killGraceMs?: number;
+}
+
+export interface PlaybookOutcome {
+  code: number;
+  stats: Record<string, HostStats>;
+  results: TaskResult[];
+  seconds: number;
+}
+
+export class PlaybookError extends Error {
+  constructor(
+    message: string,
+    /** Excerpt of the module's message and ansible's stderr, copied into the operation error. */
+    readonly output: string,
+    readonly host?: string,
+    readonly role?: string,
+    readonly task?: string,
+  ) {
+    super(message);
+    this.name = 'PlaybookError';
+  }
+}
+
+export const ANSIBLE_PLAYBOOK = '/usr/bin/ansible-playbook';
+
+export function ansibleEnv(callbackDir: string): NodeJS.ProcessEnv {
+  // Only what ansible needs from ours: no MICHMAN_* (database URLs, secrets) reaches its processes.
+  const keep = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'USER', 'LOGNAME', 'TMPDIR', 'SSH_AUTH_SOCK'];
+  const env: NodeJS.ProcessEnv = {};
+  for (const k of keep) if (process.env[k] !== undefined) env[k] = process.env[k];
+  env.PATH ??= '/usr/sbin:/usr/bin:/sbin:/bin';
+  return {
+    ...env,
+    ANSIBLE_STDOUT_CALLBACK: 'michman_events',
+    ANSIBLE_CALLBACK_PLUGINS: callbackDir,
+    ANSIBLE_NOCOLOR: '1',
+    ANSIBLE_FORCE_COLOR: '0',
+    ANSIBLE_RETRY_FILES_ENABLED: '0',
+    ANSIBLE_HOST_KEY_CHECKING: 'False',
+    PYTHONUNBUFFERED: '1',
+  };
+}
+
+export async function runPlaybook(o: PlaybookRun): Promise<PlaybookOutcome> {
+  if (o.signal.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : new Error('aborted');
+  const started = Date.now();
+  const dir = await mkdtemp(join(tmpdir(), 'michman-ansible-'));
+  try {
+    const inventory = join(dir, 'inventory.ini');
+    const vars = join(dir, 'extravars.json');
+    await writeFile(inventory, o.inventory, { mode: 0o600 });
+    await writeFile(vars, o.extraVars, { mode: 0o600 });
+    const args = ['-i', inventory, o.playbook, '-e', `@${vars}`];
+    if (o.limit && o.limit.length > 0) args.push('--limit', o.limit.join(','));
+    return await execute(o, args, started);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function execute(o: PlaybookRun, args: string[], started: number): Promise<PlaybookOutcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(o.program ?? ANSIBLE_PLAYBOOK, args, {
+      cwd: o.ansibleDir,
+      env: ansibleEnv(o.callbackDir),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    const results: TaskResult[] = [];
+    let stats: Record<string, HostStats> = {};
+    let raw = '';
+    let stderr = '';
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      const ev = parseLine(line);
+      if (!ev) {
+        raw = (raw + line + '\n').slice(-4000);
+        return;
+      }
+      if (ev.event === 'result') {
+        results.push(ev);
+        try {
+          o.onResult(ev);
+        } catch {
+          /* an event sink's trouble must not kill the run */
+        }
+      } else if (ev.event === 'stats') stats = ev.hosts;
+    });
+    child.stderr!.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-8000)));
+
+    let aborted = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    const group = (sig: NodeJS.Signals) => {
+      try {
+        process.kill(-child.pid!, sig);
+      } catch {
+        /* gone */
+      }
+    };
+    const onAbort = () => {
+      aborted = true;
+      group('SIGTERM');
+      killTimer = setTimeout(() => group('SIGKILL'), o.killGraceMs ?? 5000);
+      killTimer.unref();
+    };
+    o.signal.addEventListener('abort', onAbort, { once: true });
+
+    child.once('error', (e) => {
+      o.signal.removeEventListener('abort', onAbort);
+      reject(new Error(`cannot run ${o.program ?? ANSIBLE_PLAYBOOK}: ${e.message}${(e as NodeJS.ErrnoException).code === 'ENOENT' ? ' (apt-get install ansible)' : ''}`));
+    });
+    child.once('close', (code, sig) => {
+      o.signal.removeEventListener('abort', onAbort);
+      // Whatever the leader's fate, nothing of the group may outlive the run.
+      group('SIGKILL');
+      if (killTimer) clearTimeout(killTimer);
+      const rc = code ?? (sig ? 128 : 1);
+      const seconds = (Date.now() - started) / 1000;
+      if (aborted) {
+        const r = o.signal.reason;
+        return reject(r instanceof Error ? r : new Error(`ansible ${o.playbook}: aborted`));
+      }
+      const fatal = results.find(isFatal);
+      if (fatal) {
+        const output = o.redact([fatal.msg, stderr.trim() ? `--- stderr ---\n${stderr.trim().slice(-1500)}` : ''].filter(Boolean).join('\n'));
+        return reject(new PlaybookError(failureMessage(o.playbook, fatal, o.redact), output, fatal.host, fatal.role, fatal.task));
+      }
+      const unreachable = Object.entries(stats).find(([, s]) => s.unreachable > 0 || s.failures > 0);
+      if (rc !== 0 || unreachable) {
+        const tail = o.redact((stderr.trim() || raw.trim()).slice(-3000));
+        const first = tail.split('\n').find((l) => /ERROR|error/.test(l)) ?? tail.split('\n').slice(-1)[0] ?? '';
+        const host = unreachable ? ` (host ${unreachable[0]})` : '';
+        return reject(new PlaybookError(`ansible ${o.playbook} exited with ${rc}${host}: ${first.trim().slice(0, 300)}`, tail, unreachable?.[0]));
+      }
+      resolve({ code: rc, stats, results, seconds });
+    });
+  });
+}
