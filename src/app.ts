@@ -17,6 +17,8 @@ import { LocalProvider } from './providers/local/index.js';
 import { LocalDeployer } from './deploy/local/index.js';
 import { Worker } from './engine/worker.js';
 import { openstackFromConfig } from './providers/openstack/index.js';
+import { nspawnMachinery } from './deploy/ansible/nspawn.js';
+import { openSecretStore } from './secrets/index.js';
 import { PeriodicJanitor, storeDirectory } from './engine/janitor.js';
 import type { QuotaCheck } from './api/routes/clusters.js';
 
@@ -46,7 +48,7 @@ export function logger(config: MichmanConfig): Logger {
 export function machinery(config: MichmanConfig): { provider: Provider; deployer: Deployer } {
   if (config.provider === 'fake') return { provider: new FakeProvider({ bootLatencyMs: 200 }), deployer: new NoopDeployer() };
   if (config.provider === 'openstack') return { provider: openstackFromConfig(config), deployer: openstackDeployer(config) };
-  // nspawn: (wired by the nspawn provider)
+  if (config.provider === 'nspawn') return nspawnMachinery(config, { secretStore: openSecretStore(config) });
   if (config.provider !== 'local') throw new Error(`provider ${config.provider} is not available in this build`);
   return { provider: new LocalProvider({ dataRoot: join(config.data_dir, 'nodes') }), deployer: new LocalDeployer() };
 }
