@@ -57,7 +57,7 @@ export const ConfigSchema = Type.Object(
     cb_key: str('Vault path to Couchbase credentials. Accepted for compatibility; Couchbase is not supported.'),
     mysql_key: str('Vault path to MySQL credentials (original setting; database_url is used instead).'),
     registry_key: str('Vault path to GitLab registry credentials.'),
-    hydra_key: str('Vault path to Hydra credentials; used with the oauth2 authorization model.'),
+    hydra_key: str('Secret path of the OAuth2 client (client_id, client_secret, redirect_uri), in the secret store; oauth2 model.', { docDefault: 'oauth2' }),
 
     // --- Storage ---
     storage: oneOf(STORAGES, 'Database engine: sqlite, mysql (also MariaDB) or postgres.', 'sqlite'),
@@ -99,7 +99,7 @@ export const ConfigSchema = Type.Object(
       'Authorization model when use_auth is true: none (open, development only), oauth2 (any OAuth2/OIDC provider, Ory Hydra included) or keystone.',
       'none',
     ),
-    admin_group: str('Name of the administrators group.'),
+    admin_group: str('Name of the administrators group (with keystone: a role or project name).', { docDefault: 'admin' }),
     session_idle_timeout: Type.Integer({
       description: 'Minutes a session may stay inactive before it expires.',
       default: 60,
@@ -120,7 +120,7 @@ export const ConfigSchema = Type.Object(
     oidc_issuer: str('OAuth2/OIDC issuer URL (discovery at <issuer>/.well-known/openid-configuration); oauth2 model.', { docDefault: 'hydra_client' }),
     oidc_client_id: str('OAuth2 client ID of Michman; overrides client_id of the hydra_key secret.'),
     oidc_redirect_uri: str('Redirect URI registered for the browser login (…/auth); overrides redirect_uri of the hydra_key secret.'),
-    oidc_audience: str('Required audience (aud) of JWT access tokens; unset = not checked.'),
+    oidc_audience: str('Required audience (aud) of access tokens; unset = not checked.'),
     oidc_scopes: Type.String({ description: 'Scopes asked for at browser login.', default: 'openid profile' }),
     oidc_groups_claim: Type.String({ description: 'Claim holding the groups: a comma-separated string (Hydra) or an array.', default: 'groups' }),
     oidc_user_claim: Type.String({ description: 'Claim naming the user (client_id when absent, as in client-credentials tokens).', default: 'sub' }),
@@ -167,6 +167,7 @@ export const ConfigSchema = Type.Object(
       default: 30,
       minimum: 2,
     }),
+
     // --- nspawn provider ---
     nspawn_network: Type.String({
       description: 'Private IPv4 range (/16 to /29) of the nspawn provider: its host bridge takes the first address, nodes the others. Used only on the bridge and in the namespaces the provider creates.',
