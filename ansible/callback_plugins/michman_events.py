@@ -81,6 +81,10 @@ class CallbackModule(CallbackBase):
         role = ''
         if getattr(task, '_role', None) is not None:
             role = task._role.get_name()
+        name = task.get_name()
+        # get_name() prefixes role tasks with "<role> : "; the role has a field of its own.
+        if role and name.startswith(role + ' : '):
+            name = name[len(role) + 3:]
         if status == 'ok' and (result._result or {}).get('changed'):
             status = 'changed'
         self._emit({
@@ -88,7 +92,7 @@ class CallbackModule(CallbackBase):
             'host': result._host.get_name(),
             'play': self._play,
             'role': role,
-            'task': task.get_name(),
+            'task': name,
             'action': task.action,
             'status': status,
             'ignored': bool(ignored),
