@@ -8,7 +8,7 @@ import { FakeOpenStack } from './fakeOpenstack.js';
 import { providerOn, planOf, ctxOf, specsOf } from './helpers.js';
 import { runOperation, type StepRecord, type OperationKind } from '../../src/engine/runner.js';
 import { NoopDeployer } from '../../src/providers/fake.js';
-import { runJanitor } from '../../src/engine/janitor.js';
+import { runJanitor, PeriodicJanitor } from '../../src/engine/janitor.js';
 import type { EngineEvent } from '../../src/providers/types.js';
 import type { OperationPlan } from '../../src/domain/plan.js';
 
@@ -93,5 +93,23 @@ describe('OpenStack provider under the step runner', () => {
     expect(fake.taggedWith(kept.clusterId).length).toBeGreaterThan(0);
     await p.removeCluster(kept.clusterId);
     expect(fake.taggedWith(kept.clusterId)).toEqual([]);
+  });
+
+  it('the periodic janitor logs orphans and, with janitor_delete, removes them', async () => {
+    const p = providerOn(fake);
+    const orphan = ctxOf(planOf('o2-proj', 0, false));
+    await p.prepareCluster(orphan);
+    await p.ensureNode(orphan, specsOf(orphan.plan!)[0]!);
+    const lines: Array<[string, object, string]> = [];
+    const log = { info: (o: object, m: string) => void lines.push(['info', o, m]), warn: (o: object, m: string) => void lines.push(['warn', o, m]), error: (o: object, m: string) => void lines.push(['error', o, m]) };
+    const j = new PeriodicJanitor(p, { existing: async () => new Set<string>() }, { intervalMs: 50, remove: true, log }).start();
+    try {
+      for (let i = 0; i < 200 && fake.taggedWith(orphan.clusterId).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      await j.stop();
+    }
+    expect(fake.taggedWith(orphan.clusterId)).toEqual([]);
+    expect(lines.some(([level, o, m]) => level === 'warn' && (o as { cluster?: string }).cluster === orphan.clusterId && m.includes('no longer exists'))).toBe(true);
+    expect(lines.some(([level, o]) => level === 'info' && (o as { cluster?: string }).cluster === orphan.clusterId)).toBe(true);
   });
 });

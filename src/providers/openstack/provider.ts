@@ -95,7 +95,8 @@ export class OpenStackProvider implements Provider {
     this.cached(`pool:${this.o.floatingIpPool}`, () => findNetwork(this.s, this.o.floatingIpPool!, signal), `floating IP pool ${this.o.floatingIpPool} (floating_ip_pool)`);
 
   private pollOpts(signal: AbortSignal) {
-    return { signal, firstMs: this.o.pollFirstMs ?? 400, maxDelayMs: this.o.pollMaxDelayMs ?? 3_000 };
+    // A short cap: a server that is ACTIVE should not wait long for the next poll (makespan matters).
+    return { signal, firstMs: this.o.pollFirstMs ?? 300, maxDelayMs: this.o.pollMaxDelayMs ?? 1_500 };
   }
 
   // --- cluster-wide resources ---
