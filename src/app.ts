@@ -7,6 +7,7 @@ import { Store } from './store/store.js';
 import { buildServer } from './api/server.js';
 import { startAuth } from './auth/start.js';
 import { requestSerializer } from './auth/redact.js';
+import { databaseUrlFromSecrets } from './secrets/database.js';
 import { loadBuiltinCatalogIfEmpty } from './catalog.js';
 import { parseListen } from './config/load.js';
 import type { MichmanConfig } from './config/schema.js';
@@ -31,7 +32,8 @@ export interface Running {
 }
 
 export async function openStore(config: MichmanConfig): Promise<Store> {
-  const store = await Store.open({ storage: config.storage, url: config.database_url });
+  const url = config.database_url || (config.storage !== 'sqlite' && config.mysql_key ? await databaseUrlFromSecrets(config.storage, config.mysql_key, openSecretStore(config)) : config.database_url);
+  const store = await Store.open({ storage: config.storage, url });
   await store.migrate();
   return store;
 }

@@ -167,7 +167,9 @@ const missing = (v: string | undefined) => v === undefined || v.trim() === '';
 function finish(c: Static<typeof ConfigSchema>, cwd: string): MichmanConfig {
   parseListen(c.listen);
   const dataDir = path.resolve(cwd, c.data_dir);
-  const databaseUrl = resolveDatabaseUrl(c.storage, c.database_url, dataDir, cwd);
+  // mysql_key without database_url: the credentials come from the secret store at start (app.ts).
+  const fromSecrets = c.storage !== 'sqlite' && missing(c.database_url) && !missing(c.mysql_key);
+  const databaseUrl = fromSecrets ? '' : resolveDatabaseUrl(c.storage, c.database_url, dataDir, cwd);
 
   if (c.logs_output === 'logstash') {
     for (const k of ['logstash_addr', 'elastic_addr'] as const) {

@@ -55,7 +55,7 @@ export const ConfigSchema = Type.Object(
     os_key: str('Vault path to the OpenStack credentials.'),
     ssh_key: str('Vault path to the secret holding the SSH private key.'),
     cb_key: str('Vault path to Couchbase credentials. Accepted for compatibility; Couchbase is not supported.'),
-    mysql_key: str('Vault path to MySQL credentials (original setting; database_url is used instead).'),
+    mysql_key: str('Secret path of the database credentials (address, user, password, database) for mysql or postgres, used when database_url is unset.'),
     registry_key: str('Vault path to GitLab registry credentials.'),
     hydra_key: str('Secret path of the OAuth2 client (client_id, client_secret, redirect_uri), in the secret store; oauth2 model.', { docDefault: 'oauth2' }),
 

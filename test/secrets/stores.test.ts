@@ -137,3 +137,22 @@ describe('vault secret store (Vault-protocol fake)', () => {
     expect(() => new VaultSecretStore({ addr: 'not a url', token: 't', kvVersion: 1 })).toThrow(/vault_addr/);
   });
 });
+
+describe('database credentials from the secret store (mysql_key)', () => {
+  it('builds the URL from the original fields, escaping the password', async () => {
+    const { databaseUrlFromSecrets } = await import('../../src/secrets/database.js');
+    const { loadConfig } = await import('../../src/config/load.js');
+    const s = new FileSecretStore(join(dir, 'db.json'));
+    await s.put('secret/mysql', { address: '127.0.0.1:3306', user: 'michman', password: 'p@ss/word:1', database: 'michman' });
+    expect(await databaseUrlFromSecrets('mysql', 'secret/mysql', s)).toBe('mysql://michman:p%40ss%2Fword%3A1@127.0.0.1:3306/michman');
+    expect(await databaseUrlFromSecrets('postgres', 'secret/mysql', s)).toMatch(/^postgres:\/\//);
+    await s.put('secret/bad', { address: 'x/y', user: 'u', database: 'd', password: PLANTED });
+    const err = await databaseUrlFromSecrets('mysql', 'secret/bad', s).catch((e: unknown) => e as Error);
+    expect(err.message).toMatch(/address/);
+    expect(err.message).not.toContain(PLANTED);
+    await expect(databaseUrlFromSecrets('mysql', 'secret/none', s)).rejects.toThrow("mysql_key: secret 'secret/none' not found");
+    // The config accepts mysql_key instead of database_url; without either it still refuses.
+    expect(loadConfig({ cwd: dir, env: { MICHMAN_STORAGE: 'mysql', MICHMAN_MYSQL_KEY: 'secret/mysql' } }).database_url).toBe('');
+    expect(() => loadConfig({ cwd: dir, env: { MICHMAN_STORAGE: 'mysql' } })).toThrow(/database_url is required/);
+  });
+});
