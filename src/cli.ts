@@ -6,6 +6,7 @@ import { serve, openStore, logger, machinery, startWorker, stopWorker } from './
 import { runJanitor, storeDirectory } from './engine/janitor.js';
 import { importCatalogFiles } from './catalog.js';
 import { VERSION } from './version.js';
+import { issueApiToken, tokenRepo } from './auth/tokens.js';
 
 const program = new Command('michman').version(VERSION).description('Clusters of services in your cloud project');
 program.option('-c, --config <file>', 'YAML configuration file (default: configs/config.yaml when it exists)');
@@ -97,6 +98,58 @@ program
         process.stdout.write(r.error ? `FAILED ${r.source}: ${r.error}\n` : `imported ${r.type} from ${r.source}\n`);
       }
       if (results.some((r) => r.error)) process.exitCode = 1;
+    } finally {
+      await store.close();
+    }
+  });
+
+const token = program.command('token').description('API tokens, created straight in the database (e.g. the first admin\'s, before any login)');
+token
+  .command('create')
+  .requiredOption('--user <id>', 'the user the token acts as')
+  .option('--groups <list>', 'comma-separated groups (include admin_group for an admin token)', '')
+  .option('--name <name>', 'a name to recognise it by', 'cli')
+  .option('--days <n>', 'expires after n days (default: never)')
+  .description('create an API token; prints it once on stdout')
+  .action(async (o: { user: string; groups: string; name: string; days?: string }) => {
+    const days = o.days === undefined ? undefined : Number(o.days);
+    if (days !== undefined && !(Number.isInteger(days) && days >= 1 && days <= 3650)) throw new Error('--days must be an integer from 1 to 3650');
+    const store = await openStore(config());
+    try {
+      const groups = o.groups.split(',').map((g) => g.trim()).filter(Boolean);
+      const { token: t, record } = await issueApiToken(tokenRepo(store), { userId: o.user, groups, name: o.name, expiresInDays: days });
+      process.stderr.write(`token ${record.id} for ${o.user} created; it is shown once:\n`);
+      process.stdout.write(`${t}\n`);
+    } finally {
+      await store.close();
+    }
+  });
+token
+  .command('list')
+  .requiredOption('--user <id>', 'whose tokens')
+  .description("list a user's tokens (never the tokens themselves)")
+  .action(async (o: { user: string }) => {
+    const store = await openStore(config());
+    try {
+      for (const t of await tokenRepo(store).listByUser(o.user)) {
+        const state = t.revokedAt !== null ? 'revoked' : t.expiresAt !== null && t.expiresAt <= Date.now() ? 'expired' : 'active';
+        process.stdout.write(`${t.id}\t${t.name}\t${state}\t${t.groups.join(',')}\n`);
+      }
+    } finally {
+      await store.close();
+    }
+  });
+token
+  .command('revoke')
+  .argument('<id>', 'token ID (from create or list)')
+  .description('revoke a token')
+  .action(async (id: string) => {
+    const store = await openStore(config());
+    try {
+      const repo = tokenRepo(store);
+      if (!(await repo.get(id))) throw new Error(`token ${id} does not exist`);
+      await repo.revoke(id, Date.now());
+      process.stdout.write(`token ${id} revoked\n`);
     } finally {
       await store.close();
     }

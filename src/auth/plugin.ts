@@ -8,7 +8,6 @@ import { SessionRepo } from '../store/repos/sessions.js';
 import { TokenRepo } from '../store/repos/tokens.js';
 import { AuditRepo } from '../store/repos/audit.js';
 import { MichmanError, ErrorClass, notFound, validation } from '../domain/errors.js';
-import { newId } from '../store/ids.js';
 import { input } from '../api/body.js';
 import { ok, created, noContent } from '../api/envelope.js';
 import { route, param, PageQuery, pageRequest, pageHeaders } from '../api/routeKit.js';
@@ -16,10 +15,9 @@ import { Unauthenticated, forbidden, type Identity, type Via } from './identity.
 import type { Role } from './policy.js';
 import type { AuthSetup } from './setup.js';
 import { sha256, randomToken, type Claims } from './oidc.js';
+import { API_TOKEN_PREFIX, issueApiToken } from './tokens.js';
 
 export const SESSION_COOKIE = 'session';
-/** API tokens carry a prefix, so they are told apart from an identity provider's tokens without asking it. */
-export const API_TOKEN_PREFIX = 'mm_';
 const LOGIN_STATE_MS = 10 * 60_000;
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -311,20 +309,7 @@ export function registerAuth(app: FastifyInstance, store: Store, setup: AuthSetu
   app.post('/tokens', route({ tag: 'auth', summary: 'Create an API token (the token is shown once)', body: NewToken, data: TokenSchema, status: 201 }), async (req, reply) => {
     const who = caller(req);
     const body = input<Static<typeof NewToken>>(req);
-    const token = `${API_TOKEN_PREFIX}${randomToken(32)}`;
-    const at = now();
-    const t = {
-      id: newId(),
-      tokenHash: sha256(token),
-      userId: who.userId,
-      name: body.Name,
-      groups: who.groups,
-      createdAt: at,
-      expiresAt: body.ExpiresInDays === undefined ? null : at + body.ExpiresInDays * 86_400_000,
-      revokedAt: null,
-      lastUsedAt: null,
-    };
-    await tokens.insert(t);
+    const { token, record: t } = await issueApiToken(tokens, { userId: who.userId, groups: who.groups, name: body.Name, expiresInDays: body.ExpiresInDays, now: now() });
     reply.header('cache-control', 'no-store');
     return created(req, reply, { ...view(t), Token: token });
   });

@@ -4,7 +4,7 @@
 // the audit log. Then a planted-secret grep over everything the process showed: its logs, its
 // answers, the audit log and its command line.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,6 +78,10 @@ describe('michman serve with use_auth (oauth2, introspection)', () => {
       ].join('\n'),
     );
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MICHMAN_') || k.startsWith('MICHMAN_TEST_')));
+    // The first admin's token, made by the CLI before any login.
+    const made = spawnSync(process.execPath, [CLI, '--config', join(dir, 'config.yaml'), 'token', 'create', '--user', 'boot-admin', '--groups', 'admins'], { cwd: dir, env, encoding: 'utf8', timeout: 60_000 });
+    if (made.status !== 0) throw new Error(`token create failed: ${made.stderr}`);
+    planted.cliToken = made.stdout.trim();
     child = spawn(process.execPath, [CLI, '--config', join(dir, 'config.yaml'), 'serve'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
     child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
@@ -99,6 +103,10 @@ describe('michman serve with use_auth (oauth2, introspection)', () => {
   });
 
   it('works end to end and never shows a secret', async () => {
+    // The CLI's token is an admin's.
+    expect(planted.cliToken).toMatch(/^mm_/);
+    expect((await call('GET', '/audit', { bearer: planted.cliToken })).status).toBe(200);
+
     // Public and closed routes.
     expect((await call('GET', '/version')).status).toBe(200);
     const anon = await call('GET', '/images');
