@@ -48,6 +48,16 @@ type AuthConfig = Pick<
 /** Default secret path of the OAuth2 client (client_id, client_secret, redirect_uri) when hydra_key is unset. */
 export const DEFAULT_OAUTH2_SECRET_PATH = 'oauth2';
 
+/**
+ * Hydra's admin introspection: `<hydra_admin>/oauth2/introspect` as the original (Hydra 1.x), or the
+ * URL as given when it already names the endpoint (Hydra 2.x: …/admin/oauth2/introspect).
+ */
+export function introspectionUrl(hydraAdmin: string | undefined): string | undefined {
+  if (!hydraAdmin) return undefined;
+  const base = hydraAdmin.replace(/\/+$/, '');
+  return base.endsWith('/introspect') ? base : `${base}/oauth2/introspect`;
+}
+
 /** undefined when use_auth is false: no /auth, no checks (the original's behaviour). */
 export async function createAuth(config: AuthConfig, secrets: SecretStore): Promise<AuthSetup | undefined> {
   if (!config.use_auth) return undefined;
@@ -77,7 +87,7 @@ export async function createAuth(config: AuthConfig, secrets: SecretStore): Prom
       clientSecret: client?.client_secret,
       redirectUri,
       tokenCheck: config.token_check,
-      introspectionUrl: config.hydra_admin ? `${config.hydra_admin.replace(/\/+$/, '')}/oauth2/introspect` : undefined,
+      introspectionUrl: introspectionUrl(config.hydra_admin),
       audience: config.oidc_audience,
       scopes: config.oidc_scopes,
       groupsClaim: config.oidc_groups_claim,

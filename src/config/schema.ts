@@ -110,7 +110,7 @@ export const ConfigSchema = Type.Object(
       default: 480,
       minimum: 1,
     }),
-    hydra_admin: str('Hydra admin API address; its /oauth2/introspect checks tokens (otherwise the issuer\'s introspection endpoint).'),
+    hydra_admin: str('Hydra admin API address; its /oauth2/introspect checks tokens (a URL ending in /introspect is used as is, e.g. Hydra 2\'s …/admin/oauth2/introspect); unset: the issuer\'s introspection endpoint.'),
     hydra_client: str('Hydra public (client) API address; the issuer when oidc_issuer is unset.'),
     keystone_addr: str('Keystone address; required for the keystone model.'),
     auth_config_path: str('Path to the Casbin model file (auth_model.conf).', { docDefault: 'built-in model (the original format)' }),

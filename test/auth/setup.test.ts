@@ -164,3 +164,12 @@ describe('session and token lifetimes (clock under test control)', () => {
     expect(r.message).toContain('ExpiresInDays');
   });
 });
+
+describe('hydra_admin', () => {
+  it('is the original base URL, or the endpoint itself (Hydra 2)', async () => {
+    const { introspectionUrl } = await import('../../src/auth/setup.js');
+    expect(introspectionUrl('http://hydra:4445/')).toBe('http://hydra:4445/oauth2/introspect');
+    expect(introspectionUrl('http://hydra:4445/admin/oauth2/introspect')).toBe('http://hydra:4445/admin/oauth2/introspect');
+    expect(introspectionUrl(undefined)).toBeUndefined();
+  });
+});
