@@ -18,6 +18,8 @@ import { sha256, randomToken, type Claims } from './oidc.js';
 import { API_TOKEN_PREFIX, issueApiToken } from './tokens.js';
 
 export const SESSION_COOKIE = 'session';
+/** Binds a login in progress to the browser that started it. */
+const LOGIN_COOKIE = 'michman_login';
 const LOGIN_STATE_MS = 10 * 60_000;
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -246,6 +248,10 @@ export function registerAuth(app: FastifyInstance, store: Store, setup: AuthSetu
       let verifier: string | undefined;
       let nonce: string | undefined;
       if (q.state !== undefined) {
+        // The state must come back to the browser that started the login (no login CSRF: nobody
+        // can send a victim a link that logs them in as someone else).
+        if (cookieOf(req, LOGIN_COOKIE) !== q.state) throw validation('this login was not started by this browser; start again at /auth');
+        reply.header('set-cookie', `${LOGIN_COOKIE}=; Max-Age=0; ${cookieFlags(req).replace('Path=/', 'Path=/auth')}`);
         const st = await sessions.takeLoginState(sha256(q.state));
         if (!st || now() - st.createdAt > LOGIN_STATE_MS) throw validation('unknown, used or expired login state; start again at /auth');
         verifier = st.codeVerifier;
@@ -263,6 +269,7 @@ export function registerAuth(app: FastifyInstance, store: Store, setup: AuthSetu
     const at = now();
     await sessions.purge(at, at - LOGIN_STATE_MS);
     await sessions.saveLoginState(sha256(state), verifier, nonce, at);
+    reply.header('set-cookie', `${LOGIN_COOKIE}=${state}; Max-Age=${LOGIN_STATE_MS / 1000}; ${cookieFlags(req).replace('Path=/', 'Path=/auth')}`);
     return (reply as FastifyReply).code(302).header('location', await oidc.authorizeUrl({ state, verifier, nonce, redirectUri })).send();
   });
 

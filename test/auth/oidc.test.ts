@@ -46,6 +46,15 @@ for (const format of ['jwt', 'opaque'] as const) {
       expect(plain.data).toMatchObject({ groups: 'none', user_id: 'plain' });
     });
 
+    it.runIf(format === 'opaque')('refuses a token revoked at the provider (introspection asks every time with token_cache_seconds 0)', async () => {
+      const token = await idp.token('alice');
+      expect((await api.call('GET', '/images', { bearer: token })).status).toBe(200);
+      await idp.revoke('alice', token);
+      const r = await api.call('GET', '/images', { bearer: token });
+      expect(r.status).toBe(401);
+      expect(r.message).toBe('invalid, expired or revoked bearer token');
+    });
+
     it('lets users read the catalog and admins write it', async () => {
       expect((await api.call('GET', '/images', { bearer: await idp.token('plain') })).status).toBe(200);
       expect((await api.call('POST', '/images', { bearer: await idp.token('plain') }, { Name: 'x' })).status).toBe(403);
@@ -103,17 +112,21 @@ describe('oauth2 browser login (authorization code + PKCE) and sessions', () => 
     const authorize = new URL(String(start.headers.location));
     expect(authorize.searchParams.get('code_challenge_method')).toBe('S256');
     expect(authorize.searchParams.get('code_challenge')).toMatch(/^[\w-]{43}$/);
+    // The login is bound to this browser by a cookie that must come back with the state.
+    const loginCookie = String(start.headers['set-cookie']).split(';')[0]!;
+    expect(loginCookie).toMatch(/^michman_login=/);
     const back = await browserLogin(authorize.toString(), user);
     expect(back.origin + back.pathname).toBe(WEB_CLIENT.redirectUri);
-    const done = await api.call('GET', `/auth?code=${encodeURIComponent(back.searchParams.get('code')!)}&state=${encodeURIComponent(back.searchParams.get('state')!)}`);
-    return { done, back };
+    const callback = `/auth?code=${encodeURIComponent(back.searchParams.get('code')!)}&state=${encodeURIComponent(back.searchParams.get('state')!)}`;
+    const done = await api.call('GET', callback, { cookie: loginCookie });
+    return { done, back, callback, loginCookie };
   };
 
   it('logs a user in and keeps them in a session cookie', async () => {
     const { done } = await login('alice');
     expect(done.status).toBe(200);
     expect(done.data).toEqual({ message: 'Authentication success! You are a member of some groups', groups: 'team-a', user_id: 'alice' });
-    const setCookie = String(done.headers['set-cookie']);
+    const setCookie = ([] as string[]).concat(done.headers['set-cookie'] as string[]).find((c) => c.startsWith('session='))!;
     expect(setCookie).toMatch(/^session=[\w-]{43}; Max-Age=\d+; Path=\/; HttpOnly; SameSite=Lax$/);
     const cookie = setCookie.split(';')[0]!;
     expect((await api.call('GET', '/images', { cookie })).status).toBe(200);
@@ -130,12 +143,24 @@ describe('oauth2 browser login (authorization code + PKCE) and sessions', () => 
   });
 
   it('refuses a replayed code or state, and an unknown state', async () => {
-    const { back } = await login('plain');
-    const again = await api.call('GET', `/auth?code=${encodeURIComponent(back.searchParams.get('code')!)}&state=${encodeURIComponent(back.searchParams.get('state')!)}`);
+    const { callback, loginCookie } = await login('plain');
+    const again = await api.call('GET', callback, { cookie: loginCookie });
     expect(again.status).toBe(400);
     expect(again.message).toMatch(/login state/);
-    const bogus = await api.call('GET', '/auth?code=abc&state=never-issued');
+    const bogus = await api.call('GET', '/auth?code=abc&state=never-issued', { cookie: 'michman_login=never-issued' });
     expect(bogus.status).toBe(400);
+  });
+
+  it('refuses a login completed in another browser than the one that started it (login CSRF)', async () => {
+    const start = await api.call('GET', '/auth');
+    const back = await browserLogin(String(start.headers.location), 'alice');
+    const callback = `/auth?code=${encodeURIComponent(back.searchParams.get('code')!)}&state=${encodeURIComponent(back.searchParams.get('state')!)}`;
+    const victim = await api.call('GET', callback);
+    expect(victim.status).toBe(400);
+    expect(victim.message).toMatch(/not started by this browser/);
+    expect(victim.headers['set-cookie']).toBeUndefined();
+    const other = await api.call('GET', callback, { cookie: 'michman_login=someone-elses-state' });
+    expect(other.status).toBe(400);
   });
 
   it('reports a refused login from the provider as 401', async () => {

@@ -128,10 +128,11 @@ describe('michman serve with use_auth (oauth2, introspection)', () => {
     const back = await browserLogin(start.headers.get('location')!, 'alice');
     planted.code = back.searchParams.get('code')!;
     planted.state = back.searchParams.get('state')!;
-    const done = await call('GET', `/auth?code=${encodeURIComponent(planted.code)}&state=${encodeURIComponent(planted.state)}`);
+    const loginCookie = start.headers.get('set-cookie')!.split(';')[0]!;
+    const done = await call('GET', `/auth?code=${encodeURIComponent(planted.code)}&state=${encodeURIComponent(planted.state)}`, { cookie: loginCookie });
     expect(done.status, done.text).toBe(200);
     expect(done.data).toMatchObject({ user_id: 'alice', groups: 'team-a' });
-    const cookie = done.headers.get('set-cookie')!.split(';')[0]!;
+    const cookie = done.headers.getSetCookie().find((c) => c.startsWith('session='))!.split(';')[0]!;
     planted.session = cookie.slice('session='.length);
 
     // The session works; it creates a project of its group and a cluster owned by alice.
@@ -151,7 +152,7 @@ describe('michman serve with use_auth (oauth2, introspection)', () => {
 
     // Failures carry no secret either: a forged token, a used code, a wrong cookie.
     expect((await call('GET', '/images', { bearer: `${planted.alice}x` })).status).toBe(401);
-    expect((await call('GET', `/auth?code=${encodeURIComponent(planted.code)}&state=${encodeURIComponent(planted.state)}`)).status).toBe(400);
+    expect((await call('GET', `/auth?code=${encodeURIComponent(planted.code)}&state=${encodeURIComponent(planted.state)}`, { cookie: loginCookie })).status).toBe(400);
     expect((await call('GET', '/images', { cookie: `session=${planted.session}x` })).status).toBe(401);
 
     // Logout ends the session.

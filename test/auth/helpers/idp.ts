@@ -13,6 +13,8 @@ export interface Idp {
   issuer: string;
   /** A client-credentials access token for `user` (a client of the same name). */
   token(user: string): Promise<string>;
+  /** Revokes a token `user` (its client) was given. */
+  revoke(user: string, token: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -58,6 +60,7 @@ export async function startIdp(o: IdpOptions): Promise<Idp> {
       devInteractions: { enabled: true },
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
+      revocation: { enabled: true },
       resourceIndicators: {
         enabled: true,
         // The web client's tokens stay for userinfo; the users' client-credentials tokens are for Michman.
@@ -84,6 +87,17 @@ export async function startIdp(o: IdpOptions): Promise<Idp> {
       const body = (await res.json()) as { access_token?: string; error_description?: string };
       if (!body.access_token) throw new Error(`no token for ${user}: ${res.status} ${body.error_description ?? ''}`);
       return body.access_token;
+    },
+    async revoke(user, token) {
+      const res = await fetch(`${issuer}/token/revocation`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${user}:secret-of-${user}-0123456789`).toString('base64')}`,
+        },
+        body: new URLSearchParams({ token }).toString(),
+      });
+      if (res.status !== 200) throw new Error(`revocation failed: ${res.status}`);
     },
     close: () =>
       new Promise<void>((resolve) => {
