@@ -41,9 +41,12 @@ export class KeystoneClient {
     return (this.o.now ?? Date.now)();
   }
 
-  /** Validates a user's token; 401 when Keystone does not know it or it expired. */
-  async validate(token: string): Promise<Claims> {
-    const key = sha256(token);
+  /**
+   * Validates a user's token (the subject); 401 when Keystone does not know it or it expired. The
+   * token validates itself unless another one is given (the original's X-Auth-Token + X-Subject-Token).
+   */
+  async validate(token: string, authToken = token): Promise<Claims> {
+    const key = sha256(`${authToken} ${token}`);
     const now = this.now();
     const hit = this.cache.get(key);
     if (hit && hit.until > now) return hit.claims;
@@ -52,7 +55,7 @@ export class KeystoneClient {
     try {
       // A token may validate itself (Keystone's default policy), so Michman needs no service account.
       res = await fetch(`${this.base}/v3/auth/tokens`, {
-        headers: { 'X-Auth-Token': token, 'X-Subject-Token': token, Accept: 'application/json' },
+        headers: { 'X-Auth-Token': authToken, 'X-Subject-Token': token, Accept: 'application/json' },
         signal: AbortSignal.timeout(this.o.timeoutMs ?? 10_000),
       });
     } catch {

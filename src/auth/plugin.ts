@@ -157,7 +157,9 @@ export function registerAuth(app: FastifyInstance, store: Store, setup: AuthSetu
     const xat = req.headers['x-auth-token'];
     if (typeof xat === 'string' && xat !== '') {
       if (!setup!.keystone) throw new Unauthenticated('X-Auth-Token is only accepted with the keystone model');
-      return identityOf(await setup!.keystone.validate(xat), 'keystone');
+      // The original's pair: X-Subject-Token is the user's token, X-Auth-Token the one validating it.
+      const subject = req.headers['x-subject-token'];
+      return identityOf(await setup!.keystone.validate(typeof subject === 'string' && subject !== '' ? subject : xat, xat), 'keystone');
     }
     const raw = cookieOf(req, SESSION_COOKIE);
     if (raw) return fromSession(raw, reply);

@@ -101,6 +101,14 @@ describe('keystone model (Keystone v3 protocol fake)', () => {
     expect(c.data.OwnerID).toBe('u-alice');
   });
 
+  it("accepts the original's X-Auth-Token + X-Subject-Token pair: the subject is the user", async () => {
+    const r = await api.call('GET', '/auth', {}, undefined, { 'x-auth-token': 'tok-admin', 'x-subject-token': 'tok-bob' });
+    expect(r.status).toBe(200);
+    expect(r.data.user_id).toBe('u-bob');
+    expect((await api.call('GET', '/images', {}, undefined, { 'x-auth-token': 'forged', 'x-subject-token': 'tok-bob' })).status).toBe(401);
+    expect((await api.call('GET', '/images', {}, undefined, { 'x-auth-token': 'tok-bob', 'x-subject-token': 'forged' })).status).toBe(401);
+  });
+
   it('refuses unknown and expired tokens with 401', async () => {
     expect((await api.call('GET', '/images', { xAuthToken: 'forged' })).status).toBe(401);
     expect((await api.call('GET', '/images', { xAuthToken: 'tok-old' })).status).toBe(401);
