@@ -41,6 +41,7 @@ describe.skipIf(nspawnMissing !== undefined)('nspawn provider + ansible deployer
         params: [
           { ParameterName: 'value', Type: 'string', IsList: false, DefaultValue: 'v1', Required: true },
           { ParameterName: 'db_password', Type: 'string', IsList: false, DefaultValue: '', Required: false },
+          { ParameterName: 'sleep', Type: 'int', IsList: false, DefaultValue: '', Required: false },
         ],
         nodes: ['fx-master'],
       },
@@ -111,7 +112,7 @@ describe.skipIf(nspawnMissing !== undefined)('nspawn provider + ansible deployer
       expect(n.address.startsWith('10.213.240.')).toBe(true);
     }
     // Nodes reach each other and the apt cache on the bridge.
-    expect(ssh(key, nodes[0]!.address, `ping -c1 -W2 ${nodes[1]!.address} >/dev/null && echo ok`).trim()).toBe('ok');
+    expect(ssh(key, nodes[0]!.address, `timeout 5 bash -c '</dev/tcp/${nodes[1]!.address}/22' && echo ok`).trim()).toBe('ok');
     expect(ssh(key, nodes[0]!.address, 'cat /etc/apt/apt.conf.d/00michman-proxy')).toContain(provider.aptProxyUrl()!);
   }, 600_000);
 
@@ -158,11 +159,8 @@ describe.skipIf(nspawnMissing !== undefined)('nspawn provider + ansible deployer
 
   it('cancel kills ansible and its ssh clients at once', async () => {
     const ac = new AbortController();
-    const p = deployer.deploy(ctx(ac.signal), demo({ value: 'v1' }));
-    // demo_sleep is not a parameter of the plan: use an update of the config the role reads.
-    plan.services[0]!.params.push({ ParameterName: 'sleep', Type: 'int', IsList: false, DefaultValue: '600', Required: true });
-    await p; // the run above started before the sleep parameter existed: it completes normally
-    const q = deployer.deploy(ctx(ac.signal), demo({ value: 'v1' }));
+    events.length = 0;
+    const q = deployer.deploy(ctx(ac.signal), demo({ value: 'v1', sleep: '600' }));
     const until = Date.now() + 120_000;
     while (!events.some((e) => e.message.includes('[demo] Write the service marker')) || processesWith('sleep 600').length === 0) {
       if (Date.now() > until) break;
@@ -175,7 +173,6 @@ describe.skipIf(nspawnMissing !== undefined)('nspawn provider + ansible deployer
     const gone = Date.now() + 15_000;
     while (ansibleProcesses(FIXTURE).length > 0 && Date.now() < gone) await new Promise((r) => setTimeout(r, 200));
     expect(ansibleProcesses(FIXTURE)).toEqual([]);
-    plan.services[0]!.params.pop();
   }, 300_000);
 
   it('removes the service, then deletes the nodes leaving no container, namespace or link', async () => {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { secretVarNames, serializeExtraVars, type ExtraVars, type ExtraVarsAction, type ExtraVarsSettings } from '../../domain/extraVars.js';
 import type { ProvisionedNode, StepContext } from '../../providers/types.js';
 import type { SecretStore } from '../../secrets/types.js';
+import { PACKAGE_ROOT } from '../../paths.js';
 import { sshOptions } from '../../providers/nspawn/provider.js';
 import { run } from '../../providers/nspawn/host.js';
 import type { Deployer, HealthResult, ServiceDeployment } from '../types.js';
@@ -27,7 +28,7 @@ export interface ClusterKeySource {
 export interface AnsibleDeployerOptions {
   /** Playbooks, roles and ansible.cfg (the run's working directory): <package>/ansible. */
   ansibleDir: string;
-  /** Directory of michman_events.py (default <ansibleDir>/callback_plugins). */
+  /** Directory of michman_events.py (default: this package's ansible/callback_plugins). */
   callbackDir?: string;
   /** The cluster's SSH key (the provider's). */
   keys: ClusterKeySource;
@@ -170,7 +171,7 @@ export class AnsibleDeployer implements Deployer {
         inventory,
         extraVars: serializeExtraVars(vars),
         ...(o.limit ? { limit: o.limit } : {}),
-        callbackDir: this.o.callbackDir ?? join(this.o.ansibleDir, 'callback_plugins'),
+        callbackDir: this.o.callbackDir ?? join(PACKAGE_ROOT, 'ansible', 'callback_plugins'),
         ...(this.o.program ? { program: this.o.program } : {}),
         signal: ctx.signal,
         redact,

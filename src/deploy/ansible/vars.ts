@@ -53,7 +53,10 @@ export function planCatalog(plan: OperationPlan | undefined, service: ServiceDep
 export function runVars(i: RunVarsInput): ExtraVars {
   const catalog = planCatalog(i.plan, i.service, i.knownTypes);
   const planned = i.plan?.services ?? [];
-  const services = (planned.length > 0 ? planned.map((s) => ({ type: s.type, version: s.version, config: s.config })) : i.service ? [i.service] : []).map((s) => ({
+  // The run's own service as the engine handed it wins over its entry in the plan.
+  const list = planned.map((s) => (i.service && s.type === i.service.type ? i.service : { type: s.type, version: s.version, config: s.config }));
+  if (i.service && !planned.some((s) => s.type === i.service!.type)) list.push(i.service);
+  const services = list.map((s) => ({
     Type: s.type,
     Version: s.version,
     // Generated secrets only fill what the user left empty or unset.
