@@ -26,6 +26,9 @@ RUN=$STATE/run
 SECRETS=$STATE/secrets
 MARK=$STATE/markers
 LOCK=/run/lock/michman-testbed.lock
+# Bump when the configuration or provisioning changes: a running testbed of another version is
+# brought up to date by the next `up` (configs rewritten, changed daemons restarted).
+TESTBED_VERSION=3
 
 # Debian's python tools and nothing from pyenv or a virtualenv.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -291,7 +294,25 @@ EOF
 put() {
   local f=$1 g=$2 tmp; tmp=$(mktemp)
   cat > "$tmp"
-  if [ -f "$f" ] && cmp -s "$tmp" "$f"; then rm -f "$tmp"; else install -m 0640 -o root -g "$g" "$tmp" "$f"; rm -f "$tmp"; fi
+  if [ -f "$f" ] && cmp -s "$tmp" "$f"; then rm -f "$tmp"; else install -m 0640 -o root -g "$g" "$tmp" "$f"; rm -f "$tmp"; CHANGED+=" $g "; fi
+}
+CHANGED=""
+daemon_group() { case $1 in glance-api) echo glance ;; nova-*) echo nova ;; neutron-*) echo neutron ;; *) echo "$1" ;; esac; }
+# stop_daemon NAME: TERM its session, KILL after 30 s
+stop_daemon() {
+  local pid i; alive "$1" || { rm -f "$(pidfile "$1")"; return 0; }
+  pid=$(cat "$(pidfile "$1")")
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 60; i++)); do [ -d "/proc/$pid" ] || break; sleep 0.5; done
+  kill -KILL -- "-$pid" 2>/dev/null || true
+  rm -f "$(pidfile "$1")"
+}
+# restart_changed: daemons whose configuration this run rewrote are stopped (and started again later)
+restart_changed() {
+  local d
+  for d in "${DAEMONS[@]}"; do
+    if alive "$d" && [[ $CHANGED == *" $(daemon_group "$d") "* ]]; then log "configuration of $d changed: restarting it"; stop_daemon "$d"; fi
+  done
 }
 write_configs() {
   local tu="rabbit://$RABBIT_USER:$(secret rabbit)@$H:5672/$RABBIT_VHOST"
@@ -326,7 +347,10 @@ key_repository = $STATE/keystone/credential-keys
 [identity]
 password_hash_rounds = 4
 [cache]
-enabled = false
+# token validation is the hot path of every API call (keystonemiddleware); on a busy 2-core machine it
+# took 5-10 s uncached
+enabled = true
+backend = dogpile.cache.memory
 EOF
   put "$ETC/keystone/uwsgi.ini" keystone <<EOF
 [uwsgi]
@@ -442,7 +466,7 @@ max_overflow = 10
 [keystone_authtoken]
 $(authtoken nova)
 [service_user]
-send_service_user_token = false
+send_service_user_token = true
 $(ksauth nova)
 [placement]
 $(ksauth nova)
@@ -681,11 +705,14 @@ ensure_endpoints() { # type name url
 provision_identity() {
   ADMIN_TOKEN=$(token admin "$(secret ks-admin)" admin)
   [ -n "$ADMIN_TOKEN" ] || fail_daemon keystone "admin cannot get a token"
-  [ -f "$MARK/identity" ] && return 0
+  [ -f "$MARK/identity-v2" ] && return 0
   log "keystone: service users, catalog, project and user $MICHMAN_PROJECT"
   local sp mp uid u
   sp=$(ensure_project service)
-  for u in "${SERVICE_USERS[@]}"; do uid=$(ensure_user "$u" "ks-$u"); grant "$sp" "$uid" admin; done
+  # role "service": keystonemiddleware (service_token_roles_required) rejects a service token
+  # (X-Service-Token, which Debian's nova sends to neutron) from a user without it: HTTP 401
+  [ -n "$(ks_id roles name=service)" ] || api POST "$KS_V3/roles" "$ADMIN_TOKEN" '{"role":{"name":"service"}}' >/dev/null
+  for u in "${SERVICE_USERS[@]}"; do uid=$(ensure_user "$u" "ks-$u"); grant "$sp" "$uid" admin; grant "$sp" "$uid" service; done
   ensure_endpoints placement placement "$PLACEMENT"
   ensure_endpoints image glance "$GLANCE"
   ensure_endpoints compute nova "$NOVA"
@@ -693,7 +720,7 @@ provision_identity() {
   mp=$(ensure_project "$MICHMAN_PROJECT")
   uid=$(ensure_user "$MICHMAN_USER" ks-michman)
   grant "$mp" "$uid" member
-  touch "$MARK/identity"
+  touch "$MARK/identity-v2"
 }
 
 wait_compute() {
@@ -936,7 +963,7 @@ cmd_up() {
   local t0=$SECONDS
   prepare_dirs
   take_lock
-  if packages_installed && healthy >/dev/null 2>&1; then
+  if [ "$(cat "$RUN/version" 2>/dev/null)" = "$TESTBED_VERSION" ] && packages_installed && healthy >/dev/null 2>&1; then
     log "already up and healthy (checked in $((SECONDS - t0))s); env: $STATE/testbed.env"
     return 0
   fi
@@ -952,6 +979,7 @@ cmd_up() {
   fi
   ensure_databases
   write_configs
+  restart_changed
   ensure_veths
   setup_databases
   log "starting keystone, placement, glance, nova, neutron"
@@ -973,18 +1001,15 @@ cmd_up() {
     healthy v || true
     die "testbed started but the health check fails (logs in $LOGDIR)"
   fi
+  echo "$TESTBED_VERSION" > "$RUN/version"
   log "up and healthy in $((SECONDS - t0))s; clouds.yaml: $STATE/clouds.yaml (cloud testbed), env: $STATE/testbed.env"
 }
 
 # our_pids: every process whose command line names our config dir (daemons, workers, privsep helpers)
 our_pids() {
-  local p
-  for p in /proc/[0-9]*; do
-    p=${p#/proc/}
-    [ "$p" = $$ ] && continue
-    tr '\0' ' ' 2>/dev/null < "/proc/$p/cmdline" | grep -qF "$ETC/" && echo "$p"
-  done
-  return 0
+  # one grep over all command lines; the bracket keeps grep from matching its own
+  local pat="[${ETC:0:1}]${ETC:1}/"
+  grep -laE -- "$pat" /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3 | grep -vx "$$" || true
 }
 cmd_down() {
   local purge=${1-}
@@ -1001,6 +1026,7 @@ cmd_down() {
   for pid in $(our_pids); do log "killing $pid ($(tr '\0' ' ' 2>/dev/null < "/proc/$pid/cmdline" | cut -c1-80))"; kill -KILL "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
   for d in "${DAEMONS[@]}"; do rm -f "$(pidfile "$d")"; done
+  rm -f "$RUN/version"
   # MariaDB / RabbitMQ only if this script started them
   if [ -s "$RUN/ext-rabbitmq.pid" ]; then
     log "stopping RabbitMQ (started by the testbed)"
