@@ -185,9 +185,14 @@ export class AnsibleDeployer implements Deployer {
   }
 
   async prepare(ctx: StepContext): Promise<void> {
+    await this.prepareWithOutcome(ctx);
+  }
+
+  /** Runs prepare.yml on every node; returns the outcome (tests read changed counts). */
+  async prepareWithOutcome(ctx: StepContext): Promise<PlaybookOutcome | undefined> {
     const nodes = await this.clusterNodes(ctx);
     if (nodes.length === 0) throw new Error('ansible deployer: no nodes to prepare');
-    await this.play(ctx, { playbook: this.playbooks.prepare, phase: 'deploy', action: 'create', nodes });
+    return this.play(ctx, { playbook: this.playbooks.prepare, phase: 'deploy', action: 'create', nodes });
   }
 
   /** Runs deploy.yml for one service; returns the outcome (tests read changed counts). */

@@ -359,6 +359,12 @@ export class NspawnProvider implements Provider {
     return nodes;
   }
 
+  /** IDs of every cluster with nodes on this host (for janitors and tests). */
+  async clusterIds(): Promise<string[]> {
+    const names = await readdir(join(this.dir, 'clusters')).catch(() => [] as string[]);
+    return names.filter((n) => SAFE_NAME.test(n)).sort();
+  }
+
   /** What is left on the host of a cluster: containers, namespaces, links (the leak check). */
   async leftovers(clusterId: string): Promise<string[]> {
     const found: string[] = [];
