@@ -6,6 +6,7 @@ import { serve, openStore, logger, machinery, startWorker, stopWorker } from './
 import { runJanitor, storeDirectory } from './engine/janitor.js';
 import { importCatalogFiles } from './catalog.js';
 import { VERSION } from './version.js';
+import { nspawnMachinery } from './deploy/ansible/nspawn.js';
 import { issueApiToken, tokenRepo } from './auth/tokens.js';
 
 const program = new Command('michman').version(VERSION).description('Clusters of services in your cloud project');
@@ -101,6 +102,21 @@ program
     } finally {
       await store.close();
     }
+  });
+
+program
+  .command('machines')
+  .description("the nspawn provider's machines on this host")
+  .command('image')
+  .description("the image nspawn nodes boot from")
+  .command('build')
+  .description('build it with debootstrap (about 75 s, once per host) unless a usable one is cached; prints its directory')
+  .action(async () => {
+    const { provider } = nspawnMachinery(config());
+    const problems = await provider.problems();
+    if (problems.length > 0) throw new Error(problems.join('; '));
+    const root = await provider.buildImage((line) => process.stdout.write(`${line}\n`));
+    process.stdout.write(`${root}\n`);
   });
 
 const token = program.command('token').description('API tokens, created straight in the database (e.g. the first admin\'s, before any login)');
