@@ -105,6 +105,18 @@ describe.skipIf(!haveTestbed)('clusters on the real OpenStack testbed', () => {
     console.log(`[openstack-live] times: ${JSON.stringify(times, null, 1)}`);
   }, WAIT);
 
+  it("the quota report reads the project's real limits and usage", async () => {
+    const r = await api.post(`/projects/${PROJECT}/clusters?dryRun=true`, { DisplayName: 'dry', NSlaves: 2, Services: [{ Type: 'jupyter' }, { Type: 'postgresql' }] });
+    expect(r.status, r.raw).toBe(200);
+    const report = await provider.checkQuota(r.data.Plan, AbortSignal.timeout(60_000));
+    const by = Object.fromEntries(report.items.map((i) => [i.resource, i]));
+    expect(by.instances).toMatchObject({ need: 4 });
+    expect(by.floating_ips).toMatchObject({ need: 4 });
+    expect(by.security_groups).toMatchObject({ need: 1 });
+    expect(typeof by.cores!.used).toBe('number');
+    times['quota report'] = report.items.map((i) => `${i.resource} ${i.need}/${i.available ?? 'unlimited'}`).join(', ');
+  }, WAIT);
+
   it('1 master, 2 slaves and a storage node with floating IPs reach ACTIVE; all tagged; delete leaves nothing', async () => {
     await startWorker();
     const t0 = Date.now();
