@@ -28,7 +28,7 @@ MARK=$STATE/markers
 LOCK=/run/lock/michman-testbed.lock
 # Bump when the configuration or provisioning changes: a running testbed of another version is
 # brought up to date by the next `up` (configs rewritten, changed daemons restarted).
-TESTBED_VERSION=3
+TESTBED_VERSION=4
 
 # Debian's python tools and nothing from pyenv or a virtualenv.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -232,9 +232,12 @@ ensure_rabbitmq() {
     rabbit_up || fail_daemon rabbitmq "RabbitMQ did not listen on 5672 within 90s"
     timeout 60 rabbitmqctl -q await_startup >/dev/null 2>&1 || true
   fi
+}
+rabbit_user_ok() { [ -f "$MARK/rabbit-$(sha1sum <<<"$(secret rabbit)" | cut -c1-12)" ]; }
+# ensure_rabbit_user: own user and vhost (rabbitmqctl takes seconds per call: runs beside the DB setup)
+ensure_rabbit_user() {
   local pw; pw=$(secret rabbit)
-  if [ -f "$MARK/rabbit-$(sha1sum <<<"$pw" | cut -c1-12)" ]; then return 0; fi
-  log "creating RabbitMQ user and vhost $RABBIT_USER"
+  rabbit_user_ok && return 0
   if timeout 60 rabbitmqctl -q list_users 2>/dev/null | awk '{print $1}' | grep -qx "$RABBIT_USER"; then
     timeout 60 rabbitmqctl -q change_password "$RABBIT_USER" "$pw" >/dev/null
   else
@@ -298,21 +301,31 @@ put() {
 }
 CHANGED=""
 daemon_group() { case $1 in glance-api) echo glance ;; nova-*) echo nova ;; neutron-*) echo neutron ;; *) echo "$1" ;; esac; }
-# stop_daemon NAME: TERM its session, KILL after 30 s
-stop_daemon() {
-  local pid i; alive "$1" || { rm -f "$(pidfile "$1")"; return 0; }
-  pid=$(cat "$(pidfile "$1")")
-  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 60; i++)); do [ -d "/proc/$pid" ] || break; sleep 0.5; done
-  kill -KILL -- "-$pid" 2>/dev/null || true
-  rm -f "$(pidfile "$1")"
+# stop_daemons NAME...: TERM their sessions together, KILL what still runs after 30 s
+stop_daemons() {
+  local d pid pids=() i left
+  for d in "$@"; do
+    if alive "$d"; then
+      pid=$(cat "$(pidfile "$d")"); pids+=("$pid")
+      kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    fi
+    rm -f "$(pidfile "$d")"
+  done
+  for ((i = 0; i < 60; i++)); do
+    left=0; for pid in "${pids[@]}"; do [ -d "/proc/$pid" ] && left=1; done
+    [ "$left" = 0 ] && return 0; sleep 0.5
+  done
+  for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
 }
 # restart_changed: daemons whose configuration this run rewrote are stopped (and started again later)
 restart_changed() {
-  local d
+  local d stop=()
   for d in "${DAEMONS[@]}"; do
-    if alive "$d" && [[ $CHANGED == *" $(daemon_group "$d") "* ]]; then log "configuration of $d changed: restarting it"; stop_daemon "$d"; fi
+    if alive "$d" && [[ $CHANGED == *" $(daemon_group "$d") "* ]]; then stop+=("$d"); fi
   done
+  [ ${#stop[@]} -eq 0 ] && return 0
+  log "configuration changed: restarting ${stop[*]}"
+  stop_daemons "${stop[@]}"
 }
 write_configs() {
   local tu="rabbit://$RABBIT_USER:$(secret rabbit)@$H:5672/$RABBIT_VHOST"
@@ -412,6 +425,7 @@ workers = 1
 use_stderr = true
 enabled_backends = fs:file
 image_cache_dir = $STATE/glance/cache
+graceful_shutdown_timeout = 5
 [database]
 connection = $(db_url glance)
 max_pool_size = 5
@@ -451,6 +465,7 @@ use_stderr = true
 vif_plugging_is_fatal = false
 vif_plugging_timeout = 0
 allow_resize_to_same_host = true
+graceful_shutdown_timeout = 5
 [api]
 auth_strategy = keystone
 [wsgi]
@@ -512,6 +527,7 @@ dhcp_agent_notification = false
 notify_nova_on_port_status_changes = false
 notify_nova_on_port_data_changes = true
 use_stderr = true
+graceful_shutdown_timeout = 5
 [experimental]
 linuxbridge = true
 [agent]
@@ -580,6 +596,10 @@ remove_veths() {
 # ---------------------------------------------------------------- one-time database setup
 setup_databases() {
   local pids=() names=() i rc failed=0
+  if ! rabbit_user_ok; then
+    ( set -e; ensure_rabbit_user ) > "$LOGDIR/setup-rabbitmq.log" 2>&1 &
+    pids+=($!); names+=(rabbitmq)
+  fi
   # keystone: keys, schema, bootstrap (admin user, roles, identity endpoints)
   if [ ! -f "$MARK/keystone-db" ] || [ "$(db_tables keystone)" = 0 ]; then
     (
@@ -625,7 +645,7 @@ setup_databases() {
     pids+=($!); names+=(nova)
   fi
   [ ${#pids[@]} -eq 0 ] && return 0
-  log "creating database schemas: ${names[*]} (in parallel)"
+  log "creating database schemas and users: ${names[*]} (in parallel)"
   for i in "${!pids[@]}"; do
     rc=0; wait "${pids[$i]}" || rc=$?
     if [ "$rc" != 0 ]; then
@@ -1015,30 +1035,25 @@ cmd_down() {
   local purge=${1-}
   prepare_dirs
   take_lock
-  local d pid pids=() i
-  for d in "${DAEMONS[@]}"; do
-    [ -s "$(pidfile "$d")" ] || continue
-    pid=$(cat "$(pidfile "$d")")
-    if alive "$d"; then kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true; pids+=("$pid"); fi
-  done
+  local d pid i
+  stop_daemons "${DAEMONS[@]}"
+  # whatever else still names our config dir: workers, privsep helpers (sudo puts them in their own session)
   for pid in $(our_pids); do kill -TERM "$pid" 2>/dev/null || true; done
-  for ((i = 0; i < 40; i++)); do [ -z "$(our_pids)" ] && break; sleep 0.5; done
+  for ((i = 0; i < 20; i++)); do [ -z "$(our_pids)" ] && break; sleep 0.5; done
   for pid in $(our_pids); do log "killing $pid ($(tr '\0' ' ' 2>/dev/null < "/proc/$pid/cmdline" | cut -c1-80))"; kill -KILL "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
-  for d in "${DAEMONS[@]}"; do rm -f "$(pidfile "$d")"; done
   rm -f "$RUN/version"
+  if [ "$purge" = --purge ]; then
+    local sql=""; for db in "${DATABASES[@]}"; do sql+="DROP DATABASE IF EXISTS \`$db\`;"; done
+    for u in "${DB_USERS[@]}"; do sql+="DROP USER IF EXISTS '$u'@'localhost'; DROP USER IF EXISTS '$u'@'127.0.0.1';"; done
+    if mariadb_up; then printf '%s\n' "$sql" | mysql_root || true; fi
+    if rabbit_up; then timeout 60 rabbitmqctl -q delete_vhost "$RABBIT_VHOST" >/dev/null 2>&1 || true; timeout 60 rabbitmqctl -q delete_user "$RABBIT_USER" >/dev/null 2>&1 || true; fi
+  fi
   # MariaDB / RabbitMQ only if this script started them
   if [ -s "$RUN/ext-rabbitmq.pid" ]; then
     log "stopping RabbitMQ (started by the testbed)"
     timeout 60 rabbitmqctl -q shutdown >/dev/null 2>&1 || kill -TERM -- "-$(cat "$RUN/ext-rabbitmq.pid")" 2>/dev/null || true
     if [ -f "$RUN/ext-epmd.started" ]; then epmd -kill >/dev/null 2>&1 || true; rm -f "$RUN/ext-epmd.started"; fi
     rm -f "$RUN/ext-rabbitmq.pid"
-  fi
-  if [ "$purge" = --purge ]; then
-    local sql=""; for db in "${DATABASES[@]}"; do sql+="DROP DATABASE IF EXISTS \`$db\`;"; done
-    for u in "${DB_USERS[@]}"; do sql+="DROP USER IF EXISTS '$u'@'localhost'; DROP USER IF EXISTS '$u'@'127.0.0.1';"; done
-    if mariadb_up; then printf '%s\n' "$sql" | mysql_root || true; fi
-    if rabbit_up; then timeout 60 rabbitmqctl -q delete_vhost "$RABBIT_VHOST" >/dev/null 2>&1 || true; timeout 60 rabbitmqctl -q delete_user "$RABBIT_USER" >/dev/null 2>&1 || true; fi
   fi
   if [ -s "$RUN/ext-mariadb.pid" ]; then
     log "stopping MariaDB (started by the testbed)"

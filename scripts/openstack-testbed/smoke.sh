@@ -48,6 +48,14 @@ assoc=$(call PUT "$NEUTRON/floatingips/$fid" "$(jq -nc --arg p "$port" '{floatin
 [ "$(jq -r .floatingip.port_id <<<"$assoc")" = "$port" ] || fail "floating IP associate: $assoc"
 echo "floating IP $addr from pool $MICHMAN_TEST_OS_FLOATING_POOL allocated and associated to port $port in $(since "$t1")s (fixed $(jq -r .floatingip.fixed_ip_address <<<"$assoc"))"
 
+# Neutron tells Nova (network-changed event), which refreshes the server's cached addresses.
+seen=no
+for _ in $(seq 1 30); do
+  if call GET "$NOVA/servers/$sid" | jq -e --arg a "$addr" '.server.addresses[][] | select(.addr==$a and .["OS-EXT-IPS:type"]=="floating")' >/dev/null; then seen=yes; break; fi
+  sleep 1
+done
+echo "floating IP in the server's addresses (nova): $seen after $(since "$t1")s"
+
 t2=$(t)
 call DELETE "$NEUTRON/floatingips/$fid" >/dev/null
 call DELETE "$NOVA/servers/$sid" >/dev/null
