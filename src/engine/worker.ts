@@ -11,7 +11,7 @@ import type { Deployer } from '../deploy/types.js';
 import type { OperationPlan } from '../domain/plan.js';
 import { statusOnStart, statusOnSuccess, statusOnFailure, ownsStatus } from '../domain/clusterState.js';
 import { runOperation, type Deadlines, type StepRecord, type OperationKind } from './runner.js';
-import { GroupWriter } from './groupWriter.js';
+import { GroupWriter } from '../store/groupWriter.js';
 
 export interface WorkerOptions {
   provider: Provider;

@@ -4,7 +4,7 @@
 // flush on MariaDB/PostgreSQL). Writes queued while one batch commits go together in the next
 // transaction, so the number of commits follows the database's speed, not the number of
 // operations. Each write still gets its own result (e.g. "the lease is gone" for one operation).
-import type { Store } from '../store/store.js';
+import type { Store } from './store.js';
 
 interface Pending {
   run(tx: Store): Promise<unknown>;

@@ -3,7 +3,7 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { backends, type OpenedStore } from '../helpers/stores.js';
-import { GroupWriter } from '../../src/engine/groupWriter.js';
+import { GroupWriter } from '../../src/store/groupWriter.js';
 
 for (const backend of backends()) {
   describe(`GroupWriter [${backend.name}]`, () => {
