@@ -5,7 +5,8 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runPlaybook, PlaybookError } from '../../src/deploy/ansible/playbook.js';
+import { runPlaybook, PlaybookError, stopStaleRun } from '../../src/deploy/ansible/playbook.js';
+import { spawn } from 'node:child_process';
 import type { TaskResult } from '../../src/deploy/ansible/events.js';
 import { redactor } from '../../src/deploy/ansible/events.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
@@ -62,7 +63,15 @@ describe.skipIf(!haveAnsible)('ansible-playbook with the michman_events callback
     const again = await runPlaybook({ ...base(), playbook: 'play.yml', extraVars: vars({}), signal: new AbortController().signal, onResult: () => undefined });
     expect(again.stats.localhost).toMatchObject({ changed: 0 });
     // The per-run directory with the extra-vars file is gone.
-    expect(readdirSync(tmpdir()).filter((f) => f.startsWith('michman-ansible-') && existsSync(join(tmpdir(), f, 'extravars.json')))).toEqual([]);
+    // (Other runs may be going on meanwhile: look for this test's secret, not for any directory.)
+    const ours = readdirSync(tmpdir()).filter((f) => {
+      try {
+        return f.startsWith('michman-ansible-') && readFileSync(join(tmpdir(), f, 'extravars.json'), 'utf8').includes(SECRET);
+      } catch {
+        return false;
+      }
+    });
+    expect(ours).toEqual([]);
   }, 120_000);
 
   it('fails with host, role and task in the message and the module message (redacted) as output', async () => {
@@ -99,4 +108,24 @@ describe.skipIf(!haveAnsible)('ansible-playbook with the michman_events callback
     while (sleeping().length > 0 && Date.now() < gone) await new Promise((r) => setTimeout(r, 100));
     expect(sleeping()).toEqual([]);
   }, 120_000);
+});
+
+describe('a run left behind by an earlier Michman process', () => {
+  it('is stopped (its whole group) and its files removed; a pid that is not ours is left alone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'michman-ansible-'));
+    const pidFile = join(mkdtempSync(join(tmpdir(), 'michman-runs-')), 'c.pid');
+    const child = spawn('/bin/sh', ['-c', 'sleep 300 & wait', dir], { detached: true, stdio: 'ignore' });
+    child.unref();
+    await new Promise((r) => setTimeout(r, 200));
+    writeFileSync(pidFile, `${child.pid}\n${dir}\n`);
+    expect(await stopStaleRun(pidFile)).toBe(child.pid);
+    expect(existsSync(`/proc/${child.pid}/cmdline`) && readFileSync(`/proc/${child.pid}/cmdline`, 'utf8') !== '').toBe(false);
+    expect(existsSync(dir)).toBe(false);
+    expect(existsSync(pidFile)).toBe(false);
+    // Our own pid with a directory not in its arguments: never signalled.
+    const other = mkdtempSync(join(tmpdir(), 'michman-ansible-'));
+    writeFileSync(pidFile, `${process.pid}\n${other}\n`);
+    expect(await stopStaleRun(pidFile)).toBeUndefined();
+    rmSync(other, { recursive: true, force: true });
+  });
 });

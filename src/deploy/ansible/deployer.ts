@@ -17,7 +17,7 @@ import type { Deployer, HealthResult, ServiceDeployment } from '../types.js';
 import { redactor, resultEvent } from './events.js';
 import { checkHealth } from './health.js';
 import { buildInventory } from './inventory.js';
-import { ANSIBLE_PLAYBOOK, runPlaybook, type PlaybookOutcome } from './playbook.js';
+import { ANSIBLE_PLAYBOOK, runPlaybook, stopStaleRun, type PlaybookOutcome } from './playbook.js';
 import { ServiceSecrets } from './secrets.js';
 import { generatedParams, planCatalog, runVars } from './vars.js';
 
@@ -32,6 +32,8 @@ export interface AnsibleDeployerOptions {
   callbackDir?: string;
   /** The cluster's SSH key (the provider's). */
   keys: ClusterKeySource;
+  /** Records of running playbooks, one per cluster (default <secretsDir>/ansible-runs). */
+  runDir?: string;
   /** Generated service secrets: the secret store, or files under this directory. */
   secretsDir: string;
   secretStore?: SecretStore;
@@ -164,6 +166,9 @@ export class AnsibleDeployer implements Deployer {
     const clusterName = String(vars.cluster_name);
     const inventory = buildInventory(clusterName, o.nodes, key.privateKeyFile);
     return this.lock(ctx.clusterId).run(async () => {
+      const pidFile = join(this.o.runDir ?? join(this.o.secretsDir, 'ansible-runs'), `${ctx.clusterId}.pid`);
+      const stale = await stopStaleRun(pidFile);
+      if (stale !== undefined) ctx.emit({ level: 'warn', phase: o.phase, message: `stopped ansible-playbook (pid ${stale}) left running by an earlier Michman process` });
       ctx.emit({ level: 'info', phase: o.phase, ...(o.only ? { service: o.only } : {}), message: `ansible-playbook ${o.playbook}${o.only ? ` (michman_only=${o.only})` : ''}${o.limit ? ` --limit ${o.limit.join(',')}` : ''} on ${o.nodes.length} node(s)` });
       const out = await runPlaybook({
         ansibleDir: this.o.ansibleDir,
@@ -174,6 +179,7 @@ export class AnsibleDeployer implements Deployer {
         callbackDir: this.o.callbackDir ?? join(PACKAGE_ROOT, 'ansible', 'callback_plugins'),
         ...(this.o.program ? { program: this.o.program } : {}),
         signal: ctx.signal,
+        pidFile,
         redact,
         onResult: (r) => ctx.emit({ ...resultEvent(r, o.only, redact), phase: o.phase }),
       });

@@ -3,9 +3,10 @@
 // turned into events as they come, and cancel/deadline honoured by killing the whole process group
 // (ansible forks workers and ssh clients; killing the leader alone would leave them running).
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { failureMessage, isFatal, parseLine, type HostStats, type TaskResult } from './events.js';
 
@@ -26,6 +27,12 @@ export interface PlaybookRun {
   redact(text: string): string;
   /** Grace between SIGTERM and SIGKILL of the process group on abort (default 5 s). */
   killGraceMs?: number;
+  /**
+   * Records the run (pid and temp directory) while it lasts. ansible-playbook runs in its own
+   * process group and outlives a Michman that dies; the next run of the cluster finds the record,
+   * stops that orphan and removes its files before starting (see stopStaleRun).
+   */
+  pidFile?: string;
 }
 
 export interface PlaybookOutcome {
@@ -69,10 +76,42 @@ export function ansibleEnv(callbackDir: string): NodeJS.ProcessEnv {
   };
 }
 
+/**
+ * Stops the run a previous Michman process left behind (its pid file names the pid and the temp
+ * directory that must appear in its arguments, so a reused pid is never signalled) and removes its
+ * files. Returns the pid it stopped, if any.
+ */
+export async function stopStaleRun(pidFile: string): Promise<number | undefined> {
+  const text = await readFile(pidFile, 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  const [pidText, dir] = text.split('\n');
+  const pid = Number(pidText);
+  let stopped: number | undefined;
+  if (Number.isInteger(pid) && pid > 1 && dir && dir.includes('michman-ansible-')) {
+    const argv = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (argv.includes(dir)) {
+      stopped = pid;
+      for (const sig of ['SIGTERM', 'SIGKILL'] as const) {
+        try {
+          process.kill(-pid, sig);
+        } catch {
+          break;
+        }
+        const until = Date.now() + 5000;
+        while (Date.now() < until && (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')) !== '') await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    await rm(dir, { recursive: true, force: true });
+  }
+  await rm(pidFile, { force: true });
+  return stopped;
+}
+
 export async function runPlaybook(o: PlaybookRun): Promise<PlaybookOutcome> {
   if (o.signal.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : new Error('aborted');
   const started = Date.now();
   const dir = await mkdtemp(join(tmpdir(), 'michman-ansible-'));
+  if (o.pidFile) await mkdir(dirname(o.pidFile), { recursive: true, mode: 0o700 });
   try {
     const inventory = join(dir, 'inventory.ini');
     const vars = join(dir, 'extravars.json');
@@ -80,13 +119,14 @@ export async function runPlaybook(o: PlaybookRun): Promise<PlaybookOutcome> {
     await writeFile(vars, o.extraVars, { mode: 0o600 });
     const args = ['-i', inventory, o.playbook, '-e', `@${vars}`];
     if (o.limit && o.limit.length > 0) args.push('--limit', o.limit.join(','));
-    return await execute(o, args, started);
+    return await execute(o, args, started, dir);
   } finally {
     await rm(dir, { recursive: true, force: true });
+    if (o.pidFile) await rm(o.pidFile, { force: true });
   }
 }
 
-function execute(o: PlaybookRun, args: string[], started: number): Promise<PlaybookOutcome> {
+function execute(o: PlaybookRun, args: string[], started: number, dir: string): Promise<PlaybookOutcome> {
   return new Promise((resolve, reject) => {
     const child = spawn(o.program ?? ANSIBLE_PLAYBOOK, args, {
       cwd: o.ansibleDir,
@@ -94,6 +134,7 @@ function execute(o: PlaybookRun, args: string[], started: number): Promise<Playb
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
+    if (o.pidFile && child.pid !== undefined) writeFileSync(o.pidFile, `${child.pid}\n${dir}\n`, { mode: 0o600 });
     const results: TaskResult[] = [];
     let stats: Record<string, HostStats> = {};
     let raw = '';
