@@ -113,7 +113,8 @@ class CallbackModule(CallbackBase):
         self._result(result, 'failed', ignored=ignore_errors)
 
     def v2_runner_on_unreachable(self, result):
-        self._result(result, 'unreachable')
+        # ignore_unreachable (remove.yml on nodes that may already be gone) is the play's choice.
+        self._result(result, 'unreachable', ignored=bool(getattr(result._task, 'ignore_unreachable', False)))
 
     def v2_runner_on_skipped(self, result):
         self._result(result, 'skipped')

@@ -42,6 +42,7 @@ describe('callback lines', () => {
     expect(isFatal(r)).toBe(true);
     expect(isFatal({ ...r, ignored: true })).toBe(false);
     expect(isFatal({ ...r, status: 'unreachable' })).toBe(true);
+    expect(isFatal({ ...r, status: 'unreachable', ignored: true })).toBe(false);
     expect(parseLine('{"event":"stats","hosts":{"a":{"ok":1,"changed":0,"failures":0,"unreachable":0,"skipped":0}}}')).toMatchObject({ event: 'stats' });
   });
 

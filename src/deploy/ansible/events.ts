@@ -72,9 +72,9 @@ export function parseLine(line: string): CallbackLine | undefined {
   }
 }
 
-/** A failed (not ignored) or unreachable result: it fails the step. */
+/** A failed or unreachable result the play did not choose to ignore: it fails the step. */
 export function isFatal(r: TaskResult): boolean {
-  return (r.status === 'failed' && !r.ignored) || r.status === 'unreachable';
+  return (r.status === 'failed' || r.status === 'unreachable') && !r.ignored;
 }
 
 function firstLine(text: string, max = 300): string {
@@ -84,7 +84,7 @@ function firstLine(text: string, max = 300): string {
 
 export function resultEvent(r: TaskResult, service: string | undefined, redact: (s: string) => string): EngineEvent {
   const where = r.role ? `[${r.role}] ${r.task}` : r.task;
-  const level: EngineEvent['level'] = isFatal(r) ? 'error' : r.status === 'failed' ? 'warn' : r.status === 'skipped' ? 'debug' : 'info';
+  const level: EngineEvent['level'] = isFatal(r) ? 'error' : r.status === 'failed' || r.status === 'unreachable' ? 'warn' : r.status === 'skipped' ? 'debug' : 'info';
   const detail = r.status === 'failed' || r.status === 'unreachable' ? (r.msg ? `: ${redact(firstLine(r.msg))}` : '') : '';
   const ignored = r.ignored ? ' (ignored)' : '';
   return {

@@ -194,7 +194,8 @@ function execute(o: PlaybookRun, args: string[], started: number, dir: string): 
         const output = o.redact([fatal.msg, stderr.trim() ? `--- stderr ---\n${stderr.trim().slice(-1500)}` : ''].filter(Boolean).join('\n'));
         return reject(new PlaybookError(failureMessage(o.playbook, fatal, o.redact), output, fatal.host, fatal.role, fatal.task));
       }
-      const unreachable = Object.entries(stats).find(([, s]) => s.unreachable > 0 || s.failures > 0);
+      // Stats count ignored unreachable hosts too; only a result we saw as fatal, or a non-zero exit, fails.
+      const unreachable = rc !== 0 ? Object.entries(stats).find(([, s]) => s.unreachable > 0 || s.failures > 0) : undefined;
       if (rc !== 0 || unreachable) {
         const tail = o.redact((stderr.trim() || raw.trim()).slice(-3000));
         const first = tail.split('\n').find((l) => /ERROR|error/.test(l)) ?? tail.split('\n').slice(-1)[0] ?? '';
