@@ -28,7 +28,7 @@ MARK=$STATE/markers
 LOCK=/run/lock/michman-testbed.lock
 # Bump when the configuration or provisioning changes: a running testbed of another version is
 # brought up to date by the next `up` (configs rewritten, changed daemons restarted).
-TESTBED_VERSION=4
+TESTBED_VERSION=5
 
 # Debian's python tools and nothing from pyenv or a virtualenv.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -458,7 +458,7 @@ compute_driver = fake.FakeDriver
 enabled_apis = osapi_compute
 osapi_compute_listen = $H
 osapi_compute_listen_port = $NOVA_PORT
-osapi_compute_workers = 1
+osapi_compute_workers = 2
 metadata_listen = $H
 metadata_workers = 1
 use_stderr = true
@@ -473,11 +473,13 @@ api_paste_config = /etc/nova/api-paste.ini
 [api_database]
 connection = $(db_url nova_api)
 max_pool_size = 5
-max_overflow = 10
+max_overflow = 15
+pool_timeout = 120
 [database]
 connection = $(db_url nova)
 max_pool_size = 5
-max_overflow = 10
+max_overflow = 15
+pool_timeout = 120
 [keystone_authtoken]
 $(authtoken nova)
 [service_user]
@@ -533,9 +535,11 @@ linuxbridge = true
 [agent]
 root_helper = sudo /usr/bin/neutron-rootwrap /etc/neutron/rootwrap.conf
 [database]
+# 25 servers deleted at once exhausted a 5+10 pool (QueuePool timeout -> HTTP 500 -> server ERROR)
 connection = $(db_url neutron)
-max_pool_size = 5
-max_overflow = 10
+max_pool_size = 10
+max_overflow = 20
+pool_timeout = 120
 [keystone_authtoken]
 $(authtoken neutron)
 [nova]
@@ -1005,6 +1009,8 @@ cmd_up() {
   log "starting keystone, placement, glance, nova, neutron"
   start_keystone
   start_others
+  # on a restart keystone already knows the service users: nova's own services can start now
+  [ -f "$MARK/identity-v2" ] && start_compute
   wait_http keystone "$KS_V3" 240
   provision_identity
   start_compute
