@@ -185,18 +185,19 @@ packages_installed() {
   done
   /usr/bin/python3 -c 'import pymysql' 2>/dev/null
 }
+# apt_install PACKAGE...: from Debian's packages, with no service started by the packages
+apt_install() {
+  local policy=/usr/sbin/policy-rc.d created=0 rc=0
+  if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod +x "$policy"; created=1; fi
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+      -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@"; } >> "$LOGDIR/apt.log" 2>&1 || rc=$?
+  [ "$created" = 1 ] && rm -f "$policy"
+  if [ "$rc" != 0 ]; then tail -n 30 "$LOGDIR/apt.log" >&2; die "apt-get install $* failed (rc=$rc, log $LOGDIR/apt.log)"; fi
+}
 install_packages() {
   packages_installed && return 0
-  log "installing OpenStack from Debian's packages (a few minutes)"
-  # Packages must not start their services: we start our own, on loopback only.
-  local policy=/usr/sbin/policy-rc.d created=0
-  if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod +x "$policy"; created=1; fi
-  local rc=0
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-      -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${PACKAGES[@]}"; } \
-    > "$LOGDIR/apt.log" 2>&1 || rc=$?
-  [ "$created" = 1 ] && rm -f "$policy"
-  if [ "$rc" != 0 ]; then tail -n 30 "$LOGDIR/apt.log" >&2; die "apt-get install failed (rc=$rc, log $LOGDIR/apt.log)"; fi
+  log "installing OpenStack from Debian's packages (about 5 minutes)"
+  apt_install "${PACKAGES[@]}"
   packages_installed || die "packages installed but some program is still missing (log $LOGDIR/apt.log)"
 }
 
@@ -205,7 +206,7 @@ mysql_root() { mariadb -u root --protocol=socket "$@" 2>/dev/null || mariadb -h 
 mariadb_up() { mariadb-admin -u root ping >/dev/null 2>&1 || mariadb-admin -h $H -u root ping >/dev/null 2>&1; }
 ensure_mariadb() {
   mariadb_up && return 0
-  [ -x /usr/sbin/mariadbd ] || { log "installing mariadb-server"; DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends mariadb-server >> "$LOGDIR/apt.log" 2>&1; }
+  [ -x /usr/sbin/mariadbd ] || { log "installing mariadb-server"; apt_install mariadb-server mariadb-client; }
   log "starting MariaDB (not running)"
   mkdir -p /run/mysqld; chown mysql:mysql /run/mysqld
   start_daemon_external mariadb /usr/sbin/mariadbd --user=mysql --bind-address=$H
@@ -224,7 +225,7 @@ start_daemon_external() {
 rabbit_up() { (exec 3<>/dev/tcp/$H/5672) 2>/dev/null; }
 ensure_rabbitmq() {
   if ! rabbit_up; then
-    [ -x /usr/sbin/rabbitmq-server ] || { log "installing rabbitmq-server"; DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends rabbitmq-server >> "$LOGDIR/apt.log" 2>&1; }
+    [ -x /usr/sbin/rabbitmq-server ] || { log "installing rabbitmq-server"; apt_install rabbitmq-server; }
     log "starting RabbitMQ (not running)"
     pgrep -x epmd >/dev/null || touch "$RUN/ext-epmd.started"
     RABBITMQ_NODE_IP_ADDRESS=$H ERL_EPMD_ADDRESS=$H start_daemon_external rabbitmq /usr/sbin/rabbitmq-server
