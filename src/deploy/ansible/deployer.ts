@@ -47,6 +47,8 @@ export interface AnsibleDeployerOptions {
   knownTypes?: readonly string[];
   settings?: ExtraVarsSettings;
   program?: string;
+  /** How long health keeps retrying an unhealthy service (default 90 s). */
+  healthWaitMs?: number;
   playbooks?: { prepare?: string; deploy?: string; remove?: string };
 }
 
@@ -219,14 +221,23 @@ export class AnsibleDeployer implements Deployer {
     for (const [k, v] of Object.entries(d.config)) if (v !== '') params[k] = v;
     const key = await this.o.keys.ensure(ctx.clusterId);
     const clusterNodes = await this.clusterNodes(ctx, d.nodes);
-    return checkHealth({
-      type: d.type,
-      nodes: d.nodes,
-      params,
-      accessPort: d.accessPort,
-      clusterNodes,
-      ssh: (node, command) => run('/usr/bin/ssh', [...sshOptions(key.privateKeyFile), `root@${node.address}`, command], { timeoutMs: 30_000, okCodes: [1, 2, 255], signal: ctx.signal }),
-    });
+    const check = () =>
+      checkHealth({
+        type: d.type,
+        nodes: d.nodes,
+        params,
+        accessPort: d.accessPort,
+        clusterNodes,
+        ssh: (node, command) => run('/usr/bin/ssh', [...sshOptions(key.privateKeyFile), `root@${node.address}`, command], { timeoutMs: 30_000, okCodes: [1, 2, 255], signal: ctx.signal }),
+      });
+    // A server a handler has just restarted, or slurmd registering with the controller, needs a
+    // moment: retry for a bounded time before calling the service unhealthy.
+    const until = Date.now() + (this.o.healthWaitMs ?? 90_000);
+    for (;;) {
+      const h = await check();
+      if (h.healthy || Date.now() > until || ctx.signal.aborted) return h;
+      await new Promise((r) => setTimeout(r, 3000));
+    }
   }
 
   async remove(ctx: StepContext, d: ServiceDeployment): Promise<void> {

@@ -40,7 +40,7 @@ const postgresql: Check = async (h, n) => {
   const p = port(h, 5432);
   const user = h.params.db_user || 'pguser';
   const database = h.params.db_name || 'postgres';
-  const client = new pg.Client({ host: n.address, port: p, user, password: h.params.db_password ?? '', database, connectionTimeoutMillis: 4000 });
+  const client = new pg.Client({ host: n.address, port: p, user, password: h.params.db_password ?? '', database, connectionTimeoutMillis: 10_000 });
   try {
     await client.connect();
     const r = await client.query('SELECT 1 AS one');
@@ -59,7 +59,7 @@ const mariadb: Check = async (h, n) => {
   const database = h.params.db_name || 'mariadb';
   let conn: Awaited<ReturnType<typeof createConnection>> | undefined;
   try {
-    conn = await createConnection({ host: n.address, port: p, user, password: h.params.db_password ?? '', database, connectTimeout: 4000 });
+    conn = await createConnection({ host: n.address, port: p, user, password: h.params.db_password ?? '', database, connectTimeout: 10_000 });
     const [rows] = await conn.query('SELECT 1 AS one');
     const ok = (rows as Array<{ one: number }>)[0]?.one === 1;
     return { healthy: ok, detail: `${n.name}: mariadb SELECT 1 as ${user} on ${database} at ${n.address}:${p}` };

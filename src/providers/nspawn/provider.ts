@@ -254,6 +254,10 @@ export class NspawnProvider implements Provider {
     await writeAtomic(join(dir, 'authorized_keys'), key.publicKey + '\n', 0o644);
     const proxy = this.aptCache ? `Acquire::http::Proxy "${this.aptCache.url}";\n` : '';
     await writeAtomic(join(dir, 'apt-proxy.conf'), proxy, 0o644);
+    // No name server is reachable from the bridge. The host's resolv.conf (nspawn's default) would
+    // make every lookup wait for timeouts (MariaDB's reverse lookup of a client took 10 s); with
+    // none, glibc asks 127.0.0.1, which refuses at once. /etc/hosts names the cluster's nodes.
+    await writeAtomic(join(dir, 'resolv.conf'), '# Michman nspawn node: no DNS on this network; /etc/hosts names the cluster nodes\noptions timeout:1 attempts:1\n', 0o644);
     await ensureNodeNetwork({ netns: rec.netns, hostLink: rec.hostLink, bridge: this.bridge, address: rec.address, net: this.net });
 
     const running = await this.nspawnPid(ctx.clusterId, spec.name);
@@ -274,6 +278,8 @@ export class NspawnProvider implements Provider {
           '--console=read-only',
           `--bind-ro=${join(dir, 'authorized_keys')}:${NODE_AUTHORIZED_KEYS}`,
           `--bind-ro=${join(dir, 'apt-proxy.conf')}:${NODE_APT_PROXY}`,
+          '--resolv-conf=off',
+          `--bind-ro=${join(dir, 'resolv.conf')}:/etc/resolv.conf`,
         ],
         env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', SYSTEMD_NSPAWN_TMPFS_TMP: '1' },
         cwd: dir,
