@@ -104,7 +104,8 @@ describe('OpenStack provider under the step runner', () => {
     const log = { info: (o: object, m: string) => void lines.push(['info', o, m]), warn: (o: object, m: string) => void lines.push(['warn', o, m]), error: (o: object, m: string) => void lines.push(['error', o, m]) };
     const j = new PeriodicJanitor(p, { existing: async () => new Set<string>() }, { intervalMs: 50, remove: true, log }).start();
     try {
-      for (let i = 0; i < 200 && fake.taggedWith(orphan.clusterId).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+      const removedLogged = () => lines.some(([level, o]) => level === 'info' && (o as { cluster?: string }).cluster === orphan.clusterId);
+      for (let i = 0; i < 600 && !removedLogged(); i++) await new Promise((r) => setTimeout(r, 50));
     } finally {
       await j.stop();
     }

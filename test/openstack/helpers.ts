@@ -15,8 +15,9 @@ export function authOf(fake: FakeOpenStack, kind: 'password' | 'application_cred
     : { authUrl: a.auth_url!, method: 'application_credential', applicationCredentialId: a.application_credential_id, applicationCredentialSecret: a.application_credential_secret, interface: 'public' };
 }
 
-export function providerOn(fake: FakeOpenStack, o: Partial<OpenStackOptions> = {}): OpenStackProvider {
-  const session = new Session(async () => authOf(fake), { timeoutMs: 2_000, attempts: 3, backoffMs: 20 });
+/** Generous call timeout: the suite shares a 2-core machine with heavy neighbours (an OpenStack). */
+export function providerOn(fake: FakeOpenStack, o: Partial<OpenStackOptions> = {}, timeoutMs = 10_000): OpenStackProvider {
+  const session = new Session(async () => authOf(fake), { timeoutMs, attempts: 3, backoffMs: 20 });
   return new OpenStackProvider({ session, network: 'private', floatingIpPool: 'public', reachability: 'active', pollFirstMs: 10, pollMaxDelayMs: 50, ...o });
 }
 

@@ -181,6 +181,42 @@ describe('OpenStack provider on a fake cloud', () => {
     await destroy(p, ctx);
   });
 
+  it('creates the cloud answers too late are adopted on the next look, not duplicated or leaked', async () => {
+    const p = providerOn(fake, {}, 1_500);
+    const ctx = ctxOf(planOf('c12-proj', 0, false), undefined, undefined, AbortSignal.timeout(60_000));
+    await p.prepareCluster(ctx);
+    // The port and the floating IP are created by the cloud after the client gave up waiting.
+    fake.faults = [
+      { method: 'POST', path: /^\/network\/ports$/, delayMs: 4_000, times: 1 },
+      { method: 'POST', path: /^\/network\/floatingips$/, delayMs: 4_000, times: 1 },
+    ];
+    const [master] = await Promise.all(specsOf(ctx.plan!).map((s) => p.ensureNode(ctx, s)));
+    expect(ctx.events.filter((e) => e.message.includes('looking again')).length).toBeGreaterThanOrEqual(2);
+    const ports = [...fake.ports.values()].filter((x) => x.name === 'c12-proj-master');
+    expect(ports).toHaveLength(1);
+    expect(ports[0]!.tags).toContain(`michman-cluster-${ctx.clusterId}`);
+    const fips = [...fake.fips.values()].filter((f) => f.port_id === ports[0]!.id);
+    expect(fips).toHaveLength(1);
+    expect(fips[0]!.tags).toContain(`michman-cluster-${ctx.clusterId}`);
+    expect(master!.address).toBe(fips[0]!.floating_ip_address);
+    expect(fake.serverCreates.get('c12-proj-master')).toBe(1);
+    await destroy(p, ctx);
+    expect(fake.taggedWith(ctx.clusterId)).toEqual([]);
+    expect([...fake.ports.values()].filter((x) => x.name === 'c12-proj-master')).toHaveLength(0);
+  }, 60_000);
+
+  it('delete finds a port and a floating IP whose tagging was lost', async () => {
+    const p = providerOn(fake);
+    const ctx = ctxOf(planOf('c13-proj', 0, false));
+    await create(p, ctx);
+    const tag = `michman-cluster-${ctx.clusterId}`;
+    for (const x of [...fake.ports.values(), ...fake.fips.values()]) x.tags = x.tags.filter((t) => t !== tag);
+    expect((await p.listTaggedClusters()).find((c) => c.clusterId === ctx.clusterId)!.resources.some((r) => r.startsWith('port c13-proj-master'))).toBe(true);
+    await p.removeCluster(ctx.clusterId);
+    expect([...fake.ports.values()].filter((x) => x.name === 'c13-proj-master')).toHaveLength(0);
+    expect([...fake.fips.values()].filter((f) => f.description === 'c13-proj-master')).toHaveLength(0);
+  });
+
   it('a data volume for the storage node, a key pair and a server group per cluster; all removed', async () => {
     const p = providerOn(fake, { storageVolumeGb: 10, keyName: undefined, sshPublicKey: 'ssh-ed25519 AAAA test', serverGroupPolicy: 'soft-anti-affinity' });
     const ctx = ctxOf(planOf('c9-proj', 1, true));

@@ -7,7 +7,7 @@ import type { Provider, ProvisionedNode, StepContext, NodeSpec, QuotaReport, Tag
 import type { OperationPlan } from '../../domain/plan.js';
 import type { NodeRole } from '../../domain/topology.js';
 import type { Session } from './identity/session.js';
-import { poll, sleep } from './http.js';
+import { poll, sleep, OpenStackError } from './http.js';
 import { createServer, deleteServer, getServer, listServers, attachVolume, fixedIpv4, type Server } from './compute/servers.js';
 import { findFlavor, type Flavor } from './compute/flavors.js';
 import { createKeypair, deleteKeypair, getKeypair, listKeypairs } from './compute/keypairs.js';
@@ -27,6 +27,8 @@ import {
   securityGroupName,
   keypairName,
   serverGroupName,
+  portDescription,
+  clusterOfPortDescription,
   META_CLUSTER,
   META_NODE,
   META_ROLE,
@@ -172,9 +174,32 @@ export class OpenStackProvider implements Provider {
   // --- nodes ---
 
   async ensureNode(ctx: StepContext, spec: NodeSpec): Promise<ProvisionedNode> {
-    const tag = clusterTag(ctx.clusterId);
     const emit = (level: 'info' | 'warn' | 'error', message: string) => ctx.emit({ level, phase: 'provision', node: spec.name, message });
     try {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.converge(ctx, spec, emit);
+        } catch (err) {
+          // A call the cloud did not answer in time may still have happened. Every part of
+          // converge() first finds what exists, so looking again is safe; a busy cloud that
+          // finishes the create late is then adopted rather than duplicated.
+          if (attempt >= 3 || ctx.signal.aborted || !(err instanceof OpenStackError && err.status === 0)) throw err;
+          emit('warn', `${err.message}; looking again (attempt ${attempt + 1} of 3)`);
+          await sleep(5_000 * attempt, ctx.signal);
+        }
+      }
+    } catch (err) {
+      if (this.o.onFailure === 'delete' && !ctx.signal.aborted) {
+        emit('warn', `removing what was created for ${spec.name} (os_on_failure: delete)`);
+        await this.deleteNode({ ...ctx, signal: AbortSignal.timeout(120_000) }, { name: spec.name, providerId: spec.name }).catch(() => undefined);
+      }
+      throw err;
+    }
+  }
+
+  private async converge(ctx: StepContext, spec: NodeSpec, emit: (level: 'info' | 'warn' | 'error', message: string) => void): Promise<ProvisionedNode> {
+    const tag = clusterTag(ctx.clusterId);
+    {
       let server = (await listServers(this.s, { tag, name: spec.name }, ctx.signal))[0];
       if (server?.status === 'ERROR') {
         // A failed earlier attempt kept for inspection: replace it, keeping its port.
@@ -220,12 +245,6 @@ export class OpenStackProvider implements Provider {
       if (!address) throw new Error(`server ${spec.name} has no IPv4 address`);
       emit('info', `${spec.name} is ACTIVE at ${address}`);
       return { name: spec.name, role: spec.role, address, providerId: server.id };
-    } catch (err) {
-      if (this.o.onFailure === 'delete' && !ctx.signal.aborted) {
-        emit('warn', `removing what was created for ${spec.name} (os_on_failure: delete)`);
-        await this.deleteNode({ ...ctx, signal: AbortSignal.timeout(120_000) }, { name: spec.name, providerId: spec.name }).catch(() => undefined);
-      }
-      throw err;
     }
   }
 
@@ -238,7 +257,7 @@ export class OpenStackProvider implements Provider {
     const tag = clusterTag(ctx.clusterId);
     const found = (await listPorts(this.s, { tag, name: node }, ctx.signal))[0];
     if (found) return found;
-    const description = `michman ${ctx.clusterId}`;
+    const description = portDescription(ctx.clusterId);
     let port = (await listPorts(this.s, { name: node }, ctx.signal)).find((p) => p.description === description);
     if (!port) {
       const [net, sg] = await Promise.all([this.net(ctx.signal), this.securityGroupId(ctx)]);
@@ -250,8 +269,13 @@ export class OpenStackProvider implements Provider {
 
   private async ensureFloatingIp(ctx: StepContext, node: string, port: Port): Promise<FloatingIp> {
     const tag = clusterTag(ctx.clusterId);
-    const mine = (await listFloatingIps(this.s, { tag }, ctx.signal)).filter((f) => f.port_id === port.id || f.description === node);
+    // Ours: tagged with the cluster, or bound to the node's port (an allocation whose answer or
+    // tagging was lost: created with port_id, so the port identifies it).
+    const mine = (await listFloatingIps(this.s, {}, ctx.signal)).filter(
+      (f) => f.port_id === port.id || ((f.tags ?? []).includes(tag) && f.description === node),
+    );
     let fip = mine.find((f) => f.port_id === port.id) ?? mine[0];
+    if (fip && !(fip.tags ?? []).includes(tag)) await addTag(this.s, 'floatingips', fip.id, tag, ctx.signal);
     if (fip && fip.port_id !== port.id) fip = await associateFloatingIp(this.s, fip.id, port.id, ctx.signal);
     if (!fip) {
       const pool = await this.pool(ctx.signal);
@@ -335,12 +359,14 @@ export class OpenStackProvider implements Provider {
     const servers = await listServers(this.s, { tag, name: node.name }, ctx.signal);
     await this.deleteServers(ctx, servers);
     const [fips, ports, vols] = await Promise.all([
-      listFloatingIps(this.s, { tag }, ctx.signal),
-      listPorts(this.s, { tag, name: node.name }, ctx.signal),
+      listFloatingIps(this.s, {}, ctx.signal),
+      listPorts(this.s, { name: node.name }, ctx.signal).then((ps) => ps.filter((p) => (p.tags ?? []).includes(tag) || p.description === portDescription(ctx.clusterId))),
       listVolumes(this.s, { [META_CLUSTER]: ctx.clusterId, [META_NODE]: node.name }, ctx.signal).catch(() => []),
     ]);
     const portIds = new Set(ports.map((p) => p.id));
-    for (const f of fips) if (f.description === node.name || (f.port_id !== null && portIds.has(f.port_id))) await releaseFloatingIp(this.s, f.id, ctx.signal);
+    for (const f of fips) {
+      if (((f.tags ?? []).includes(tag) && f.description === node.name) || (f.port_id !== null && portIds.has(f.port_id))) await releaseFloatingIp(this.s, f.id, ctx.signal);
+    }
     for (const p of ports) await deletePort(this.s, p.id, ctx.signal);
     for (const v of vols) await this.deleteVolumeWhenFree(ctx, v.id);
     if (servers.length > 0) ctx.emit({ level: 'info', phase: 'deprovision', node: node.name, message: `${node.name} deleted` });
@@ -423,7 +449,7 @@ export class OpenStackProvider implements Provider {
       listKeypairs(this.s, signal),
     ]);
     for (const x of servers) if (x.status !== 'DELETED') add(x.metadata?.[META_CLUSTER] ?? clusterOfTags(x.tags), `server ${x.name} (${x.id})`);
-    for (const x of ports) add(clusterOfTags(x.tags), `port ${x.name} (${x.id})`);
+    for (const x of ports) add(clusterOfTags(x.tags) ?? clusterOfPortDescription(x.description), `port ${x.name} (${x.id})`);
     for (const x of fips) add(clusterOfTags(x.tags), `floating IP ${x.floating_ip_address} (${x.id})`);
     for (const x of sgs) add(clusterOfTags(x.tags) ?? clusterOfName(x.name), `security group ${x.name} (${x.id})`);
     for (const x of vols) if (x.status !== 'deleting') add(x.metadata?.[META_CLUSTER], `volume ${x.name} (${x.id})`);
@@ -441,8 +467,12 @@ export class OpenStackProvider implements Provider {
     const tag = clusterTag(clusterId);
     const ctx: StepContext = { clusterId, clusterName: clusterName ?? '', signal, emit: emit ?? (() => undefined) };
     await this.deleteServers(ctx, await listServers(this.s, { tag }, signal));
-    for (const f of await listFloatingIps(this.s, { tag }, signal)) await releaseFloatingIp(this.s, f.id, signal);
-    for (const p of await listPorts(this.s, { tag }, signal)) await deletePort(this.s, p.id, signal);
+    const ports = (await listAllPorts(this.s, signal)).filter((p) => (p.tags ?? []).includes(tag) || p.description === portDescription(clusterId));
+    const portIds = new Set(ports.map((p) => p.id));
+    for (const f of await listFloatingIps(this.s, {}, signal)) {
+      if ((f.tags ?? []).includes(tag) || (f.port_id !== null && portIds.has(f.port_id))) await releaseFloatingIp(this.s, f.id, signal);
+    }
+    for (const p of ports) await deletePort(this.s, p.id, signal);
     for (const v of await listVolumes(this.s, { [META_CLUSTER]: clusterId }, signal).catch(() => [])) await this.deleteVolumeWhenFree(ctx, v.id);
     const sgs = (await listSecurityGroups(this.s, {}, signal)).filter((g) => (g.tags ?? []).includes(tag) || clusterOfName(g.name) === clusterId);
     for (const g of sgs) {

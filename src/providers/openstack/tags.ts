@@ -17,3 +17,7 @@ export const serverGroupName = (clusterId: string) => `michman-${clusterId}`;
 /** Cluster ID in a name made by the functions above (uuid at the end). */
 export const clusterOfName = (name: string): string | undefined =>
   /(?:^michman-|-)([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i.exec(name)?.[1];
+
+/** Ports carry this description from their creation, so one whose tagging was lost is still ours. */
+export const portDescription = (clusterId: string) => `michman ${clusterId}`;
+export const clusterOfPortDescription = (d: string | undefined): string | undefined => /^michman ([0-9a-f-]{36})$/.exec(d ?? '')?.[1];
