@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fromCloudsYaml } from '../../src/providers/openstack/credentials.js';
 import { Session } from '../../src/providers/openstack/identity/session.js';
+import { DEFAULT_HTTP } from '../../src/providers/openstack/http.js';
 import { OpenStackProvider, type OpenStackOptions } from '../../src/providers/openstack/provider.js';
 
 const env = process.env;
@@ -23,8 +24,11 @@ export const testbed = {
 /** The live suites and the benchmark run only when the testbed's clouds.yaml is named. */
 export const haveTestbed = testbed.clouds !== '' && existsSync(testbed.clouds);
 
+/** The testbed shares 2 cores with everything else: its APIs may take a minute to answer under load. */
+export const CALL_TIMEOUT_S = 90;
+
 export function liveSession(): Session {
-  return new Session(async () => fromCloudsYaml(testbed.clouds, testbed.cloud));
+  return new Session(async () => fromCloudsYaml(testbed.clouds, testbed.cloud), { ...DEFAULT_HTTP, timeoutMs: CALL_TIMEOUT_S * 1000 });
 }
 
 export function liveProvider(o: Partial<OpenStackOptions> = {}): OpenStackProvider {
@@ -63,6 +67,7 @@ export class LiveWorker {
       MICHMAN_FLOATING_IP_POOL: testbed.pool,
       ...(testbed.keypair ? { MICHMAN_OS_KEY_NAME: testbed.keypair } : {}),
       MICHMAN_OS_REACHABILITY: 'active',
+      MICHMAN_OS_REQUEST_TIMEOUT_SECONDS: String(CALL_TIMEOUT_S),
       MICHMAN_JANITOR_INTERVAL_SECONDS: '0',
       MICHMAN_LEASE_SECONDS: String(o.leaseSeconds),
       MICHMAN_WORKERS: '2',
