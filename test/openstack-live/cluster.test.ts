@@ -108,7 +108,7 @@ describe.skipIf(!haveTestbed)('clusters on the real OpenStack testbed', () => {
   it("the quota report reads the project's real limits and usage", async () => {
     const r = await api.post(`/projects/${PROJECT}/clusters?dryRun=true`, { DisplayName: 'dry', NSlaves: 2, Services: [{ Type: 'jupyter' }, { Type: 'postgresql' }] });
     expect(r.status, r.raw).toBe(200);
-    const report = await provider.checkQuota(r.data.Plan, AbortSignal.timeout(60_000));
+    const report = await provider.checkQuota(r.data.Plan, AbortSignal.timeout(300_000)); // a loaded testbed answers slowly
     const by = Object.fromEntries(report.items.map((i) => [i.resource, i]));
     expect(by.instances).toMatchObject({ need: 4 });
     expect(by.floating_ips).toMatchObject({ need: 4 });
