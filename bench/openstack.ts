@@ -4,6 +4,7 @@
 // ratio (target ≤ 2: parallel creates must not queue behind each other on our side).
 // BENCH_OS_SLAVES (default 20), BENCH_OS_SINGLE_RUNS (default 3, median taken).
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { envNumber, log, table, median, percentile } from './common.js';
 import { haveTestbed, liveProvider, testbed } from '../test/openstack-live/testbed.js';
 import type { StepContext } from '../src/providers/types.js';
@@ -28,7 +29,9 @@ function clusterOf(name: string, slaves: number): StepContext & { plan: Operatio
   ];
   const clusterId = randomUUID();
   clusters.push(clusterId);
-  return { clusterId, clusterName: name, signal: AbortSignal.timeout(20 * 60_000), emit: () => undefined, plan: { image: testbed.image, nodes, services: [], levels: [] } };
+  const signal = AbortSignal.timeout(20 * 60_000);
+  setMaxListeners(0, signal); // one listener per node in flight, as in the engine's phases
+  return { clusterId, clusterName: name, signal, emit: () => undefined, plan: { image: testbed.image, nodes, services: [], levels: [] } };
 }
 
 const specs = (ctx: { plan: OperationPlan }) => ctx.plan.nodes.map((n) => ({ name: n.name, role: n.role, flavor: n.flavor, image: ctx.plan.image }));
