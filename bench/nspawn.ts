@@ -134,6 +134,12 @@ async function main(): Promise<void> {
     );
   } finally {
     await running.close();
+    // Whatever failed: no container, namespace or link of the benchmark stays on the host.
+    for (const id of await m.provider.clusterIds()) {
+      const ctx: StepContext = { clusterId: id, clusterName: '', signal: new AbortController().signal, emit: () => undefined };
+      for (const n of await m.provider.listNodes(ctx)) await m.provider.deleteNode(ctx, n).catch(() => undefined);
+      await m.provider.cleanupCluster(ctx).catch(() => undefined);
+    }
   }
 }
 
