@@ -19,6 +19,9 @@ import { LocalDeployer } from './deploy/local/index.js';
 import { Worker } from './engine/worker.js';
 import { openstackFromConfig } from './providers/openstack/index.js';
 import { nspawnMachinery } from './deploy/ansible/nspawn.js';
+import { AnsibleDeployer, catalogTypes } from './deploy/ansible/deployer.js';
+import { StoredSshKey } from './deploy/ansible/storedKey.js';
+import { PACKAGE_ROOT } from './paths.js';
 import { openSecretStore } from './secrets/index.js';
 import { PeriodicJanitor, storeDirectory } from './engine/janitor.js';
 import type { QuotaCheck } from './api/routes/clusters.js';
@@ -49,18 +52,40 @@ export function logger(config: MichmanConfig): Logger {
 /** The provider and deployer the config names. */
 export function machinery(config: MichmanConfig): { provider: Provider; deployer: Deployer } {
   if (config.provider === 'fake') return { provider: new FakeProvider({ bootLatencyMs: 200 }), deployer: new NoopDeployer() };
-  if (config.provider === 'openstack') return { provider: openstackFromConfig(config), deployer: openstackDeployer(config) };
+  if (config.provider === 'openstack') {
+    const provider = openstackFromConfig(config);
+    return { provider, deployer: openstackDeployer(config, provider) };
+  }
   if (config.provider === 'nspawn') return nspawnMachinery(config, { secretStore: openSecretStore(config) });
   if (config.provider !== 'local') throw new Error(`provider ${config.provider} is not available in this build`);
   return { provider: new LocalProvider({ dataRoot: join(config.data_dir, 'nodes') }), deployer: new LocalDeployer() };
 }
 
 /**
- * OpenStack nodes get their services from Ansible over SSH. Until the Ansible deployer is wired,
- * the no-op deployer stands in: machines are created and tracked, no service is installed.
+ * OpenStack nodes get their services from Ansible over SSH, with the operator's key. With
+ * os_reachability: active (a fake hypervisor, or no route to the nodes) nothing can be installed,
+ * so clusters with services are refused at POST rather than reported ACTIVE without them.
  */
-function openstackDeployer(_config: MichmanConfig): Deployer {
-  return new NoopDeployer();
+function openstackDeployer(config: MichmanConfig, provider: Provider): Deployer {
+  if (config.os_reachability === 'active') return new MachinesOnlyDeployer();
+  const secretStore = openSecretStore(config);
+  const secretsDir = join(config.data_dir, 'secrets');
+  return new AnsibleDeployer({
+    ansibleDir: join(PACKAGE_ROOT, 'ansible'),
+    callbackDir: join(PACKAGE_ROOT, 'ansible', 'callback_plugins'),
+    keys: new StoredSshKey(join(secretsDir, 'ssh_key'), secretStore, config.ssh_key),
+    secretsDir,
+    secretStore,
+    listNodes: (ctx) => provider.listNodes(ctx),
+    knownTypes: catalogTypes(join(PACKAGE_ROOT, 'catalog')),
+  });
+}
+
+/** Machines without services: the no-op deployer, refusing any service at POST. */
+class MachinesOnlyDeployer extends NoopDeployer {
+  override async check(services: Array<{ type: string; version: string }> = []): Promise<string[]> {
+    return services.map((s) => `service '${s.type}' cannot be installed: os_reachability is active, so Michman does not reach the nodes over SSH`);
+  }
 }
 
 /** The provider's quota check as the clusters route uses it (cloud providers only). */
