@@ -148,8 +148,11 @@ for (const backend of backends()) {
       // It was killed mid-operation: A still holds the lease of a half-done create.
       const interruptedTarget = atKill.get(target.id)!;
       expect(interruptedTarget).toMatchObject({ status: 'running', attempt: 1, leaseOwner: a.id });
+      // Unfinished at the kill, with A's work in its journal. Its remaining steps may all have been
+      // journaled between the check above and the kill (fast local nodes, saves committed in
+      // groups); then B only has to finish it, which still must not re-run any of them.
       expect(doneCount(interruptedTarget)).toBeGreaterThan(0);
-      expect(doneCount(interruptedTarget)).toBeLessThan(expectedSteps(interruptedTarget).length);
+      expect(doneCount(interruptedTarget)).toBeLessThanOrEqual(expectedSteps(interruptedTarget).length);
 
       const bStarted = Date.now();
       b = await startWorker(4);
