@@ -79,7 +79,7 @@ async function main(): Promise<void> {
     if (created.status !== 201) throw new Error(`POST answered ${created.status}: ${JSON.stringify(created.body)}`);
     let status = '';
     while (Date.now() - t0 < TIMEOUT_MS) {
-      status = (await call('GET', '/projects/bench/clusters/slurm-bench/status')).body?.Detail?.Data?.EntityStatus ?? '';
+      status = (await call('GET', '/projects/bench/clusters/slurm-bench/status')).body?.Detail?.Data ?? '';
       if (status === 'ACTIVE' || status === 'FAILED') break;
       await new Promise((r) => setTimeout(r, 500));
     }
