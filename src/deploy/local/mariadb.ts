@@ -2,14 +2,13 @@
 // own datadir, socket and pid file, as the system user mysql, bound to the node address. The user
 // db_user (password db_password, as a native-password hash) and the database db_name are converged
 // by an init file the server runs at every start, so a restart repairs them too.
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { createConnection } from 'mysql2/promise';
 import { writeOwned } from './files.js';
-import { mysqlNativeHash, redact } from './secrets.js';
-import { baseEnv, errorText, executable, type Located, type ServiceModule, type ServiceRun } from './service.js';
+import { mysqlNativeHash } from './secrets.js';
+import { errorText, executable, runSetupTool, type Located, type ServiceModule, type ServiceRun } from './service.js';
 
 const NAME = /^[A-Za-z0-9_]{1,64}$/;
 
@@ -66,25 +65,7 @@ export const mariadb: ServiceModule = {
   async initialize(run) {
     const boot = join(run.confDir, 'bootstrap.cnf');
     await writeOwned(boot, cnf(run, false), run.user, 0o600);
-    await new Promise<void>((resolve, reject) => {
-      execFile(
-        '/usr/bin/mariadb-install-db',
-        [`--defaults-file=${boot}`, '--auth-root-authentication-method=socket', '--skip-test-db'],
-        {
-          env: baseEnv(run.confDir),
-          cwd: run.confDir,
-          signal: run.signal,
-          timeout: 180_000,
-          maxBuffer: 4 * 1024 * 1024,
-          ...(run.user ? { uid: run.user.uid, gid: run.user.gid } : {}),
-        },
-        (err, stdout, stderr) => {
-          if (!err) return resolve();
-          const out = redact(`${stdout}\n${stderr}`.trim().split('\n').slice(-15).join('\n'), run.secrets);
-          reject(new Error(`mariadb-install-db failed: ${err.message.split('\n')[0]}\n${out}`));
-        },
-      );
-    });
+    await runSetupTool(run, '/usr/bin/mariadb-install-db', [`--defaults-file=${boot}`, '--auth-root-authentication-method=socket', '--skip-test-db'], 'mariadb-install-db');
   },
 
   async configure(run, program) {

@@ -2,13 +2,12 @@
 // /usr/lib/postgresql/<major>/bin as the system user postgres (the server refuses root). TCP on the
 // node address only, no Unix socket (paths under a data root easily exceed the 107-byte limit, and
 // nothing needs it), SCRAM for every connection from 127.0.0.0/8.
-import { execFile } from 'node:child_process';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { exists, writeOwned } from './files.js';
-import { redact, scramSha256Verifier } from './secrets.js';
-import { baseEnv, errorText, type Located, type ServiceModule, type ServiceRun } from './service.js';
+import { scramSha256Verifier } from './secrets.js';
+import { errorText, runSetupTool, type Located, type ServiceModule, type ServiceRun } from './service.js';
 
 const ROOT = '/usr/lib/postgresql';
 
@@ -67,25 +66,7 @@ export const postgresql: ServiceModule = {
     const pwfile = join(run.confDir, 'initdb.pw');
     await writeOwned(pwfile, run.secrets.password ?? '', run.user, 0o600);
     try {
-      await new Promise<void>((resolve, reject) => {
-        execFile(
-          initdb,
-          ['-D', run.dataDir, '-U', 'postgres', `--pwfile=${pwfile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C.UTF-8', '--no-instructions'],
-          {
-            env: baseEnv(run.confDir),
-            cwd: run.confDir,
-            signal: run.signal,
-            timeout: 180_000,
-            maxBuffer: 4 * 1024 * 1024,
-            ...(run.user ? { uid: run.user.uid, gid: run.user.gid } : {}),
-          },
-          (err, stdout, stderr) => {
-            if (!err) return resolve();
-            const out = redact(`${stdout}\n${stderr}`.trim().split('\n').slice(-15).join('\n'), run.secrets);
-            reject(new Error(`initdb failed: ${err.message.split('\n')[0]}\n${out}`));
-          },
-        );
-      });
+      await runSetupTool(run, initdb, ['-D', run.dataDir, '-U', 'postgres', `--pwfile=${pwfile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C.UTF-8', '--no-instructions'], 'initdb');
     } finally {
       await rm(pwfile, { force: true });
     }

@@ -1,11 +1,13 @@
 // What one local service module provides. The deployer (deployer.ts) owns the lifecycle: locking,
 // pid files, finding a running process again, start-up, waiting for health, stopping; a module
 // only knows its program: where it is, how it is configured, started and checked.
+import { execFile } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { EngineEvent, ProvisionedNode } from '../../providers/types.js';
 import type { HealthResult } from '../types.js';
 import type { ServiceUser } from './files.js';
+import { redact } from './secrets.js';
 
 /** Everything a module needs for one service on one node. */
 export interface ServiceRun {
@@ -114,4 +116,30 @@ export async function executable(path: string, type: string, pkg: string): Promi
   } catch {
     return { problem: `service '${type}' needs ${basename(path)}: apt-get install ${pkg}` };
   }
+}
+
+/**
+ * Runs a one-off set-up program (initdb, mariadb-install-db) as the service's user in its config
+ * directory; a failure carries the program's last lines with the run's secrets masked.
+ */
+export function runSetupTool(run: ServiceRun, program: string, args: string[], label: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    execFile(
+      program,
+      args,
+      {
+        env: baseEnv(run.confDir),
+        cwd: run.confDir,
+        signal: run.signal,
+        timeout: 180_000,
+        maxBuffer: 4 * 1024 * 1024,
+        ...(run.user ? { uid: run.user.uid, gid: run.user.gid } : {}),
+      },
+      (err, stdout, stderr) => {
+        if (!err) return resolve();
+        const out = redact(`${stdout}\n${stderr}`.trim().split('\n').slice(-15).join('\n'), run.secrets);
+        reject(new Error(`${label} failed: ${err.message.split('\n')[0]}\n${out}`));
+      },
+    );
+  });
 }
