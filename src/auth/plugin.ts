@@ -83,7 +83,7 @@ export function registerAuth(app: FastifyInstance, store: Store, setup: AuthSetu
         outcome: reply.statusCode < 400 ? 'success' : 'failure',
         ip: req.ip ?? '',
       };
-      await auditWriter.write((tx) => new AuditRepo({ db: tx.db, kit: tx.kit }).insert(entry));
+      await auditWriter.write(undefined, (tx) => new AuditRepo({ db: tx.db, kit: tx.kit }).insert(entry));
     } catch (err) {
       req.log.error({ err }, 'audit record not written');
     }

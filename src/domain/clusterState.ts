@@ -140,6 +140,9 @@ export function ownsStatus(kind: OperationKind, status: string | null | undefine
   return status === r.accepted || status === r.running;
 }
 
+/** The statuses in which an operation of `kind` owns its cluster (for compare-and-set writes). */
+export const ownedStatuses = (kind: OperationKind): ClusterStatus[] => [OPERATION_RULES[kind].accepted, OPERATION_RULES[kind].running];
+
 export function isClusterStatus(s: string): s is ClusterStatus {
   return (CLUSTER_STATUSES as readonly string[]).includes(s);
 }

@@ -79,9 +79,11 @@ class StepFailure extends Error {
 export async function runOperation(o: RunOptions): Promise<RunResult> {
   const deadlines = { ...DEFAULT_DEADLINES, ...o.deadlines };
   const steps = new Map(o.journal.steps.map((s) => [s.name, { ...s }]));
-  // Saves are coalesced: while one is being written, any number of changes wait for a single next
-  // write of the latest state. Parallel steps finish in any order and the journal never goes
-  // backwards, and a 200-node phase costs a few writes instead of one per step and state.
+  // Saves are coalesced: changes made in the same turn of the event loop (a phase's steps all
+  // starting, nodes whose boots end together) go in one write, and while one is being written any
+  // number of changes wait for a single next write of the latest state. Parallel steps finish in
+  // any order and the journal never goes backwards, and a 200-node phase costs a few writes
+  // instead of one per step and state.
   let dirty = false;
   let inflight: Promise<void> | undefined;
   let saving: Promise<void> = Promise.resolve();
@@ -89,6 +91,7 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
     dirty = true;
     if (!inflight) {
       inflight = (async () => {
+        await new Promise((r) => setImmediate(r));
         while (dirty) {
           dirty = false;
           await o.journal.save([...steps.values()].map((s) => ({ ...s })));
@@ -108,6 +111,7 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
   };
 
   const runPhase = async (phase: Phase, items: Array<{ key: string; node?: string; service?: string; run: (ctx: StepContext) => Promise<unknown> }>) => {
+    if (items.length === 0) return; // nothing to journal (e.g. health of a cluster without services)
     // An own controller and timer rather than AbortSignal.any([.., AbortSignal.timeout()]): Node
     // holds the timeout signal only weakly there, and a collected one never fires.
     const phaseAbort = new AbortController();

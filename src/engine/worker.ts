@@ -9,7 +9,7 @@ import type { Operation, OperationStep } from '../store/repos/operations.js';
 import type { Provider, EngineEvent } from '../providers/types.js';
 import type { Deployer } from '../deploy/types.js';
 import type { OperationPlan } from '../domain/plan.js';
-import { statusOnStart, statusOnSuccess, statusOnFailure, ownsStatus } from '../domain/clusterState.js';
+import { statusOnStart, statusOnSuccess, statusOnFailure, ownedStatuses } from '../domain/clusterState.js';
 import { runOperation, type Deadlines, type StepRecord, type OperationKind } from './runner.js';
 import { GroupWriter } from '../store/groupWriter.js';
 
@@ -162,20 +162,17 @@ export class Worker {
     // Events go out soon after they happen (after the start and after every journal save), not
     // only with heartbeats: a worker that dies must not take the log of the steps it finished with
     // it. At most one append waits behind the running one, and it takes every event queued by then.
+    // Journal saves and the finish carry the events queued by then in their own write; `flush`
+    // sends them alone (heartbeats, long steps). All go through the cluster's writer lane, so
+    // they commit in the order they were taken.
     const events: EngineEvent[] = [];
-    let flushing: Promise<unknown> = Promise.resolve();
-    let flushQueued = false;
-    const flush = () => {
-      if (flushQueued || events.length === 0) return flushing;
-      flushQueued = true;
-      flushing = flushing
-        .then(() => {
-          flushQueued = false;
-          const batch = events.splice(0);
-          return batch.length > 0 ? this.writer.write((tx) => tx.events.append(op.clusterId, op.id, batch)) : undefined;
-        })
-        .catch(() => undefined);
-      return flushing;
+    const appendTaken = async (tx: Store, batch: EngineEvent[]) => {
+      if (batch.length > 0) await tx.events.append(op.clusterId, op.id, batch);
+    };
+    const flush = (): Promise<unknown> => {
+      if (events.length === 0) return Promise.resolve();
+      const batch = events.splice(0);
+      return this.writer.write(op.clusterId, (tx) => appendTaken(tx, batch)).catch(() => undefined);
     };
     let lost = false;
     const beat = setInterval(() => {
@@ -193,16 +190,19 @@ export class Worker {
     }, Math.max(50, Math.floor(this.leaseMs / 3)));
 
     try {
-      const cluster = await this.store.clusters.get(op.clusterId);
-      if (!cluster) {
-        await this.store.operations.finish(op.id, this.id, 'failed', { phase: 'start', message: 'the cluster no longer exists' });
-        return;
-      }
-      if (ownsStatus(op.kind, cluster.EntityStatus)) {
-        await this.store.clusters.setStatus(cluster.ID, statusOnStart(op.kind));
-      }
-      events.push({ level: 'info', phase: 'start', message: `${op.kind} started (attempt ${op.attempt}) by ${this.id}` });
-      void flush();
+      const started: EngineEvent[] = [{ level: 'info', phase: 'start', message: `${op.kind} started (attempt ${op.attempt}) by ${this.id}` }];
+      const owned = ownedStatuses(op.kind);
+      const cluster = await this.writer.write(op.clusterId, async (tx) => {
+        const c = await tx.clusters.head(op.clusterId);
+        if (!c) {
+          await tx.operations.finish(op.id, this.id, 'failed', { phase: 'start', message: 'the cluster no longer exists' });
+          return undefined;
+        }
+        await tx.clusters.setStatus(c.ID, statusOnStart(op.kind), owned);
+        await appendTaken(tx, started);
+        return c;
+      });
+      if (!cluster) return;
       const plan = op.plan as StoredPlan;
       const result = await runOperation({
         kind: op.kind as OperationKind,
@@ -218,11 +218,18 @@ export class Worker {
           steps: op.steps.map(fromStored),
           save: async (steps) => {
             const stored = steps.map(toStored);
-            if (lost || !(await this.writer.write((tx) => tx.operations.updateSteps(op.id, this.id, stored)))) {
+            const batch = events.splice(0);
+            const saved =
+              !lost &&
+              (await this.writer.write(op.clusterId, async (tx) => {
+                if (!(await tx.operations.updateSteps(op.id, this.id, stored))) return false;
+                await appendTaken(tx, batch);
+                return true;
+              }));
+            if (!saved) {
               lost = true;
               throw new LeaseLost('lease lost');
             }
-            void flush();
           },
           emit: (e) => void events.push(e),
         },
@@ -233,21 +240,15 @@ export class Worker {
         phase: 'finish',
         message: result.status === 'succeeded' ? `${op.kind} succeeded` : `${op.kind} ${result.status}: ${result.error?.message ?? ''}`,
       });
-      await flush();
-      await this.store.transaction(async (tx) => {
+      const last = events.splice(0);
+      await this.writer.write(op.clusterId, async (tx) => {
+        await appendTaken(tx, last);
         if (!(await tx.operations.finish(op.id, this.id, result.status, result.error))) return;
-        const current = await tx.clusters.get(cluster.ID);
-        if (!current || !ownsStatus(op.kind, current.EntityStatus)) return; // a forced delete overtook us
-        if (result.status === 'succeeded' && op.kind === 'delete') {
-          await tx.clusters.remove(cluster.ID);
-          return;
-        }
-        if (result.status === 'succeeded') {
-          const services = current.Services.map((s) => ({ ...s, URL: result.urls[s.ID ?? ''] ?? s.URL ?? '' }));
-          await tx.clusters.update({ ...current, MasterIP: result.masterIp ?? current.MasterIP, Services: services, EntityStatus: statusOnSuccess(op.kind) });
-        } else {
-          await tx.clusters.setStatus(cluster.ID, statusOnFailure(op.kind));
-        }
+        // Each write checks that the cluster is still this operation's: a forced delete may have
+        // taken it over, and its STOPPING must stand.
+        if (result.status === 'succeeded' && op.kind === 'delete') await tx.clusters.remove(cluster.ID, owned);
+        else if (result.status === 'succeeded') await tx.clusters.settle(cluster.ID, statusOnSuccess(op.kind), owned, { masterIp: result.masterIp, urls: result.urls });
+        else await tx.clusters.setStatus(cluster.ID, statusOnFailure(op.kind), owned);
       });
     } catch (err) {
       if (!(err instanceof LeaseLost) && !lost) {

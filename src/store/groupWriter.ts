@@ -1,9 +1,14 @@
 // Group commit for a worker's small writes. Every running operation saves its step journal and
 // appends its events several times per phase; with 200 operations in flight that is thousands of
 // one-statement transactions, each paying a commit (SQLite's WAL write, a round trip and a log
-// flush on MariaDB/PostgreSQL). Writes queued while one batch commits go together in the next
+// flush on MariaDB/PostgreSQL). Writes queued while a batch commits go together in a later
 // transaction, so the number of commits follows the database's speed, not the number of
 // operations. Each write still gets its own result (e.g. "the lease is gone" for one operation).
+//
+// On a server database a batch is bound by round trips more than by the server's work, so writes
+// are spread over `lanes` (each one transaction at a time, on its own connection). A write's key
+// picks its lane: writes of one key (a cluster) commit in the order they were queued and never
+// wait on each other's row locks from two transactions at once. SQLite has one writer: one lane.
 import type { Store } from './store.js';
 
 interface Pending {
@@ -12,41 +17,66 @@ interface Pending {
   reject(err: unknown): void;
 }
 
+class Lane {
+  queue: Pending[] = [];
+  busy = false;
+}
+
 export class GroupWriter {
-  private queue: Pending[] = [];
-  private flushing = false;
+  private readonly lanes: Lane[];
+  private next = 0;
 
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    o: { lanes?: number } = {},
+  ) {
+    const n = Math.max(1, o.lanes ?? (store.kit.kind === 'sqlite' ? 1 : 4));
+    this.lanes = Array.from({ length: n }, () => new Lane());
+  }
 
-  /** Runs `run` inside the next batch's transaction; resolves once that transaction commits. */
-  write<T>(run: (tx: Store) => Promise<T>): Promise<T> {
+  /**
+   * Runs `run` inside a batch's transaction; resolves once that transaction commits. Writes with
+   * the same key are committed in call order; without a key, lanes are taken in turn.
+   */
+  write<T>(key: string | undefined, run: (tx: Store) => Promise<T>): Promise<T> {
+    const lane = this.lanes[key === undefined ? this.next++ % this.lanes.length : hash(key) % this.lanes.length]!;
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ run, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.flushing) void this.flush();
+      lane.queue.push({ run, resolve: resolve as (v: unknown) => void, reject });
+      if (!lane.busy) void this.drain(lane);
     });
   }
 
-  private async flush(): Promise<void> {
-    this.flushing = true;
+  private async drain(lane: Lane): Promise<void> {
+    lane.busy = true;
     try {
-      while (this.queue.length > 0) {
+      while (lane.queue.length > 0) {
         // Let every write queued in this turn of the event loop join the batch.
         await new Promise((r) => setImmediate(r));
-        const batch = this.queue.splice(0);
-        try {
-          const results = await this.store.transaction(async (tx) => {
-            const out: unknown[] = [];
-            for (const p of batch) out.push(await p.run(tx));
-            return out;
-          });
-          batch.forEach((p, i) => p.resolve(results[i]));
-        } catch {
-          // One bad write must not fail its neighbours: retry each in a transaction of its own.
-          for (const p of batch) await this.store.transaction((tx) => p.run(tx)).then(p.resolve, p.reject);
-        }
+        await this.commit(lane.queue.splice(0));
       }
     } finally {
-      this.flushing = false;
+      lane.busy = false;
     }
   }
+
+  private async commit(batch: Pending[]): Promise<void> {
+    try {
+      const results = await this.store.transaction(async (tx) => {
+        const out: unknown[] = [];
+        for (const p of batch) out.push(await p.run(tx));
+        return out;
+      });
+      batch.forEach((p, i) => p.resolve(results[i]));
+    } catch {
+      // One bad write must not fail its neighbours: retry each in a transaction of its own.
+      for (const p of batch) await this.store.transaction((tx) => p.run(tx)).then(p.resolve, p.reject);
+    }
+  }
+}
+
+/** FNV-1a: cheap and spreads UUIDs evenly enough over a handful of lanes. */
+function hash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
 }

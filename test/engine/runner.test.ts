@@ -118,11 +118,15 @@ describe('runOperation', () => {
   it('resumes at the first unfinished step after the worker is lost, creating no node twice', async () => {
     const provider = new FakeProvider({ bootLatencyMs: 5 });
     const deployer = new NoopDeployer();
+    // Count the saves of a whole run, then lose the lease halfway through one.
+    const probe = new MemoryJournal();
+    await run(probe, new FakeProvider({ bootLatencyMs: 5 }), deployer);
     const first = new MemoryJournal();
-    first.failAtSave = 12; // somewhere after provisioning, before the end
+    first.failAtSave = Math.ceil(probe.saves / 2);
     await expect(run(first, provider, deployer)).rejects.toThrow('lease lost');
     const doneBefore = first.steps.filter((s) => s.status === 'done').map((s) => s.name);
     expect(doneBefore.length).toBeGreaterThan(0);
+    expect(doneBefore.length).toBeLessThan(probe.steps.length);
 
     const second = new MemoryJournal();
     second.steps = first.steps;

@@ -32,15 +32,15 @@ for (const backend of backends()) {
           return Reflect.get(target, prop, receiver) as unknown;
         },
       });
-      const writer = new GroupWriter(counting);
+      const writer = new GroupWriter(counting, { lanes: 1 });
       const results = await Promise.allSettled([
-        ...claimed.map((op) => writer.write((tx) => tx.operations.updateSteps(op.id, 'w', [{ name: 'provision:a', status: 'done', attempt: 1 }]))),
+        ...claimed.map((op) => writer.write(undefined, (tx) => tx.operations.updateSteps(op.id, 'w', [{ name: 'provision:a', status: 'done', attempt: 1 }]))),
         // Not the owner: false, and the others still commit.
-        writer.write((tx) => tx.operations.updateSteps(claimed[0]!.id, 'someone-else', [])),
-        writer.write(async () => {
+        writer.write(undefined, (tx) => tx.operations.updateSteps(claimed[0]!.id, 'someone-else', [])),
+        writer.write(undefined, async () => {
           throw new Error('bad write');
         }),
-        writer.write((tx) => tx.events.append(claimed[1]!.clusterId, claimed[1]!.id, [{ level: 'info', phase: 'test', message: 'hello' }])),
+        writer.write(undefined, (tx) => tx.events.append(claimed[1]!.clusterId, claimed[1]!.id, [{ level: 'info', phase: 'test', message: 'hello' }])),
       ]);
       expect(results.slice(0, 5).map((r) => r.status === 'fulfilled' && r.value)).toEqual([true, true, true, true, true]);
       expect(results[5]).toEqual({ status: 'fulfilled', value: false });
@@ -53,8 +53,32 @@ for (const backend of backends()) {
 
       // Without a failure, concurrent writes share one transaction.
       transactions = 0;
-      await Promise.all(claimed.map((op) => writer.write((tx) => tx.operations.updateSteps(op.id, 'w', []))));
+      await Promise.all(claimed.map((op) => writer.write(undefined, (tx) => tx.operations.updateSteps(op.id, 'w', []))));
       expect(transactions).toBe(1);
+    });
+
+    it('spreads keys over lanes and keeps the writes of one key in order', async () => {
+      const store = opened.store;
+      // Fixed IDs, so the lanes they hash to are known: together they use all three.
+      const clusters = Array.from({ length: 6 }, (_, i) => `00000000-0000-4000-8000-00000000000${i}`);
+      let transactions = 0;
+      const counting = new Proxy(store, {
+        get(target, prop, receiver) {
+          if (prop === 'transaction') return (fn: Parameters<typeof store.transaction>[0]) => (transactions++, target.transaction(fn));
+          return Reflect.get(target, prop, receiver) as unknown;
+        },
+      });
+      const writer = new GroupWriter(counting, { lanes: 3 });
+      // Ten appends per cluster queued at once, interleaved across clusters.
+      const writes = [];
+      for (let i = 0; i < 10; i++)
+        for (const c of clusters) writes.push(writer.write(c, (tx) => tx.events.append(c, null, [{ level: 'info', phase: 'test', message: `m${i}` }])));
+      await Promise.all(writes);
+      // Each lane took everything queued for it in one transaction.
+      expect(transactions).toBe(3);
+      for (const c of clusters) {
+        expect((await store.events.list(c, {})).map((e) => e.message)).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`));
+      }
     });
   });
 }

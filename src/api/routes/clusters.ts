@@ -42,10 +42,17 @@ const typesFor = (db: Store, services: readonly Service[]) =>
   loadTypeClosure(services, new Map(), async (names) => (await db.serviceTypes.findByNames(names)).values());
 
 async function checkRefs(db: Store, c: Cluster): Promise<void> {
+  // The four flavor fields usually name one flavor: each name is looked up once.
+  const flavors = new Map<string, boolean>();
   for (const f of CLUSTER_REFS) {
     const v = c[f];
     if (!v) continue;
-    const hit = f === 'Image' ? await db.images.find(v) : await db.flavors.find(v);
+    let hit: boolean;
+    if (f === 'Image') hit = (await db.images.find(v)) !== undefined;
+    else {
+      hit = flavors.get(v) ?? (await db.flavors.find(v)) !== undefined;
+      flavors.set(v, hit);
+    }
     if (!hit) throw notFound(f === 'Image' ? 'image' : 'flavor', v);
   }
 }
@@ -207,7 +214,7 @@ export function clusterRoutes(app: FastifyInstance, store: Store, o: ClusterRout
       const short = quota && 'items' in quota ? quota.items.filter((i) => i.short) : [];
       if (short.length > 0) throw validation(`the cloud project's quota is too small: ${short.map((i) => `${i.resource} (need ${i.need}, available ${i.available})`).join(', ')}`);
       const body = await store.transaction(async (tx) => {
-        await tx.projects.lockShared([project.ID]);
+        await tx.projects.lockSharedById([project.ID]);
         await tx.clusters.insert(full);
         await tx.operations.enqueue({ clusterId: full.ID, projectId: project.ID, kind: 'create', plan });
         const b = success(req, 201, full);

@@ -1,7 +1,8 @@
 // What differs between the databases, and nothing else: how to connect, how a unique-key violation
 // looks, and the few DDL details that must differ for the same logical schema. Repositories and
 // migrations only talk to this interface, so they never ask which database they are on.
-import type { Dialect, Expression, InsertQueryBuilder } from 'kysely';
+import type { Dialect, Expression, InsertQueryBuilder, Kysely } from 'kysely';
+import type { DB } from '../schema.js';
 
 export type StorageKind = 'sqlite' | 'mysql' | 'postgres';
 
@@ -40,4 +41,10 @@ export interface DialectKit {
    * so the surrounding transaction stays usable (PostgreSQL aborts a transaction on any error).
    */
   ignoreDuplicates<D, T extends keyof D & string, O>(qb: InsertQueryBuilder<D, T, O>): InsertQueryBuilder<D, T, O>;
+  /**
+   * Adds n to a cluster's event counter (creating it at n) and returns the new value, in one
+   * statement that also takes the counter row's lock until commit. Appends are the engine's most
+   * frequent write, and every statement is a round trip on a server database.
+   */
+  bumpSequence(db: Kysely<DB>, clusterId: string, n: number): Promise<number>;
 }

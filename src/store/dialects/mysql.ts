@@ -1,5 +1,5 @@
 import { createPool } from 'mysql2';
-import { MysqlDialect, sql } from 'kysely';
+import { CompiledQuery, MysqlDialect, sql } from 'kysely';
 import type { DialectKit } from './kit.js';
 
 export function mysqlKit(url: string): DialectKit {
@@ -13,6 +13,18 @@ export function mysqlKit(url: string): DialectKit {
     // Only for inserts whose other errors cannot happen (fixed keys and small values): INSERT IGNORE
     // would also swallow truncation errors.
     ignoreDuplicates: (qb) => qb.ignore(),
+    // No UPDATE ... RETURNING here: LAST_INSERT_ID(expr) makes the new value the statement's
+    // insert ID, which comes back in the OK packet with no second query.
+    bumpSequence: async (db, clusterId, n) => {
+      const r = await db.executeQuery(
+        CompiledQuery.raw(
+          'insert into `event_sequences` (`cluster_id`, `last_id`) values (?, last_insert_id(?)) on duplicate key update `last_id` = last_insert_id(`last_id` + ?)',
+          [clusterId, n, n],
+        ),
+      );
+      if (r.insertId === undefined) throw new Error('event counter: no insert id from the server');
+      return Number(r.insertId);
+    },
     // Binary collation: 'Spark' and 'spark' are different names, as on SQLite and PostgreSQL.
     tableOptions: sql`ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
     createDialect() {

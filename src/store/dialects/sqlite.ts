@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
+import { SqliteDialect, sql, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import type { DialectKit } from './kit.js';
 
 // Kysely's SQLite driver prepares every query anew; preparing costs more than running a lookup by
@@ -53,6 +53,15 @@ export function sqliteKit(file: string): DialectKit {
         }),
     longText: 'text',
     ignoreDuplicates: (qb) => qb.onConflict((oc) => oc.doNothing()),
+    bumpSequence: async (db, clusterId, n) => {
+      const r = await db
+        .insertInto('event_sequences')
+        .values({ cluster_id: clusterId, last_id: n })
+        .onConflict((oc) => oc.column('cluster_id').doUpdateSet({ last_id: sql<number>`event_sequences.last_id + ${n}` }))
+        .returning('last_id')
+        .executeTakeFirstOrThrow();
+      return Number(r.last_id);
+    },
     createDialect() {
       if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
       const db = new Database(file);

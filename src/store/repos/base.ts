@@ -110,5 +110,12 @@ export async function lockRows(ctx: RepoContext, table: keyof DB, nameColumn: st
   await locking(ctx, q.where(nameColumn as 'name', 'in', [...new Set(refs)]).orderBy(nameColumn as 'name'), mode)!.execute();
 }
 
+/** lockRows for a caller that holds the rows' IDs (not names that might look like IDs): one statement. */
+export async function lockRowsById(ctx: RepoContext, table: keyof DB, ids: string[], mode: LockMode): Promise<void> {
+  if (!ctx.kit.rowLock || ids.length === 0) return;
+  const q = ctx.db.selectFrom(table as 'images').select('id');
+  await locking(ctx, q.where('id', 'in', [...new Set(ids)]).orderBy('id'), mode)!.execute();
+}
+
 export const toBool = (v: number | boolean | null | undefined): boolean => Boolean(v);
 export const fromBool = (v: boolean | undefined): number => (v ? 1 : 0);

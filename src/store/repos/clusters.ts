@@ -97,6 +97,27 @@ export class ClusterRepo {
     return row && (await this.withServices([row]))[0];
   }
 
+  /** ID, name and status only (one statement, no services): what the engine needs to start. */
+  async head(id: string): Promise<{ ID: string; Name: string; EntityStatus: string } | undefined> {
+    const r = await this.ctx.db.selectFrom('clusters').select(['id', 'name', 'entity_status']).where('id', '=', id).executeTakeFirst();
+    return r && { ID: r.id, Name: r.name, EntityStatus: r.entity_status };
+  }
+
+  /**
+   * An operation's outcome: the status, and the master's address and service URLs it found, if the
+   * cluster is still in one of `expected` (compare-and-set, as setStatus). Services keep their
+   * other fields; a service not in `urls` keeps its URL. True if written.
+   */
+  async settle(id: string, status: string, expected: readonly string[], outcome: { masterIp?: string; urls?: Record<string, string> } = {}, now = Date.now()): Promise<boolean> {
+    const set = { entity_status: status, updated_at: iso(now), ...(outcome.masterIp !== undefined ? { master_ip: outcome.masterIp } : {}) };
+    const r = await this.ctx.db.updateTable('clusters').set(set).where('id', '=', id).where('entity_status', 'in', [...expected]).executeTakeFirst();
+    if (r.numUpdatedRows === 0n) return false;
+    for (const [serviceId, url] of Object.entries(outcome.urls ?? {})) {
+      await this.ctx.db.updateTable('cluster_services').set({ url }).where('owner_id', '=', id).where('id', '=', serviceId).execute();
+    }
+    return true;
+  }
+
   /**
    * Takes the cluster's row exclusively until the transaction ends, so concurrent PUT/DELETE/POST
    * on one cluster (and the engine writing its status) do not interleave. Call it before the
@@ -148,9 +169,11 @@ export class ClusterRepo {
     return r.numUpdatedRows > 0n;
   }
 
-  /** Deletes the cluster row; its services go with it (foreign key cascade), its operations and events stay. */
-  async remove(id: string): Promise<boolean> {
-    const r = await this.ctx.db.deleteFrom('clusters').where('id', '=', id).executeTakeFirst();
+  /** Deletes the cluster row (with `expected`, only in one of those statuses); its services go with it (foreign key cascade), its operations and events stay. */
+  async remove(id: string, expected?: readonly string[]): Promise<boolean> {
+    let q = this.ctx.db.deleteFrom('clusters').where('id', '=', id);
+    if (expected !== undefined) q = q.where('entity_status', 'in', [...expected]);
+    const r = await q.executeTakeFirst();
     return r.numDeletedRows > 0n;
   }
 

@@ -91,19 +91,8 @@ export class EventRepo {
     now: number,
   ): Promise<StoredEvent[]> {
     const n = events.length;
-    const bump = () =>
-      db
-        .updateTable('event_sequences')
-        .set({ last_id: sql<number>`${sql.ref('last_id')} + ${n}` })
-        .where('cluster_id', '=', clusterId)
-        .executeTakeFirst();
-    // The UPDATE takes the counter's row lock until commit: appends of one cluster serialise here.
-    if ((await bump()).numUpdatedRows === 0n) {
-      await this.ctx.kit.ignoreDuplicates(db.insertInto('event_sequences').values({ cluster_id: clusterId, last_id: 0 })).execute();
-      await bump();
-    }
-    const seq = await db.selectFrom('event_sequences').select('last_id').where('cluster_id', '=', clusterId).executeTakeFirstOrThrow();
-    const first = Number(seq.last_id) - n + 1;
+    // The counter's row lock is held until commit: appends of one cluster serialise here.
+    const first = (await this.ctx.kit.bumpSequence(db, clusterId, n)) - n + 1;
     const rows = events.map((e, i) => ({
       cluster_id: clusterId,
       id: first + i,

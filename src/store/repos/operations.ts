@@ -324,38 +324,50 @@ export class OperationRepo {
     }
     if (candidates.length === 0) return [];
 
-    const claimed: Operation[] = [];
+    // Lock them, passing over those another worker holds (it is claiming them now): one statement
+    // for the batch, as are the update and the read below. A worker claims many at once, and on a
+    // server database every statement is a round trip.
     const skipLocked = this.ctx.kit.skipLocked;
-    for (const c of candidates) {
-      // Lock it, or pass over it if another worker holds it: that one is claiming it now.
-      if (skipLocked) {
-        const locked = await db.selectFrom('operations').select('id').where('id', '=', c.id).modifyEnd(skipLocked).executeTakeFirst();
-        if (locked === undefined) continue;
-      }
-      // Compare-and-set against what the candidate query saw: another worker may have claimed it
-      // (and committed) in between, or its owner renewed the lease.
-      let upd = db
+    let ids = candidates.map((c) => c.id);
+    if (skipLocked) {
+      const locked = new Set((await db.selectFrom('operations').select('id').where('id', 'in', ids).orderBy('id').modifyEnd(skipLocked).execute()).map((r) => r.id));
+      ids = ids.filter((id) => locked.has(id));
+    }
+    ids = ids.slice(0, max);
+    if (ids.length === 0) return 'contended';
+    // Compare-and-set against what the candidate query saw: another worker may have claimed one
+    // (and committed) in between, or its owner renewed the lease. With the rows locked, the
+    // conditions are checked on their current state.
+    const byId = new Map(candidates.map((c) => [c.id, c]));
+    const queued = ids.filter((id) => byId.get(id)!.status === 'queued');
+    const expired = ids.filter((id) => byId.get(id)!.status === 'running');
+    const claim = (which: string[]) =>
+      db
         .updateTable('operations')
         .set({
           status: 'running',
           lease_owner: workerId,
           lease_expires_at: now + leaseMs,
           heartbeat_at: now,
-          attempt: c.attempt + 1,
-          running_cluster_id: c.cluster_id,
+          attempt: sql<number>`${sql.ref('attempt')} + 1`,
+          running_cluster_id: sql<string>`${sql.ref('cluster_id')}`,
           // An operation enqueued while this claim waited for a lock must not start before it exists.
-          started_at: sql<number>`coalesce(${sql.ref('started_at')}, ${Math.max(now, Number(c.created_at))})`,
+          started_at: sql<number>`coalesce(${sql.ref('started_at')}, case when ${sql.ref('created_at')} > ${now} then ${sql.ref('created_at')} else ${now} end)`,
           updated_at: now,
         })
-        .where('id', '=', c.id)
-        .where('attempt', '=', c.attempt);
-      upd = c.status === 'queued' ? upd.where('status', '=', 'queued') : upd.where('status', '=', 'running').where('lease_expires_at', '<=', now);
-      const r = await upd.executeTakeFirst();
-      if (r.numUpdatedRows === 0n) continue;
-      const row = await db.selectFrom('operations').selectAll().where('id', '=', c.id).executeTakeFirstOrThrow();
-      claimed.push(toOperation(row));
-      if (claimed.length >= max) break;
-    }
+        .where('id', 'in', which);
+    if (queued.length > 0) await claim(queued).where('status', '=', 'queued').execute();
+    if (expired.length > 0) await claim(expired).where('status', '=', 'running').where('lease_expires_at', '<=', now).execute();
+    // Ours now: running under this worker's lease stamped `now` (a heartbeat would have a later one).
+    const rows = await db
+      .selectFrom('operations')
+      .selectAll()
+      .where('id', 'in', ids)
+      .where('status', '=', 'running')
+      .where('lease_owner', '=', workerId)
+      .where('heartbeat_at', '=', now)
+      .execute();
+    const claimed = rows.map(toOperation).sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
     return claimed.length > 0 ? claimed : 'contended';
   }
 

@@ -1,6 +1,6 @@
 import type { Project } from '../../domain/wire.js';
 import type { ProjectRow } from '../schema.js';
-import { type RepoContext, paged, insertUnique, findRow, lockRows } from './base.js';
+import { type RepoContext, paged, insertUnique, findRow, lockRows, lockRowsById } from './base.js';
 import { toPage, type Page, type PageRequest } from '../paging.js';
 
 export type StoredProject = Required<Project>;
@@ -56,6 +56,11 @@ export class ProjectRepo {
   /** Shares the project's row: it stays (and keeps its name) until the transaction ends. */
   lockShared(refs: string[]): Promise<void> {
     return lockRows(this.ctx, 'projects', 'name', refs, 'shared');
+  }
+
+  /** lockShared for rows the caller already read, by their IDs. */
+  lockSharedById(ids: string[]): Promise<void> {
+    return lockRowsById(this.ctx, 'projects', ids, 'shared');
   }
 
   async insert(p: StoredProject): Promise<void> {
