@@ -190,20 +190,23 @@ export class Worker {
     }, Math.max(50, Math.floor(this.leaseMs / 3)));
 
     try {
-      const started: EngineEvent[] = [{ level: 'info', phase: 'start', message: `${op.kind} started (attempt ${op.attempt}) by ${this.id}` }];
+      const plan = op.plan as StoredPlan;
       const owned = ownedStatuses(op.kind);
+      // One statement in the usual case: the status, with the name the plan recorded. The start
+      // event rides with the first journal save.
       const cluster = await this.writer.write(op.clusterId, async (tx) => {
+        const planned = plan.cluster?.name;
+        if (planned !== undefined && (await tx.clusters.setStatus(op.clusterId, statusOnStart(op.kind), owned))) return { ID: op.clusterId, Name: planned };
         const c = await tx.clusters.head(op.clusterId);
         if (!c) {
           await tx.operations.finish(op.id, this.id, 'failed', { phase: 'start', message: 'the cluster no longer exists' });
           return undefined;
         }
-        await tx.clusters.setStatus(c.ID, statusOnStart(op.kind), owned);
-        await appendTaken(tx, started);
+        if (planned === undefined) await tx.clusters.setStatus(c.ID, statusOnStart(op.kind), owned);
         return c;
       });
       if (!cluster) return;
-      const plan = op.plan as StoredPlan;
+      events.push({ level: 'info', phase: 'start', message: `${op.kind} started (attempt ${op.attempt}) by ${this.id}` });
       const result = await runOperation({
         kind: op.kind as OperationKind,
         plan,

@@ -216,7 +216,7 @@ export function clusterRoutes(app: FastifyInstance, store: Store, o: ClusterRout
       const body = await store.transaction(async (tx) => {
         await tx.projects.lockSharedById([project.ID]);
         await tx.clusters.insert(full);
-        await tx.operations.enqueue({ clusterId: full.ID, projectId: project.ID, kind: 'create', plan });
+        await tx.operations.enqueue({ clusterId: full.ID, projectId: project.ID, kind: 'create', plan, newCluster: true });
         const b = success(req, 201, full);
         await save(tx, 201, b);
         return b;

@@ -140,7 +140,7 @@ export class ClusterRepo {
         .values({ id: c.ID, project_id: c.ProjectID, ...fields(c), created_at: iso(now), updated_at: iso(now) })
         .execute(),
     );
-    await replaceServices(this.ctx, 'cluster_services', c.ID, c.Services);
+    await replaceServices(this.ctx, 'cluster_services', c.ID, c.Services, true);
   }
 
   /** Rewrites every field but ID and ProjectID, and the services (by their IDs where given). */

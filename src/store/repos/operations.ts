@@ -78,6 +78,8 @@ export interface NewOperation {
   steps?: OperationStep[];
   idempotencyKey?: string;
   requestHash?: string;
+  /** The cluster was inserted in this transaction: it has no earlier operation to order after. */
+  newCluster?: boolean;
 }
 
 /** The first response to a request that carried an Idempotency-Key. */
@@ -168,7 +170,9 @@ export class OperationRepo {
    * operation, so a cluster's operations start in the order they were enqueued.
    */
   async enqueue(op: NewOperation, now = Date.now()): Promise<Operation> {
-    const last = await this.db
+    const last = op.newCluster
+      ? undefined
+      : await this.db
       .selectFrom('operations')
       .select('created_at')
       .where('cluster_id', '=', op.clusterId)

@@ -34,9 +34,12 @@ export async function loadServices(ctx: RepoContext, table: ServiceTable, ownerI
   return out;
 }
 
-/** Replaces an owner's services; callers run it inside the owner's transaction. */
-export async function replaceServices(ctx: RepoContext, table: ServiceTable, ownerId: string, services: Service[]): Promise<void> {
-  await ctx.db.deleteFrom(table).where('owner_id', '=', ownerId).execute();
+/**
+ * Replaces an owner's services; callers run it inside the owner's transaction. `fresh`: the owner
+ * was just inserted, so there is nothing to delete.
+ */
+export async function replaceServices(ctx: RepoContext, table: ServiceTable, ownerId: string, services: Service[], fresh = false): Promise<void> {
+  if (!fresh) await ctx.db.deleteFrom(table).where('owner_id', '=', ownerId).execute();
   if (services.length === 0) return;
   await ctx.db
     .insertInto(table)

@@ -57,7 +57,7 @@ export class TemplateRepo {
         })
         .execute(),
     );
-    await replaceServices(this.ctx, 'template_services', t.ID, t.Services);
+    await replaceServices(this.ctx, 'template_services', t.ID, t.Services, true);
   }
 
   async update(t: StoredTemplate): Promise<void> {
