@@ -7,7 +7,7 @@ import type { Store } from '../store/store.js';
 import { SessionRepo } from '../store/repos/sessions.js';
 import { TokenRepo } from '../store/repos/tokens.js';
 import { AuditRepo, type AuditEntry } from '../store/repos/audit.js';
-import { GroupWriter } from '../store/groupWriter.js';
+import { Batcher } from '../store/batcher.js';
 import { MichmanError, ErrorClass, notFound, validation } from '../domain/errors.js';
 import { input } from '../api/body.js';
 import { ok, created, noContent } from '../api/envelope.js';
@@ -57,8 +57,15 @@ const loginData = (userId: string, groups: string[]) =>
 export function registerAuth(app: FastifyInstance, store: Store, setup: AuthSetup | undefined): void {
   const ctx = { db: store.db, kit: store.kit };
   const audit = new AuditRepo(ctx);
-  // Audit rows of concurrent requests share a commit instead of paying one each.
-  const auditWriter = new GroupWriter(store);
+  // Audit rows of concurrent requests share a commit and an INSERT instead of paying one each.
+  const auditWriter = new Batcher<Omit<AuditEntry, 'id'>>(
+    store,
+    async (tx, entries) => {
+      await new AuditRepo({ db: tx.db, kit: tx.kit }).insertMany(entries);
+      return entries.map(() => undefined);
+    },
+    { lanes: 1 },
+  );
   const sessions = new SessionRepo(ctx);
   const tokens = new TokenRepo(ctx);
   const now = () => (setup?.now ?? Date.now)();
@@ -83,7 +90,7 @@ export function registerAuth(app: FastifyInstance, store: Store, setup: AuthSetu
         outcome: reply.statusCode < 400 ? 'success' : 'failure',
         ip: req.ip ?? '',
       };
-      await auditWriter.write(undefined, (tx) => new AuditRepo({ db: tx.db, kit: tx.kit }).insert(entry));
+      await auditWriter.submit(undefined, entry);
     } catch (err) {
       req.log.error({ err }, 'audit record not written');
     }

@@ -11,7 +11,7 @@ import type { Deployer } from '../deploy/types.js';
 import type { OperationPlan } from '../domain/plan.js';
 import { statusOnStart, statusOnSuccess, statusOnFailure, ownedStatuses } from '../domain/clusterState.js';
 import { runOperation, type Deadlines, type StepRecord, type OperationKind } from './runner.js';
-import { GroupWriter } from '../store/groupWriter.js';
+import { JournalWriter } from './journalWriter.js';
 
 export interface WorkerOptions {
   provider: Provider;
@@ -42,15 +42,15 @@ export class Worker {
   private stopped = true;
   private timer: NodeJS.Timeout | undefined;
   private readonly cancels = new Map<string, AbortController>();
-  /** Journal saves and event appends of all this worker's operations, committed in batches. */
-  private readonly writer: GroupWriter;
+  /** Journal saves, event appends, starts and finishes of all this worker's operations, in batches. */
+  private readonly writer: JournalWriter;
 
   constructor(
     private readonly store: Store,
     private readonly o: WorkerOptions,
   ) {
-    this.writer = new GroupWriter(store);
     this.id = o.id ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.writer = new JournalWriter(store, this.id);
     this.leaseMs = o.leaseMs ?? 30_000;
     this.pollMs = o.pollMs ?? 500;
   }
@@ -136,12 +136,35 @@ export class Worker {
     this.timer = setTimeout(() => void this.tick(), ms);
   }
 
-  /** Claims as many operations as there is room for; polls again after pollMs. */
+  /**
+   * Claims as many operations as there is room for; polls again after pollMs. One claim round at a
+   * time: a notify that comes while one is under way (a burst of POSTs sends hundreds) asks for one
+   * more round after it, which takes everything enqueued by then.
+   */
   async tick(): Promise<void> {
+    if (this.ticking) {
+      this.tickAgain = true;
+      return;
+    }
+    this.ticking = true;
+    try {
+      do {
+        this.tickAgain = false;
+        await this.claimRound();
+      } while (this.tickAgain && !this.stopped);
+    } finally {
+      this.ticking = false;
+    }
+    this.schedule(this.pollMs);
+  }
+  private ticking = false;
+  private tickAgain = false;
+
+  private async claimRound(): Promise<void> {
     try {
       while (!this.stopped && this.running.size < (this.o.concurrency ?? 4)) {
-        const ops = await this.store.operations.claimMany(this.id, this.leaseMs, (this.o.concurrency ?? 4) - this.running.size);
-        if (ops.length === 0) break;
+        const room = (this.o.concurrency ?? 4) - this.running.size;
+        const ops = await this.store.operations.claimMany(this.id, this.leaseMs, room);
         for (const op of ops) {
           const p = this.execute(op).finally(() => {
             this.running.delete(p);
@@ -149,30 +172,25 @@ export class Worker {
           });
           this.running.add(p);
         }
+        // Fewer than asked for: nothing more is claimable now (a notify or the poll asks again).
+        if (ops.length < room) break;
       }
     } catch (err) {
       this.o.log?.error({ err }, 'worker could not claim an operation');
     }
-    this.schedule(this.pollMs);
   }
 
   private async execute(op: Operation): Promise<void> {
     const cancel = new AbortController();
     this.cancels.set(op.id, cancel);
-    // Events go out soon after they happen (after the start and after every journal save), not
-    // only with heartbeats: a worker that dies must not take the log of the steps it finished with
-    // it. At most one append waits behind the running one, and it takes every event queued by then.
-    // Journal saves and the finish carry the events queued by then in their own write; `flush`
-    // sends them alone (heartbeats, long steps). All go through the cluster's writer lane, so
-    // they commit in the order they were taken.
+    // Events go out soon after they happen, not only at the end: a worker that dies must not take
+    // the log of the steps it finished with it. Journal saves and the finish carry the events
+    // queued by then in their own write; `flush` sends them alone (heartbeats, long steps). All go
+    // through the cluster's writer lane, so they commit in the order they were taken.
     const events: EngineEvent[] = [];
-    const appendTaken = async (tx: Store, batch: EngineEvent[]) => {
-      if (batch.length > 0) await tx.events.append(op.clusterId, op.id, batch);
-    };
     const flush = (): Promise<unknown> => {
       if (events.length === 0) return Promise.resolve();
-      const batch = events.splice(0);
-      return this.writer.write(op.clusterId, (tx) => appendTaken(tx, batch)).catch(() => undefined);
+      return this.writer.run(op.id, op.clusterId, events.splice(0)).catch(() => undefined);
     };
     let lost = false;
     const beat = setInterval(() => {
@@ -194,7 +212,7 @@ export class Worker {
       const owned = ownedStatuses(op.kind);
       // One statement in the usual case: the status, with the name the plan recorded. The start
       // event rides with the first journal save.
-      const cluster = await this.writer.write(op.clusterId, async (tx) => {
+      const cluster = await this.writer.run(op.id, op.clusterId, [], async (tx) => {
         const planned = plan.cluster?.name;
         if (planned !== undefined && (await tx.clusters.setStatus(op.clusterId, statusOnStart(op.kind), owned))) return { ID: op.clusterId, Name: planned };
         const c = await tx.clusters.head(op.clusterId);
@@ -221,14 +239,7 @@ export class Worker {
           steps: op.steps.map(fromStored),
           save: async (steps) => {
             const stored = steps.map(toStored);
-            const batch = events.splice(0);
-            const saved =
-              !lost &&
-              (await this.writer.write(op.clusterId, async (tx) => {
-                if (!(await tx.operations.updateSteps(op.id, this.id, stored))) return false;
-                await appendTaken(tx, batch);
-                return true;
-              }));
+            const saved = !lost && (await this.writer.save(op.id, op.clusterId, stored, events.splice(0)));
             if (!saved) {
               lost = true;
               throw new LeaseLost('lease lost');
@@ -243,9 +254,7 @@ export class Worker {
         phase: 'finish',
         message: result.status === 'succeeded' ? `${op.kind} succeeded` : `${op.kind} ${result.status}: ${result.error?.message ?? ''}`,
       });
-      const last = events.splice(0);
-      await this.writer.write(op.clusterId, async (tx) => {
-        await appendTaken(tx, last);
+      await this.writer.run(op.id, op.clusterId, events.splice(0), async (tx) => {
         if (!(await tx.operations.finish(op.id, this.id, result.status, result.error))) return;
         // Each write checks that the cluster is still this operation's: a forced delete may have
         // taken it over, and its STOPPING must stand.

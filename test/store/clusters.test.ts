@@ -157,6 +157,28 @@ for (const backend of backends()) {
       await store.clusters.insert(cluster(pa, 'a', 'c1'));
     });
 
+    it('settles an outcome (status, master address, some URLs) only from an expected status', async () => {
+      const c = cluster(pa, 'a', 'settle', { EntityStatus: 'CREATING' });
+      await store.clusters.insert(c);
+      const [redis, pg] = c.Services;
+      // Not from ACTIVE: the status is not one this operation owns, and nothing changes.
+      expect(await store.clusters.settle(c.ID, 'ACTIVE', ['INITED'], { masterIp: '10.0.0.9' })).toBe(false);
+      expect((await store.clusters.get(c.ID))!.MasterIP).toBe('');
+      expect(await store.clusters.settle(c.ID, 'ACTIVE', ['INITED', 'CREATING'], { masterIp: '10.0.0.1', urls: { [redis!.ID!]: '10.0.0.1:6379' } })).toBe(true);
+      const got = (await store.clusters.get(c.ID))!;
+      expect(got.EntityStatus).toBe('ACTIVE');
+      expect(got.MasterIP).toBe('10.0.0.1');
+      expect(got.Services.map((s) => [s.ID, s.URL, s.Config])).toEqual([
+        [redis!.ID, '10.0.0.1:6379', { password: 'x' }],
+        [pg!.ID, '', {}],
+      ]);
+      expect((await store.clusters.head(c.ID))).toEqual({ ID: c.ID, Name: 'settle-a', EntityStatus: 'ACTIVE' });
+      // remove with an expectation: not while ACTIVE is unexpected.
+      expect(await store.clusters.remove(c.ID, ['STOPPING'])).toBe(false);
+      expect(await store.clusters.remove(c.ID, ['ACTIVE'])).toBe(true);
+      expect(await store.clusters.head(c.ID)).toBeUndefined();
+    });
+
     it('lock serialises two writers of one cluster', async () => {
       const c = cluster(pa, 'a', 'c1');
       await store.clusters.insert(c);

@@ -404,6 +404,26 @@ export class OperationRepo {
     return r.numUpdatedRows > 0n;
   }
 
+  /**
+   * updateSteps for many operations of one worker in one statement (a CASE on the ID); returns the
+   * IDs whose journal was written, i.e. that the worker still owns. A second statement reads them
+   * only when some were not.
+   */
+  async updateStepsMany(workerId: string, items: Array<{ id: string; steps: OperationStep[] }>, now = Date.now()): Promise<Set<string>> {
+    if (items.length === 0) return new Set();
+    const ids = items.map((i) => i.id);
+    const owned = (eb: Ops) => eb.and([eb('id', 'in', ids), eb('lease_owner', '=', workerId), eb('status', '=', 'running')]);
+    const cases = sql.join(items.map((i) => sql`when ${i.id} then ${JSON.stringify(i.steps)}`), sql` `);
+    const r = await this.db
+      .updateTable('operations')
+      .set({ steps: sql<string>`case ${sql.ref('id')} ${cases} end`, updated_at: now })
+      .where(owned)
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) === new Set(ids).size) return new Set(ids);
+    const rows = await this.db.selectFrom('operations').select('id').where(owned).execute();
+    return new Set(rows.map((x) => x.id));
+  }
+
   /** Ends the operation (frees its cluster for the next one); false when the worker no longer owns it. */
   async finish(id: string, workerId: string, status: FinalStatus, error?: OperationError, now = Date.now()): Promise<boolean> {
     const r = await this.db

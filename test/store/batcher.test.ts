@@ -1,12 +1,28 @@
-// GroupWriter: writes queued together commit in one transaction, each gets its own result, and a
-// failing write fails alone.
+// Batcher (group commit): writes queued together commit in one transaction, each gets its own
+// result, a failing write fails alone, and writes of one key keep their order across lanes.
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { backends, type OpenedStore } from '../helpers/stores.js';
-import { GroupWriter } from '../../src/store/groupWriter.js';
+import { Batcher } from '../../src/store/batcher.js';
+import type { Store } from '../../src/store/store.js';
+
+type Run = (tx: Store) => Promise<unknown>;
+/** The simplest batch: each write is a function of the transaction, run in order. */
+function functionWriter(store: Store, lanes: number) {
+  const b = new Batcher<Run>(
+    store,
+    async (tx, runs) => {
+      const out: unknown[] = [];
+      for (const run of runs) out.push(await run(tx));
+      return out;
+    },
+    { lanes },
+  );
+  return { write: <T>(key: string | undefined, run: (tx: Store) => Promise<T>) => b.submit<T>(key, run) };
+}
 
 for (const backend of backends()) {
-  describe(`GroupWriter [${backend.name}]`, () => {
+  describe(`Batcher [${backend.name}]`, () => {
     let opened: OpenedStore;
     beforeEach(async () => {
       opened = await backend.open();
@@ -32,7 +48,7 @@ for (const backend of backends()) {
           return Reflect.get(target, prop, receiver) as unknown;
         },
       });
-      const writer = new GroupWriter(counting, { lanes: 1 });
+      const writer = functionWriter(counting, 1);
       const results = await Promise.allSettled([
         ...claimed.map((op) => writer.write(undefined, (tx) => tx.operations.updateSteps(op.id, 'w', [{ name: 'provision:a', status: 'done', attempt: 1 }]))),
         // Not the owner: false, and the others still commit.
@@ -68,7 +84,7 @@ for (const backend of backends()) {
           return Reflect.get(target, prop, receiver) as unknown;
         },
       });
-      const writer = new GroupWriter(counting, { lanes: 3 });
+      const writer = functionWriter(counting, 3);
       // Ten appends per cluster queued at once, interleaved across clusters.
       const writes = [];
       for (let i = 0; i < 10; i++)

@@ -1,0 +1,50 @@
+// The worker's writes, group-committed (see store/batcher.ts) and merged: the step journals of
+// every operation in a batch are saved by one UPDATE and their events inserted by a few multi-row
+// INSERTs, instead of a statement or three per operation. A batch's transaction runs, in order:
+// the journals, the events (in the order they were queued), then each write's own follow-up (an
+// operation's start or finish). On a server database every statement is a round trip, and with
+// hundreds of operations in flight these writes are most of the engine's work.
+import type { Store } from '../store/store.js';
+import type { OperationStep } from '../store/repos/operations.js';
+import type { EventInput } from '../store/repos/events.js';
+import { Batcher } from '../store/batcher.js';
+
+export interface JournalWrite {
+  operationId: string;
+  clusterId: string;
+  /** The journal to save, under the worker's lease. */
+  steps?: OperationStep[];
+  /** Events to append (whether or not the lease still holds: they happened). */
+  events: EventInput[];
+  /** Runs after the batch's journals and events, in its transaction; its result is the write's. */
+  then?: (tx: Store) => Promise<unknown>;
+}
+
+export class JournalWriter {
+  private readonly batcher: Batcher<JournalWrite>;
+
+  constructor(store: Store, workerId: string, o: { lanes?: number } = {}) {
+    this.batcher = new Batcher<JournalWrite>(
+      store,
+      async (tx, writes) => {
+        const journals = writes.filter((w) => w.steps !== undefined).map((w) => ({ id: w.operationId, steps: w.steps! }));
+        const saved = await tx.operations.updateStepsMany(workerId, journals);
+        await tx.events.appendMany(writes.map((w) => ({ clusterId: w.clusterId, operationId: w.operationId, events: w.events })));
+        const out: unknown[] = [];
+        for (const w of writes) out.push(w.then ? await w.then(tx) : w.steps === undefined || saved.has(w.operationId));
+        return out;
+      },
+      o,
+    );
+  }
+
+  /** Saves the journal and appends the events; false when the worker no longer owns the operation. */
+  save(operationId: string, clusterId: string, steps: OperationStep[], events: EventInput[]): Promise<boolean> {
+    return this.batcher.submit<boolean>(clusterId, { operationId, clusterId, steps, events });
+  }
+
+  /** Appends the events, then runs `then` in the same transaction. */
+  run<T>(operationId: string, clusterId: string, events: EventInput[], then?: (tx: Store) => Promise<T>): Promise<T> {
+    return this.batcher.submit<T>(clusterId, { operationId, clusterId, events, then });
+  }
+}
