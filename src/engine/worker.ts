@@ -164,9 +164,19 @@ export class Worker {
     try {
       while (!this.stopped && this.running.size < (this.o.concurrency ?? 4)) {
         const room = (this.o.concurrency ?? 4) - this.running.size;
-        const ops = await this.store.operations.claimMany(this.id, this.leaseMs, room);
+        // The claimed clusters' statuses (CREATING, …) are written in the claim's transaction, one
+        // statement per kind, so an operation starts without a write of its own.
+        const { ops, started } = await this.store.transaction(async (tx) => {
+          const claimed = await tx.operations.claimMany(this.id, this.leaseMs, room);
+          const done = new Set<string>();
+          for (const kind of new Set(claimed.map((op) => op.kind))) {
+            const ids = claimed.filter((op) => op.kind === kind).map((op) => op.clusterId);
+            for (const id of await tx.clusters.setStatusMany(ids, statusOnStart(kind), ownedStatuses(kind))) done.add(id);
+          }
+          return { ops: claimed, started: done };
+        });
         for (const op of ops) {
-          const p = this.execute(op).finally(() => {
+          const p = this.execute(op, started.has(op.clusterId)).finally(() => {
             this.running.delete(p);
             this.schedule(0);
           });
@@ -180,7 +190,8 @@ export class Worker {
     }
   }
 
-  private async execute(op: Operation): Promise<void> {
+  /** Runs a claimed operation; `started`: the claim already wrote its cluster's status. */
+  private async execute(op: Operation, started = false): Promise<void> {
     const cancel = new AbortController();
     this.cancels.set(op.id, cancel);
     // Events go out soon after they happen, not only at the end: a worker that dies must not take
@@ -210,10 +221,10 @@ export class Worker {
     try {
       const plan = op.plan as StoredPlan;
       const owned = ownedStatuses(op.kind);
-      // One statement in the usual case: the status, with the name the plan recorded. The start
-      // event rides with the first journal save.
-      const cluster = await this.writer.run(op.id, op.clusterId, [], async (tx) => {
-        const planned = plan.cluster?.name;
+      // No write in the usual case: the claim wrote the status, and the plan recorded the name.
+      // Otherwise one, in the writer's next batch. The start event rides with the first save.
+      const planned = plan.cluster?.name;
+      const cluster = started && planned !== undefined ? { ID: op.clusterId, Name: planned } : await this.writer.run(op.id, op.clusterId, [], async (tx) => {
         if (planned !== undefined && (await tx.clusters.setStatus(op.clusterId, statusOnStart(op.kind), owned))) return { ID: op.clusterId, Name: planned };
         const c = await tx.clusters.head(op.clusterId);
         if (!c) {

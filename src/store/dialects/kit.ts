@@ -42,9 +42,10 @@ export interface DialectKit {
    */
   ignoreDuplicates<D, T extends keyof D & string, O>(qb: InsertQueryBuilder<D, T, O>): InsertQueryBuilder<D, T, O>;
   /**
-   * Adds n to a cluster's event counter (creating it at n) and returns the new value, in one
-   * statement that also takes the counter row's lock until commit. Appends are the engine's most
-   * frequent write, and every statement is a round trip on a server database.
+   * Adds n to each cluster's event counter (creating it at n) and returns the new values, taking
+   * the counters' row locks until commit, in one statement where the database allows (two on
+   * MariaDB for several clusters). Appends are the engine's most frequent write, and every
+   * statement is a round trip on a server database.
    */
-  bumpSequence(db: Kysely<DB>, clusterId: string, n: number): Promise<number>;
+  bumpSequences(db: Kysely<DB>, counts: ReadonlyMap<string, number>): Promise<Map<string, number>>;
 }

@@ -53,14 +53,17 @@ export function sqliteKit(file: string): DialectKit {
         }),
     longText: 'text',
     ignoreDuplicates: (qb) => qb.onConflict((oc) => oc.doNothing()),
-    bumpSequence: async (db, clusterId, n) => {
+    bumpSequences: async (db, counts) => {
+      if (counts.size === 0) return new Map();
+      // Sorted: two transactions lock shared counters in the same order, never in reverse.
+      const rows = [...counts].sort(([a], [b]) => (a < b ? -1 : 1)).map(([cluster_id, last_id]) => ({ cluster_id, last_id }));
       const r = await db
         .insertInto('event_sequences')
-        .values({ cluster_id: clusterId, last_id: n })
-        .onConflict((oc) => oc.column('cluster_id').doUpdateSet({ last_id: sql<number>`event_sequences.last_id + ${n}` }))
-        .returning('last_id')
-        .executeTakeFirstOrThrow();
-      return Number(r.last_id);
+        .values(rows)
+        .onConflict((oc) => oc.column('cluster_id').doUpdateSet({ last_id: sql<number>`event_sequences.last_id + excluded.last_id` }))
+        .returning(['cluster_id', 'last_id'])
+        .execute();
+      return new Map(r.map((x) => [x.cluster_id, Number(x.last_id)]));
     },
     createDialect() {
       if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });

@@ -97,6 +97,23 @@ export class ClusterRepo {
     return row && (await this.withServices([row]))[0];
   }
 
+  /**
+   * setStatus with `expected` for many clusters in one statement; returns the IDs now in `status`
+   * (a second statement reads them only when some were not written).
+   */
+  async setStatusMany(ids: string[], status: string, expected: readonly string[], now = Date.now()): Promise<Set<string>> {
+    if (ids.length === 0 || expected.length === 0) return new Set();
+    const r = await this.ctx.db
+      .updateTable('clusters')
+      .set({ entity_status: status, updated_at: iso(now) })
+      .where('id', 'in', ids)
+      .where('entity_status', 'in', [...expected])
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) === new Set(ids).size) return new Set(ids);
+    const rows = await this.ctx.db.selectFrom('clusters').select('id').where('id', 'in', ids).where('entity_status', '=', status).execute();
+    return new Set(rows.map((x) => x.id));
+  }
+
   /** ID, name and status only (one statement, no services): what the engine needs to start. */
   async head(id: string): Promise<{ ID: string; Name: string; EntityStatus: string } | undefined> {
     const r = await this.ctx.db.selectFrom('clusters').select(['id', 'name', 'entity_status']).where('id', '=', id).executeTakeFirst();

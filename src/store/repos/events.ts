@@ -92,7 +92,7 @@ export class EventRepo {
   ): Promise<StoredEvent[]> {
     const n = events.length;
     // The counter's row lock is held until commit: appends of one cluster serialise here.
-    const first = (await this.ctx.kit.bumpSequence(db, clusterId, n)) - n + 1;
+    const first = (await this.ctx.kit.bumpSequences(db, new Map([[clusterId, n]]))).get(clusterId)! - n + 1;
     const rows = events.map((e, i) => ({
       cluster_id: clusterId,
       id: first + i,
@@ -109,20 +109,16 @@ export class EventRepo {
   }
 
   /**
-   * Appends for many clusters in one go, inside the caller's transaction: one counter statement
-   * per cluster, then the rows of all of them in a few multi-row inserts. Appends of one cluster
+   * Appends for many clusters in one go, inside the caller's transaction: one counter upsert for
+   * all of them, then their rows in a few multi-row inserts. Appends of one cluster
    * keep their order.
    */
   async appendMany(items: Array<{ clusterId: string; operationId: string | null; events: EventInput[] }>, now = Date.now()): Promise<void> {
     const counts = new Map<string, number>();
     for (const it of items) if (it.events.length > 0) counts.set(it.clusterId, (counts.get(it.clusterId) ?? 0) + it.events.length);
     if (counts.size === 0) return;
-    const next = new Map<string, number>();
-    // A stable order of counter locks: two transactions never wait on each other's in reverse.
-    for (const clusterId of [...counts.keys()].sort()) {
-      const n = counts.get(clusterId)!;
-      next.set(clusterId, (await this.ctx.kit.bumpSequence(this.ctx.db, clusterId, n)) - n + 1);
-    }
+    const last = await this.ctx.kit.bumpSequences(this.ctx.db, counts);
+    const next = new Map([...counts].map(([clusterId, n]) => [clusterId, last.get(clusterId)! - n + 1]));
     const rows = items.flatMap((it) =>
       it.events.map((e) => {
         const id = next.get(it.clusterId)!;
