@@ -25,7 +25,9 @@ async function waitFor(api: Api, url: string, pred: (status: string) => boolean,
 }
 
 describeEachStore('clusters', (ctx) => {
-  const provider = new FakeProvider();
+  // Boots fail while `failing` is set (the retry test); otherwise never.
+  let failing = false;
+  const provider = new FakeProvider({ failureRate: 0.5, random: () => (failing ? 0 : 1) });
   let worker: Worker;
   beforeAll(async () => {
     await ctx.api.post('/images', image());
@@ -105,6 +107,42 @@ describeEachStore('clusters', (ctx) => {
     const r = await ctx.api.post('/projects/alpha/clusters', { DisplayName: 'one' });
     expect(r.status).toBe(400);
     expect(r.message).toBe('cluster with this name or id (one-alpha) already exists');
+  });
+
+  it('refers to images and flavors by name or ID; a missing one is a 404 naming it, the image first', async () => {
+    const img = (await ctx.api.get('/images/ubuntu')).data as { ID: string };
+    const byId = await ctx.api.post('/projects/alpha/clusters?dryRun=true', { DisplayName: 'refs', Image: img.ID, MasterFlavor: 'small' });
+    expect(byId.status).toBe(200);
+    const noImage = await ctx.api.post('/projects/alpha/clusters', { DisplayName: 'refs', Image: 'nope', MasterFlavor: 'nada' });
+    expect(noImage.status).toBe(404);
+    expect(noImage.message).toContain('image');
+    expect(noImage.message).toContain('nope');
+    const noFlavor = await ctx.api.post('/projects/alpha/clusters', { DisplayName: 'refs', SlavesFlavor: 'nada' });
+    expect(noFlavor.status).toBe(404);
+    expect(noFlavor.message).toContain('flavor');
+    expect(noFlavor.message).toContain('nada');
+    expect((await ctx.api.get('/projects/alpha/clusters/refs-alpha')).status).toBe(404);
+  });
+
+  it('a POST of a FAILED cluster\'s name retries its create operation, which then succeeds', async () => {
+    failing = true;
+    try {
+      const first = await ctx.api.post('/projects/alpha/clusters', { DisplayName: 'flaky' });
+      expect(first.status).toBe(201);
+      await waitFor(ctx.api, '/projects/alpha/clusters/flaky-alpha/status', (s) => s === 'FAILED');
+    } finally {
+      failing = false;
+    }
+    const [failed] = (await ctx.api.get('/projects/alpha/clusters/flaky-alpha/operations')).data as Array<{ ID: string; Status: string; Attempt: number }>;
+    expect(failed).toMatchObject({ Status: 'failed', Attempt: 1 });
+    const again = await ctx.api.post('/projects/alpha/clusters', { DisplayName: 'flaky' });
+    expect(again.status).toBe(201);
+    expect((again.data as { EntityStatus: string }).EntityStatus).toBe('INITED');
+    await waitFor(ctx.api, '/projects/alpha/clusters/flaky-alpha/status', (s) => s === 'ACTIVE');
+    // The same operation ran again (a second attempt), not a new one.
+    const ops = (await ctx.api.get('/projects/alpha/clusters/flaky-alpha/operations')).data as Array<{ ID: string; Status: string; Attempt: number }>;
+    expect(ops).toHaveLength(1);
+    expect(ops[0]).toMatchObject({ ID: failed!.ID, Status: 'succeeded', Attempt: 2 });
   });
 
   it('update adds a service and scale changes NSlaves; both go through UPDATING back to ACTIVE', async () => {

@@ -41,22 +41,6 @@ const EventSchema = Type.Object({}, { additionalProperties: true, description: '
 const typesFor = (db: Store, services: readonly Service[]) =>
   loadTypeClosure(services, new Map(), async (names) => (await db.serviceTypes.findByNames(names)).values());
 
-async function checkRefs(db: Store, c: Cluster): Promise<void> {
-  // The four flavor fields usually name one flavor: each name is looked up once.
-  const flavors = new Map<string, boolean>();
-  for (const f of CLUSTER_REFS) {
-    const v = c[f];
-    if (!v) continue;
-    let hit: boolean;
-    if (f === 'Image') hit = (await db.images.find(v)) !== undefined;
-    else {
-      hit = flavors.get(v) ?? (await db.flavors.find(v)) !== undefined;
-      flavors.set(v, hit);
-    }
-    if (!hit) throw notFound(f === 'Image' ? 'image' : 'flavor', v);
-  }
-}
-
 function operationView(op: Operation) {
   return {
     ID: op.id,
@@ -164,8 +148,17 @@ export function clusterRoutes(app: FastifyInstance, store: Store, o: ClusterRout
     idempotent(store, o.onEnqueue, req, reply, async (save) => {
       const project = await projectOf(store, req);
       const cluster = checkNewCluster(input<Cluster>(req), project);
-      await checkRefs(store, cluster);
-      const existing = await store.clusters.find(project.ID, cluster.Name!);
+      // Image, flavors and a cluster of the same name, checked in one statement; 404s in the order
+      // of CLUSTER_REFS, as the original.
+      const images = cluster.Image ? [cluster.Image] : [];
+      const flavors = CLUSTER_REFS.filter((f) => f !== 'Image').map((f) => cluster[f]).filter((v): v is string => !!v);
+      const pre = await store.clusters.preflight(project.ID, cluster.Name!, { images, flavors });
+      for (const f of CLUSTER_REFS) {
+        const v = cluster[f];
+        const kind = f === 'Image' ? 'image' : 'flavor';
+        if (v && pre.missing.has(`${kind}:${v}`)) throw notFound(kind, v);
+      }
+      const existing = pre.exists ? await store.clusters.find(project.ID, cluster.Name!) : undefined;
       if (existing) {
         // As the original: POSTing the name of a FAILED cluster retries it (the stored cluster, from
         // the step that failed); any other status is "already exists".

@@ -114,6 +114,31 @@ export class ClusterRepo {
     return new Set(rows.map((x) => x.id));
   }
 
+  /**
+   * What a create checks before its transaction, in one statement (each is a round trip on a server
+   * database): which of the named images and flavors do not exist (by ID or name, as `find`), and
+   * whether the project has a cluster of this name (by ID or name, as `find`, DELETED ones aside).
+   */
+  async preflight(projectId: string, name: string, refs: { images: string[]; flavors: string[] }): Promise<{ missing: Set<string>; exists: boolean }> {
+    const images = [...new Set(refs.images)];
+    const flavors = [...new Set(refs.flavors)];
+    const cond = (value: string) => {
+      const id = parseUuid(value);
+      return id !== undefined ? sql`(${sql.ref('id')} = ${id} or ${sql.ref('name')} = ${value})` : sql`${sql.ref('name')} = ${value}`;
+    };
+    const count = (table: string, alias: string, where: ReturnType<typeof sql>) => sql`(select count(*) from ${sql.table(table)} where ${where}) as ${sql.ref(alias)}`;
+    const columns = [
+      ...images.map((v, i) => count('images', `i${i}`, cond(v))),
+      ...flavors.map((v, i) => count('flavors', `f${i}`, cond(v))),
+      count('clusters', 'c', sql`${sql.ref('project_id')} = ${projectId} and ${sql.ref('entity_status')} <> ${DELETED} and ${cond(name)}`),
+    ];
+    const r = (await sql<Record<string, number | string | bigint>>`select ${sql.join(columns)}`.execute(this.ctx.db)).rows[0]!;
+    const missing = new Set<string>();
+    images.forEach((v, i) => Number(r[`i${i}`]) === 0 && missing.add(`image:${v}`));
+    flavors.forEach((v, i) => Number(r[`f${i}`]) === 0 && missing.add(`flavor:${v}`));
+    return { missing, exists: Number(r.c) > 0 };
+  }
+
   /** ID, name and status only (one statement, no services): what the engine needs to start. */
   async head(id: string): Promise<{ ID: string; Name: string; EntityStatus: string } | undefined> {
     const r = await this.ctx.db.selectFrom('clusters').select(['id', 'name', 'entity_status']).where('id', '=', id).executeTakeFirst();
