@@ -3,7 +3,13 @@
 // ACTIVE, floating IP), then the makespan of a master + 20 slaves created in parallel, and their
 // ratio (target ≤ 2: parallel creates must not queue behind each other on our side).
 // BENCH_OS_SLAVES (default 20), BENCH_OS_SINGLE_RUNS (default 3, median taken).
+//
+// Also printed, to tell our side from the cloud's: when the last server create was sent (all of
+// them leave at once if nothing queues on our side), and, when the testbed runs on this machine,
+// the CPU time its neutron-server and Nova processes used during the parallel create. On a 2-core
+// testbed neutron-server (one API worker) is the bottleneck: about 2 s of its CPU per node.
 import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { setMaxListeners } from 'node:events';
 import { envNumber, log, table, median, percentile } from './common.js';
 import { haveTestbed, liveProvider, testbed } from '../test/openstack-live/testbed.js';
@@ -21,6 +27,24 @@ if (!haveTestbed) {
 
 const provider = liveProvider();
 const clusters: string[] = [];
+
+/** CPU seconds used so far by this machine's processes whose command line contains `needle`. */
+function cpuSeconds(needle: string): number | undefined {
+  let ticks = 0;
+  let found = false;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(needle)) continue;
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]); // utime, stime
+      found = true;
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return found ? ticks / 100 : undefined; // USER_HZ is 100 on Linux
+}
 
 function clusterOf(name: string, slaves: number): StepContext & { plan: OperationPlan } {
   const nodes = [
@@ -66,6 +90,10 @@ async function main() {
 
   await provider.prepareCluster(big);
   const perNode: number[] = [];
+  // ensureNode announces each server create just before it sends it.
+  const sentAt: number[] = [];
+  big.emit = (e) => void (e.message.startsWith('creating server') && sentAt.push(performance.now() - t0));
+  const cpu0 = { neutron: cpuSeconds('neutron-server'), nova: cpuSeconds('/usr/bin/nova-') };
   const t0 = performance.now();
   const results = await Promise.allSettled(
     specs(big).map(async (s) => {
@@ -75,6 +103,8 @@ async function main() {
     }),
   );
   const makespan = performance.now() - t0;
+  const cpu1 = { neutron: cpuSeconds('neutron-server'), nova: cpuSeconds('/usr/bin/nova-') };
+  const used = (k: 'neutron' | 'nova') => (cpu0[k] !== undefined && cpu1[k] !== undefined ? `${(cpu1[k]! - cpu0[k]!).toFixed(1)} s (${Math.round((100 * (cpu1[k]! - cpu0[k]!)) / (makespan / 1000))}% of one core)` : 'not on this machine');
   const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
   for (const f of failed) log(`node failed: ${(f.reason as Error).message}`);
 
@@ -87,6 +117,9 @@ async function main() {
         [`nodes created in parallel`, `${1 + SLAVES - failed.length}/${1 + SLAVES}`],
         ['makespan, s', s(makespan)],
         ['node ready p50 / p90, s', `${s(percentile(perNode, 50))} / ${s(percentile(perNode, 90))}`],
+        ['server creates sent: first / last, s', sentAt.length ? `${s(Math.min(...sentAt))} / ${s(Math.max(...sentAt))}` : 'none (adopted)'],
+        ['neutron-server CPU during the create', used('neutron')],
+        ['Nova CPU during the create', used('nova')],
         ['makespan ÷ single create (target ≤ 2)', (makespan / single).toFixed(2)],
       ],
       [false, true],

@@ -8,6 +8,7 @@ import type { OperationPlan } from '../../domain/plan.js';
 import type { NodeRole } from '../../domain/topology.js';
 import type { Session } from './identity/session.js';
 import { poll, sleep, OpenStackError } from './http.js';
+import { ServerWatch } from './compute/serverWatch.js';
 import { createServer, deleteServer, getServer, listServers, attachVolume, fixedIpv4, type Server } from './compute/servers.js';
 import { findFlavor, type Flavor } from './compute/flavors.js';
 import { createKeypair, deleteKeypair, getKeypair, listKeypairs } from './compute/keypairs.js';
@@ -72,9 +73,12 @@ export class OpenStackProvider implements Provider {
   readonly name = 'openstack';
   private readonly s: Session;
   private readonly lookups = new Map<string, Promise<unknown>>();
+  /** Booting and deleting servers are watched with shared list calls, not a GET each. */
+  private readonly watch: ServerWatch;
 
   constructor(private readonly o: OpenStackOptions) {
     this.s = o.session;
+    this.watch = new ServerWatch(this.s);
   }
 
   /** Flavors, images and networks do not change under a running service: look each up once. */
@@ -255,10 +259,12 @@ export class OpenStackProvider implements Provider {
   /** The node's port: found by name and tag, or adopted by name and description, or created. */
   private async ensurePort(ctx: StepContext, node: string): Promise<Port> {
     const tag = clusterTag(ctx.clusterId);
-    const found = (await listPorts(this.s, { tag, name: node }, ctx.signal))[0];
-    if (found) return found;
     const description = portDescription(ctx.clusterId);
-    let port = (await listPorts(this.s, { name: node }, ctx.signal)).find((p) => p.description === description);
+    // One call for both: the node's name, then ours by tag, or by description if tagging was lost.
+    const named = await listPorts(this.s, { name: node }, ctx.signal);
+    const found = named.find((p) => (p.tags ?? []).includes(tag));
+    if (found) return found;
+    let port = named.find((p) => p.description === description);
     if (!port) {
       const [net, sg] = await Promise.all([this.net(ctx.signal), this.securityGroupId(ctx)]);
       port = await createPort(this.s, { network_id: net.id, name: node, description, security_groups: [sg] }, ctx.signal);
@@ -309,7 +315,7 @@ export class OpenStackProvider implements Provider {
     return poll(
       `server ${name} to become ACTIVE`,
       async () => {
-        const s = await getServer(this.s, id, ctx.signal);
+        const s = await this.watch.server(clusterTag(ctx.clusterId), id, ctx.signal);
         if (!s) throw new Error(`server ${name} disappeared while booting`);
         if (s.status === 'ERROR') throw new Error(`server ${name} went to ERROR: ${s.fault?.message ?? 'Nova recorded no fault'}`);
         return s.status === ACTIVE ? s : undefined;
@@ -381,7 +387,7 @@ export class OpenStackProvider implements Provider {
           async () => {
             // No early failure on ERROR here: a server that failed to boot keeps its boot fault
             // while it is being deleted. The phase deadline bounds the wait.
-            const now = await getServer(this.s, s.id, ctx.signal);
+            const now = await this.watch.server(clusterTag(ctx.clusterId), s.id, ctx.signal);
             return !now || now.status === 'DELETED' ? true : undefined;
           },
           this.pollOpts(ctx.signal),
