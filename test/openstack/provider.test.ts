@@ -77,6 +77,28 @@ describe('OpenStack provider on a fake cloud', () => {
     await destroy(p, ctx);
   });
 
+  it('booting servers are watched through shared list calls, not a GET per server and poll', async () => {
+    // Each GET /servers/{id} costs the cloud Neutron lookups too: with 12 servers booting for a
+    // while, per-server polling would send about 12 GETs per round.
+    fake.bootMs = 600;
+    try {
+      const p = providerOn(fake, { pollFirstMs: 20, pollMaxDelayMs: 40 });
+      const ctx = ctxOf(planOf('watch-proj', 11, false));
+      const before = fake.requests.length;
+      const nodes = await create(p, ctx);
+      expect(nodes).toHaveLength(12);
+      const during = fake.requests.slice(before).filter((r) => r.method === 'GET');
+      const gets = during.filter((r) => /\/servers\/[0-9a-f-]{36}$/.test(r.path)).length;
+      const lists = during.filter((r) => r.path.includes('/servers/detail?tags=') && !r.path.includes('name=')).length;
+      // About 600 ms of booting polled every 20-40 ms: a GET per server would be hundreds.
+      expect(gets).toBeLessThanOrEqual(12);
+      expect(lists).toBeGreaterThanOrEqual(2);
+      expect(lists).toBeLessThan(30);
+    } finally {
+      fake.bootMs = 30;
+    }
+  });
+
   it('a retried step finds its server, port, floating IP and group: no duplicate', async () => {
     const p = providerOn(fake);
     const ctx = ctxOf(planOf('c2-proj', 1, false));

@@ -10,7 +10,9 @@ import type { Session } from '../identity/session.js';
 import { getServer, listServers, type Server } from './servers.js';
 
 interface Snapshot {
-  /** When the answer came; undefined while the call is in flight (callers join it). */
+  /** When the call was sent: it shows every server created before then. */
+  started: number;
+  /** When the answer came; undefined while the call is in flight. */
   at?: number;
   servers: Promise<Map<string, Server>>;
 }
@@ -23,12 +25,16 @@ export class ServerWatch {
     private readonly freshMs = 400,
   ) {}
 
-  /** The cluster's servers by ID, from a list call shared with other callers of the moment. */
-  async servers(tag: string, signal: AbortSignal): Promise<Map<string, Server>> {
+  /**
+   * The cluster's servers by ID, from a list call shared with other callers of the moment: one in
+   * flight, or one answered less than `freshMs` ago. `sentAfter`: only a call sent after then will
+   * do (it must show a server created since).
+   */
+  async servers(tag: string, signal: AbortSignal, sentAfter = 0): Promise<Map<string, Server>> {
     const hit = this.snapshots.get(tag);
-    if (hit && (hit.at === undefined || Date.now() - hit.at < this.freshMs)) return abortable(hit.servers, signal);
+    if (hit && hit.started >= sentAfter && (hit.at === undefined || Date.now() - hit.at < this.freshMs)) return abortable(hit.servers, signal);
     // A caller's abort must not fail the others joined to the same call: it stops waiting only.
-    const snap: Snapshot = { servers: listServers(this.s, { tag }, AbortSignal.timeout(120_000)).then((l) => new Map(l.map((x) => [x.id, x]))) };
+    const snap: Snapshot = { started: Date.now(), servers: listServers(this.s, { tag }, AbortSignal.timeout(120_000)).then((l) => new Map(l.map((x) => [x.id, x]))) };
     this.snapshots.set(tag, snap);
     const forget = () => this.snapshots.get(tag) === snap && this.snapshots.delete(tag);
     snap.servers.then(
@@ -42,11 +48,13 @@ export class ServerWatch {
   }
 
   /**
-   * One server as the cluster's list shows it; a server missing from the list (just created and not
-   * yet listed, or gone) is asked for by ID, so "gone" is never concluded from a list alone.
+   * One server as the cluster's list shows it. A server missing from a shared answer may be newer
+   * than it: a list sent from now on is asked (shared with the others who missed theirs); one still
+   * missing there (not listed yet, or gone) is asked for by ID, so "gone" never rests on a list.
    */
   async server(tag: string, id: string, signal: AbortSignal): Promise<Server | undefined> {
-    return (await this.servers(tag, signal)).get(id) ?? (await getServer(this.s, id, signal));
+    const now = Date.now();
+    return (await this.servers(tag, signal)).get(id) ?? (await this.servers(tag, signal, now)).get(id) ?? (await getServer(this.s, id, signal));
   }
 }
 
