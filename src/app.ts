@@ -78,6 +78,8 @@ function openstackDeployer(config: MichmanConfig, provider: Provider): Deployer 
     secretStore,
     listNodes: (ctx) => provider.listNodes(ctx),
     knownTypes: catalogTypes(join(PACKAGE_ROOT, 'catalog')),
+    // Cloud images log in as their own user (the Michman image's AnsibleUser), not root.
+    loginAs: 'image-user',
   });
 }
 

@@ -38,6 +38,8 @@ export interface PlannedCluster {
 
 export interface OperationPlan {
   image: string;
+  /** The Michman image's cloud image ID and login user, as they were when the plan was made. */
+  imageRef?: { cloudImageId: string; ansibleUser: string };
   nodes: NodePlan[];
   services: PlannedService[];
   /** Services in deployment order: each level only depends on earlier levels, so a level runs in parallel. */
@@ -48,7 +50,7 @@ export interface OperationPlan {
 export type TypeMap = ReadonlyMap<string, StoredServiceType>;
 
 /** The plan of a create: nodes by topology, services with their parameters, dependency levels. */
-export function buildCreatePlan(cluster: Cluster, types: TypeMap): OperationPlan {
+export function buildCreatePlan(cluster: Cluster, types: TypeMap, image?: { CloudImageID?: string; AnsibleUser?: string }): OperationPlan {
   const services = cluster.Services ?? [];
   const classes = new Map<string, ServiceClass>();
   for (const s of services) {
@@ -79,6 +81,7 @@ export function buildCreatePlan(cluster: Cluster, types: TypeMap): OperationPlan
   });
   return {
     image: cluster.Image ?? '',
+    ...(image ? { imageRef: { cloudImageId: image.CloudImageID ?? '', ansibleUser: image.AnsibleUser ?? '' } } : {}),
     nodes,
     services: planned,
     levels: dependencyLevels(services, types),

@@ -243,7 +243,7 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
       keep.map((n) => ({
         key: n.name,
         node: n.name,
-        run: (ctx) => o.provider.ensureNode(ctx, { name: n.name, role: n.role, flavor: n.flavor, image: o.plan.image }),
+        run: (ctx) => o.provider.ensureNode(ctx, { name: n.name, role: n.role, flavor: n.flavor, image: o.plan.imageRef?.cloudImageId || o.plan.image }),
       })),
     );
     await runPhase(

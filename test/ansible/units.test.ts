@@ -29,6 +29,12 @@ describe('inventory', () => {
     expect(slaves).toEqual(['c1-slave-1', 'c1-slave-2', 'c1-slave-10']);
     expect(inv).toContain("[all:vars]\nansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'");
   });
+
+  it("logs in as a cloud image's own user with privilege escalation", () => {
+    const lines = buildInventory('c1', nodes, '/k', 'ubuntu').split('\n');
+    expect(lines).toContain('c1-master ansible_host=10.213.0.10 ansible_user=ubuntu ansible_become=true ansible_ssh_private_key_file=/k michman_node_name=c1-master');
+    expect(buildInventory('c1', nodes, '/k', 'root')).not.toContain('ansible_become');
+  });
 });
 
 describe('callback lines', () => {
@@ -136,6 +142,14 @@ describe('extra-vars of a run', () => {
     });
     expect(v.michman_node_addresses).toMatchObject({ 'c1-master': '10.213.0.10', 'c1-storage': '10.213.0.14' });
     expect(v).not.toHaveProperty('spark_version');
+    // Without an image record in the plan and a login user: root, and the image as named.
+    expect(v).toMatchObject({ ansible_user: 'root', hadoop_user: 'root', os_image: plan.image });
+  });
+
+  it("takes the original's os_image and ansible_user from the plan's image record and the login user", () => {
+    const p = { ...plan, imageRef: { cloudImageId: '0d3c9f5e-1111-4222-8333-444455556666', ansibleUser: 'debian' } };
+    const v = runVars({ plan: p, clusterName: 'c1', action: 'create', knownTypes: [], keyFile: '/k', nodes, generated: {}, loginUser: 'debian' });
+    expect(v).toMatchObject({ os_image: '0d3c9f5e-1111-4222-8333-444455556666', ansible_user: 'debian', hadoop_user: 'debian' });
   });
 
   it("keeps the user's password over a generated one, and generates only empty secret strings", () => {

@@ -113,6 +113,8 @@ describeEachStore('clusters', (ctx) => {
     const img = (await ctx.api.get('/images/ubuntu')).data as { ID: string };
     const byId = await ctx.api.post('/projects/alpha/clusters?dryRun=true', { DisplayName: 'refs', Image: img.ID, MasterFlavor: 'small' });
     expect(byId.status).toBe(200);
+    // The plan carries what providers and deployers need of the image: the cloud's ID, the login user.
+    expect((byId.data as { Plan: { imageRef: unknown } }).Plan.imageRef).toEqual({ cloudImageId: image().CloudImageID, ansibleUser: image().AnsibleUser });
     const noImage = await ctx.api.post('/projects/alpha/clusters', { DisplayName: 'refs', Image: 'nope', MasterFlavor: 'nada' });
     expect(noImage.status).toBe(404);
     expect(noImage.message).toContain('image');

@@ -37,6 +37,9 @@ const MutateQuery = Type.Object({
 const OperationSchema = Type.Object({}, { additionalProperties: true, description: 'An operation: kind, status, steps, error' });
 const EventSchema = Type.Object({}, { additionalProperties: true, description: 'An event: ID, Time, Level, Phase, Node, Service, Message' });
 
+/** The cluster's image record (for its cloud image ID and login user), if it still exists. */
+const imageOf = async (db: Store, c: Cluster) => (c.Image ? await db.images.find(c.Image) : undefined);
+
 /** The types a cluster's services reach, loaded transitively; inside a transaction they stay locked. */
 const typesFor = (db: Store, services: readonly Service[]) =>
   loadTypeClosure(services, new Map(), async (names) => (await db.serviceTypes.findByNames(names)).values());
@@ -169,7 +172,7 @@ export function clusterRoutes(app: FastifyInstance, store: Store, o: ClusterRout
         const body = await store.transaction(async (tx) => {
           await tx.clusters.setStatus(existing.ID, statusOnAccept('create'));
           if (last && (last.status === 'failed' || last.status === 'cancelled') && last.kind === 'create') await tx.operations.retry(last.id);
-          else await tx.operations.enqueue({ clusterId: existing.ID, projectId: project.ID, kind: 'create', plan: buildCreatePlan(existing, await typesFor(tx, existing.Services)) });
+          else await tx.operations.enqueue({ clusterId: existing.ID, projectId: project.ID, kind: 'create', plan: buildCreatePlan(existing, await typesFor(tx, existing.Services), await imageOf(tx, existing)) });
           const b = success(req, 201, { ...existing, EntityStatus: statusOnAccept('create') });
           await save(tx, 201, b);
           return b;
@@ -200,7 +203,7 @@ export function clusterRoutes(app: FastifyInstance, store: Store, o: ClusterRout
         StorageFlavor: cluster.StorageFlavor ?? '',
         MonitoringFlavor: cluster.MonitoringFlavor ?? '',
       };
-      const plan = buildCreatePlan(full, types);
+      const plan = buildCreatePlan(full, types, cluster.Image ? pre.images.get(cluster.Image) : undefined);
       const quota = o.quota && (flag(req, 'dryRun') || o.quota.enforce) ? await quotaOf(o.quota, plan) : undefined;
       if (flag(req, 'dryRun')) return { status: 200, body: success(req, 200, { Cluster: full, Plan: plan, ...(quota ? { Quota: quota } : {}) }) };
       // An unanswered check does not block: the create itself will meet the cloud's own refusal.
@@ -234,7 +237,7 @@ export function clusterRoutes(app: FastifyInstance, store: Store, o: ClusterRout
       const u = checkClusterUpdate(cluster, body, types, { newId });
       await refuseUnsupported(u.added);
       const merged = { ...cluster, ...u.cluster } as StoredCluster;
-      const plan: StoredPlan | undefined = u.operation ? buildCreatePlan(merged, types) : undefined;
+      const plan: StoredPlan | undefined = u.operation ? buildCreatePlan(merged, types, await imageOf(store, merged)) : undefined;
       if (plan && u.scale && u.scale.to < u.scale.from) {
         const before = buildCreatePlan(cluster, types).nodes;
         plan.removeNodes = scalePlan(before, u.scale.to).remove.map((n) => n.name);
@@ -261,7 +264,7 @@ export function clusterRoutes(app: FastifyInstance, store: Store, o: ClusterRout
       const force = flag(req, 'force');
       canStart('delete', cluster.EntityStatus, { force, name: cluster.Name });
       const types = await typesFor(store, cluster.Services);
-      const plan = buildCreatePlan(cluster, types);
+      const plan = buildCreatePlan(cluster, types, await imageOf(store, cluster));
       if (flag(req, 'dryRun')) return { status: 200, body: success(req, 200, { Cluster: cluster, Plan: plan }) };
       const result = await store.transaction(async (tx) => {
         await tx.clusters.lock(project.ID, cluster.ID);

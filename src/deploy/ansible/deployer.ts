@@ -50,6 +50,17 @@ export interface AnsibleDeployerOptions {
   /** How long health keeps retrying an unhealthy service (default 90 s). */
   healthWaitMs?: number;
   playbooks?: { prepare?: string; deploy?: string; remove?: string };
+  /**
+   * Who Ansible logs in as: root (machines we build: local containers), or the Michman image's
+   * AnsibleUser (cloud images: ubuntu, debian, centos…; root where the image names none), with
+   * privilege escalation when that is not root.
+   */
+  loginAs?: 'root' | 'image-user';
+}
+
+/** The image's login user when the deployer is told to use it and the plan recorded one. */
+function imageUser(ctx: StepContext): string | undefined {
+  return ctx.plan?.imageRef?.ansibleUser || undefined;
 }
 
 class Mutex {
@@ -88,6 +99,10 @@ export class AnsibleDeployer implements Deployer {
     this.o = o;
     this.secrets = new ServiceSecrets(o.secretsDir, o.secretStore);
     this.playbooks = { prepare: 'prepare.yml', deploy: 'deploy.yml', remove: 'remove.yml', ...o.playbooks };
+  }
+
+  private loginUser(ctx: StepContext): string {
+    return (this.o.loginAs === 'image-user' && imageUser(ctx)) || 'root';
   }
 
   /** Service types with a role in ansible/roles (a directory `<type>` or `<type>_<part>`). */
@@ -158,6 +173,7 @@ export class AnsibleDeployer implements Deployer {
       ...(this.o.aptProxy?.() ? { aptProxy: this.o.aptProxy()! } : {}),
       generated,
       ...(this.o.settings ? { settings: this.o.settings } : {}),
+      loginUser: this.loginUser(ctx),
     });
     const catalog = planCatalog(ctx.plan, o.service, []);
     const secretValues = secretVarNames(vars, catalog)
@@ -166,7 +182,7 @@ export class AnsibleDeployer implements Deployer {
     for (const g of Object.values(generated)) secretValues.push(...Object.values(g));
     const redact = redactor(secretValues);
     const clusterName = String(vars.cluster_name);
-    const inventory = buildInventory(clusterName, o.nodes, key.privateKeyFile);
+    const inventory = buildInventory(clusterName, o.nodes, key.privateKeyFile, this.loginUser(ctx));
     return this.lock(ctx.clusterId).run(async () => {
       const pidFile = join(this.o.runDir ?? join(this.o.secretsDir, 'ansible-runs'), `${ctx.clusterId}.pid`);
       const stale = await stopStaleRun(pidFile);

@@ -11,7 +11,8 @@ function iniValue(v: string): string {
   return `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
-export function buildInventory(clusterName: string, nodes: readonly ProvisionedNode[], keyFile: string): string {
+/** `user`: who Ansible logs in as; any other user than root escalates (sudo) for every task. */
+export function buildInventory(clusterName: string, nodes: readonly ProvisionedNode[], keyFile: string, user = 'root'): string {
   const lines: string[] = [];
   for (const role of ['master', 'slave', 'storage', 'monitoring']) {
     lines.push(`[${clusterName}_${GROUP_OF[role]}]`);
@@ -20,7 +21,8 @@ export function buildInventory(clusterName: string, nodes: readonly ProvisionedN
         [
           n.name,
           `ansible_host=${iniValue(n.address)}`,
-          'ansible_user=root',
+          `ansible_user=${iniValue(user)}`,
+          ...(user === 'root' ? [] : ['ansible_become=true']),
           `ansible_ssh_private_key_file=${iniValue(keyFile)}`,
           `michman_node_name=${iniValue(n.name)}`,
         ].join(' '),

@@ -27,6 +27,8 @@ export interface RunVarsInput {
   /** Generated secrets per service type: parameter name → value (used where the user gave none). */
   generated: Record<string, Record<string, string>>;
   settings?: ExtraVarsSettings;
+  /** Who Ansible logs in as (ansible_user and the original's hadoop_user); root by default. */
+  loginUser?: string;
 }
 
 /** The catalog objects buildExtraVars reads, from the plan; the result also serves secretVarNames. */
@@ -78,7 +80,7 @@ export function runVars(i: RunVarsInput): ExtraVars {
       Services: services,
     },
     catalog,
-    image: { CloudImageID: i.plan?.image ?? '', AnsibleUser: 'root' },
+    image: { CloudImageID: i.plan?.imageRef?.cloudImageId || i.plan?.image || '', AnsibleUser: i.loginUser ?? 'root' },
     settings: i.settings ?? {},
     sshPrivateKeyFile: i.keyFile,
   });

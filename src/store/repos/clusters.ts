@@ -116,27 +116,44 @@ export class ClusterRepo {
 
   /**
    * What a create checks before its transaction, in one statement (each is a round trip on a server
-   * database): which of the named images and flavors do not exist (by ID or name, as `find`), and
-   * whether the project has a cluster of this name (by ID or name, as `find`, DELETED ones aside).
+   * database): the named images (their cloud image ID and login user) and which of the named
+   * flavors do not exist (by ID or name, as `find`), and whether the project has a cluster of this
+   * name (by ID or name, as `find`, DELETED ones aside).
    */
-  async preflight(projectId: string, name: string, refs: { images: string[]; flavors: string[] }): Promise<{ missing: Set<string>; exists: boolean }> {
+  async preflight(
+    projectId: string,
+    name: string,
+    refs: { images: string[]; flavors: string[] },
+  ): Promise<{ missing: Set<string>; images: Map<string, { CloudImageID: string; AnsibleUser: string }>; exists: boolean }> {
     const images = [...new Set(refs.images)];
     const flavors = [...new Set(refs.flavors)];
     const cond = (value: string) => {
       const id = parseUuid(value);
       return id !== undefined ? sql`(${sql.ref('id')} = ${id} or ${sql.ref('name')} = ${value})` : sql`${sql.ref('name')} = ${value}`;
     };
+    // By ID first, as find: a UUID-like value may be one image's ID and another's name.
+    const first = (value: string) => {
+      const id = parseUuid(value);
+      return id !== undefined ? sql`order by case when ${sql.ref('id')} = ${id} then 0 else 1 end limit 1` : sql`limit 1`;
+    };
     const count = (table: string, alias: string, where: ReturnType<typeof sql>) => sql`(select count(*) from ${sql.table(table)} where ${where}) as ${sql.ref(alias)}`;
+    const imageField = (column: string, alias: string, v: string) =>
+      sql`(select ${sql.ref(column)} from ${sql.table('images')} where ${cond(v)} ${first(v)}) as ${sql.ref(alias)}`;
     const columns = [
-      ...images.map((v, i) => count('images', `i${i}`, cond(v))),
+      ...images.flatMap((v, i) => [imageField('cloud_image_id', `ic${i}`, v), imageField('ansible_user', `iu${i}`, v)]),
       ...flavors.map((v, i) => count('flavors', `f${i}`, cond(v))),
       count('clusters', 'c', sql`${sql.ref('project_id')} = ${projectId} and ${sql.ref('entity_status')} <> ${DELETED} and ${cond(name)}`),
     ];
-    const r = (await sql<Record<string, number | string | bigint>>`select ${sql.join(columns)}`.execute(this.ctx.db)).rows[0]!;
+    const r = (await sql<Record<string, number | string | bigint | null>>`select ${sql.join(columns)}`.execute(this.ctx.db)).rows[0]!;
     const missing = new Set<string>();
-    images.forEach((v, i) => Number(r[`i${i}`]) === 0 && missing.add(`image:${v}`));
+    const found = new Map<string, { CloudImageID: string; AnsibleUser: string }>();
+    images.forEach((v, i) => {
+      const cloud = r[`ic${i}`];
+      if (cloud === null || cloud === undefined) missing.add(`image:${v}`);
+      else found.set(v, { CloudImageID: String(cloud), AnsibleUser: String(r[`iu${i}`] ?? '') });
+    });
     flavors.forEach((v, i) => Number(r[`f${i}`]) === 0 && missing.add(`flavor:${v}`));
-    return { missing, exists: Number(r.c) > 0 };
+    return { missing, images: found, exists: Number(r.c) > 0 };
   }
 
   /** ID, name and status only (one statement, no services): what the engine needs to start. */
