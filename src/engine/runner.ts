@@ -7,6 +7,7 @@ import type { OperationPlan, PlannedService } from '../domain/plan.js';
 import type { Provider, ProvisionedNode, StepContext, EngineEvent } from '../providers/types.js';
 import type { Deployer, ServiceDeployment } from '../deploy/types.js';
 import { masterIp, serviceUrl } from '../domain/topology.js';
+import { raceAbort } from '../abort.js';
 
 export type OperationKind = 'create' | 'update' | 'scale' | 'delete';
 export type Phase = 'provision' | 'reachable' | 'deploy' | 'health' | 'remove' | 'deprovision';
@@ -283,23 +284,4 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
     }
     throw err; // lease lost or a bug: the worker decides
   }
-}
-
-/** Resolves or rejects with the work, or rejects as soon as the signal aborts (work may go on). */
-function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }

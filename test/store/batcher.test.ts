@@ -7,6 +7,23 @@ import { Batcher } from '../../src/store/batcher.js';
 import type { Store } from '../../src/store/store.js';
 
 type Run = (tx: Store) => Promise<unknown>;
+
+/** The store, counting the transactions it is asked for. */
+function countingTransactions(store: Store): Store & { transactions: number } {
+  const counter = { transactions: 0 };
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop === 'transactions') return counter.transactions;
+      if (prop === 'transaction') return (fn: Parameters<typeof store.transaction>[0]) => (counter.transactions++, target.transaction(fn));
+      return Reflect.get(target, prop, receiver) as unknown;
+    },
+    set(_target, prop, value) {
+      if (prop !== 'transactions') return false;
+      counter.transactions = value as number;
+      return true;
+    },
+  }) as Store & { transactions: number };
+}
 /** The simplest batch: each write is a function of the transaction, run in order. */
 function functionWriter(store: Store, lanes: number) {
   const b = new Batcher<Run>(
@@ -41,13 +58,7 @@ for (const backend of backends()) {
       }
       const claimed = await store.operations.claimMany('w', 30_000, 5);
       expect(claimed).toHaveLength(5);
-      let transactions = 0;
-      const counting = new Proxy(store, {
-        get(target, prop, receiver) {
-          if (prop === 'transaction') return (fn: Parameters<typeof store.transaction>[0]) => (transactions++, target.transaction(fn));
-          return Reflect.get(target, prop, receiver) as unknown;
-        },
-      });
+      const counting = countingTransactions(store);
       const writer = functionWriter(counting, 1);
       const results = await Promise.allSettled([
         ...claimed.map((op) => writer.write(undefined, (tx) => tx.operations.updateSteps(op.id, 'w', [{ name: 'provision:a', status: 'done', attempt: 1 }]))),
@@ -63,27 +74,21 @@ for (const backend of backends()) {
       expect(results[6]).toMatchObject({ status: 'rejected', reason: { message: 'bad write' } });
       expect(results[7]!.status).toBe('fulfilled');
       // One batch that failed as a whole, then each write on its own (8 + 1).
-      expect(transactions).toBe(9);
+      expect(counting.transactions).toBe(9);
       for (const op of claimed) expect((await store.operations.get(op.id))!.steps).toEqual([{ name: 'provision:a', status: 'done', attempt: 1 }]);
       expect((await store.events.list(claimed[1]!.clusterId, {})).map((e) => e.message)).toEqual(['hello']);
 
       // Without a failure, concurrent writes share one transaction.
-      transactions = 0;
+      counting.transactions = 0;
       await Promise.all(claimed.map((op) => writer.write(undefined, (tx) => tx.operations.updateSteps(op.id, 'w', []))));
-      expect(transactions).toBe(1);
+      expect(counting.transactions).toBe(1);
     });
 
     it('spreads keys over lanes and keeps the writes of one key in order', async () => {
       const store = opened.store;
       // Fixed IDs, so the lanes they hash to are known: together they use all three.
       const clusters = Array.from({ length: 6 }, (_, i) => `00000000-0000-4000-8000-00000000000${i}`);
-      let transactions = 0;
-      const counting = new Proxy(store, {
-        get(target, prop, receiver) {
-          if (prop === 'transaction') return (fn: Parameters<typeof store.transaction>[0]) => (transactions++, target.transaction(fn));
-          return Reflect.get(target, prop, receiver) as unknown;
-        },
-      });
+      const counting = countingTransactions(store);
       const writer = functionWriter(counting, 3);
       // Ten appends per cluster queued at once, interleaved across clusters.
       const writes = [];
@@ -91,7 +96,7 @@ for (const backend of backends()) {
         for (const c of clusters) writes.push(writer.write(c, (tx) => tx.events.append(c, null, [{ level: 'info', phase: 'test', message: `m${i}` }])));
       await Promise.all(writes);
       // Each lane took everything queued for it in one transaction.
-      expect(transactions).toBe(3);
+      expect(counting.transactions).toBe(3);
       for (const c of clusters) {
         expect((await store.events.list(c, {})).map((e) => e.message)).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`));
       }

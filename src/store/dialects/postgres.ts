@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { PostgresDialect, sql } from 'kysely';
 import type { DialectKit } from './kit.js';
+import { upsertSequencesReturning } from './sequences.js';
 
 export function postgresKit(url: string): DialectKit {
   return {
@@ -9,18 +10,7 @@ export function postgresKit(url: string): DialectKit {
     rowLock: { exclusive: sql`for update`, shared: sql`for share` },
     skipLocked: sql`for update skip locked`,
     ignoreDuplicates: (qb) => qb.onConflict((oc) => oc.doNothing()),
-    bumpSequences: async (db, counts) => {
-      if (counts.size === 0) return new Map();
-      // Sorted: two transactions lock shared counters in the same order, never in reverse.
-      const rows = [...counts].sort(([a], [b]) => (a < b ? -1 : 1)).map(([cluster_id, last_id]) => ({ cluster_id, last_id }));
-      const r = await db
-        .insertInto('event_sequences')
-        .values(rows)
-        .onConflict((oc) => oc.column('cluster_id').doUpdateSet({ last_id: sql<number>`event_sequences.last_id + excluded.last_id` }))
-        .returning(['cluster_id', 'last_id'])
-        .execute();
-      return new Map(r.map((x) => [x.cluster_id, Number(x.last_id)]));
-    },
+    bumpSequences: upsertSequencesReturning,
     createDialect() {
       return new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 10 }) });
     },

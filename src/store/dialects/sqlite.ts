@@ -1,8 +1,9 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { SqliteDialect, sql, type SqliteDatabase, type SqliteStatement } from 'kysely';
+import { SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import type { DialectKit } from './kit.js';
+import { upsertSequencesReturning } from './sequences.js';
 
 // Kysely's SQLite driver prepares every query anew; preparing costs more than running a lookup by
 // key, so statements are kept by SQL text. Kysely runs one query at a time on this connection and
@@ -53,18 +54,7 @@ export function sqliteKit(file: string): DialectKit {
         }),
     longText: 'text',
     ignoreDuplicates: (qb) => qb.onConflict((oc) => oc.doNothing()),
-    bumpSequences: async (db, counts) => {
-      if (counts.size === 0) return new Map();
-      // Sorted: two transactions lock shared counters in the same order, never in reverse.
-      const rows = [...counts].sort(([a], [b]) => (a < b ? -1 : 1)).map(([cluster_id, last_id]) => ({ cluster_id, last_id }));
-      const r = await db
-        .insertInto('event_sequences')
-        .values(rows)
-        .onConflict((oc) => oc.column('cluster_id').doUpdateSet({ last_id: sql<number>`event_sequences.last_id + excluded.last_id` }))
-        .returning(['cluster_id', 'last_id'])
-        .execute();
-      return new Map(r.map((x) => [x.cluster_id, Number(x.last_id)]));
-    },
+    bumpSequences: upsertSequencesReturning,
     createDialect() {
       if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
       const db = new Database(file);

@@ -90,54 +90,16 @@ export class EventRepo {
     events: EventInput[],
     now: number,
   ): Promise<StoredEvent[]> {
-    const n = events.length;
-    // The counter's row lock is held until commit: appends of one cluster serialise here.
-    const first = (await this.ctx.kit.bumpSequences(db, new Map([[clusterId, n]]))).get(clusterId)! - n + 1;
-    const rows = events.map((e, i) => ({
-      cluster_id: clusterId,
-      id: first + i,
-      operation_id: operationId,
-      time: e.time ?? now,
-      level: e.level,
-      phase: e.phase,
-      node: e.node ?? null,
-      service: e.service ?? null,
-      message: e.message,
-    }));
-    await db.insertInto('events').values(rows).execute();
-    return rows.map(toEvent);
+    return (await appendRows(db, this.ctx.kit, [{ clusterId, operationId, events }], now)).map(toEvent);
   }
 
   /**
    * Appends for many clusters in one go, inside the caller's transaction: one counter upsert for
-   * all of them, then their rows in a few multi-row inserts. Appends of one cluster
-   * keep their order.
+   * all of them, then their rows in a few multi-row inserts. Appends of one cluster keep their
+   * order.
    */
   async appendMany(items: Array<{ clusterId: string; operationId: string | null; events: EventInput[] }>, now = Date.now()): Promise<void> {
-    const counts = new Map<string, number>();
-    for (const it of items) if (it.events.length > 0) counts.set(it.clusterId, (counts.get(it.clusterId) ?? 0) + it.events.length);
-    if (counts.size === 0) return;
-    const last = await this.ctx.kit.bumpSequences(this.ctx.db, counts);
-    const next = new Map([...counts].map(([clusterId, n]) => [clusterId, last.get(clusterId)! - n + 1]));
-    const rows = items.flatMap((it) =>
-      it.events.map((e) => {
-        const id = next.get(it.clusterId)!;
-        next.set(it.clusterId, id + 1);
-        return {
-          cluster_id: it.clusterId,
-          id,
-          operation_id: it.operationId,
-          time: e.time ?? now,
-          level: e.level,
-          phase: e.phase,
-          node: e.node ?? null,
-          service: e.service ?? null,
-          message: e.message,
-        };
-      }),
-    );
-    // 9 parameters a row: chunks stay far below PostgreSQL's 65,535 and SQLite's 32,766.
-    for (let i = 0; i < rows.length; i += 1000) await this.ctx.db.insertInto('events').values(rows.slice(i, i + 1000)).execute();
+    await appendRows(this.ctx.db, this.ctx.kit, items, now);
   }
 
   /** The cluster's events in ID order. */
@@ -159,4 +121,41 @@ export class EventRepo {
       .executeTakeFirst();
     return r?.id == null ? 0 : Number(r.id);
   }
+}
+
+/**
+ * The rows of the appends, with the next IDs of each cluster's counter (whose row lock is then held
+ * until commit: appends of one cluster serialise there), inserted in chunks.
+ */
+async function appendRows(
+  db: Kysely<DB>,
+  kit: RepoContext['kit'],
+  items: Array<{ clusterId: string; operationId: string | null; events: EventInput[] }>,
+  now: number,
+): Promise<EventRow[]> {
+  const counts = new Map<string, number>();
+  for (const it of items) if (it.events.length > 0) counts.set(it.clusterId, (counts.get(it.clusterId) ?? 0) + it.events.length);
+  if (counts.size === 0) return [];
+  const last = await kit.bumpSequences(db, counts);
+  const next = new Map([...counts].map(([clusterId, n]) => [clusterId, last.get(clusterId)! - n + 1]));
+  const rows = items.flatMap((it) =>
+    it.events.map((e) => {
+      const id = next.get(it.clusterId)!;
+      next.set(it.clusterId, id + 1);
+      return {
+        cluster_id: it.clusterId,
+        id,
+        operation_id: it.operationId,
+        time: e.time ?? now,
+        level: e.level,
+        phase: e.phase,
+        node: e.node ?? null,
+        service: e.service ?? null,
+        message: e.message,
+      };
+    }),
+  );
+  // 9 parameters a row: chunks stay far below PostgreSQL's 65,535 and SQLite's 32,766.
+  for (let i = 0; i < rows.length; i += 1000) await db.insertInto('events').values(rows.slice(i, i + 1000)).execute();
+  return rows;
 }

@@ -8,6 +8,7 @@
 // servers are waited on.
 import type { Session } from '../identity/session.js';
 import { getServer, listServers, type Server } from './servers.js';
+import { raceAbort } from '../../../abort.js';
 
 interface Snapshot {
   /** When the call was sent: it shows every server created before then. */
@@ -32,7 +33,7 @@ export class ServerWatch {
    */
   async servers(tag: string, signal: AbortSignal, sentAfter = 0): Promise<Map<string, Server>> {
     const hit = this.snapshots.get(tag);
-    if (hit && hit.started >= sentAfter && (hit.at === undefined || Date.now() - hit.at < this.freshMs)) return abortable(hit.servers, signal);
+    if (hit && hit.started >= sentAfter && (hit.at === undefined || Date.now() - hit.at < this.freshMs)) return raceAbort(hit.servers, signal);
     // A caller's abort must not fail the others joined to the same call: it stops waiting only.
     const snap: Snapshot = { started: Date.now(), servers: listServers(this.s, { tag }, AbortSignal.timeout(120_000)).then((l) => new Map(l.map((x) => [x.id, x]))) };
     this.snapshots.set(tag, snap);
@@ -44,7 +45,7 @@ export class ServerWatch {
       },
       forget,
     );
-    return abortable(snap.servers, signal);
+    return raceAbort(snap.servers, signal);
   }
 
   /**
@@ -56,16 +57,4 @@ export class ServerWatch {
     const now = Date.now();
     return (await this.servers(tag, signal)).get(id) ?? (await this.servers(tag, signal, now)).get(id) ?? (await getServer(this.s, id, signal));
   }
-}
-
-function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => (signal.removeEventListener('abort', onAbort), resolve(v)),
-      (e) => (signal.removeEventListener('abort', onAbort), reject(e)),
-    );
-  });
 }
