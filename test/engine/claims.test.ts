@@ -1,0 +1,91 @@
+// The worker's claim rounds: one at a time. A notify (one per POST) while a claim is under way asks
+// for one more round after it instead of starting another beside it; every operation is claimed.
+import { describe, it, expect, beforeEach, afterEach } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { backends, type OpenedStore } from '../helpers/stores.js';
+import { Worker } from '../../src/engine/worker.js';
+import { FakeProvider, NoopDeployer } from '../../src/providers/fake.js';
+import type { Store } from '../../src/store/store.js';
+
+const backend = backends()[0]!;
+
+describe(`worker claim rounds [${backend.name}]`, () => {
+  let opened: OpenedStore;
+  let worker: Worker | undefined;
+  beforeEach(async () => {
+    opened = await backend.open();
+  });
+  afterEach(async () => {
+    await worker?.stop();
+    await opened.cleanup();
+  });
+
+  it('runs one claim round at a time under a burst of notifies, and claims every operation', async () => {
+    const store = opened.store;
+    // Each claim round is a transaction that calls claimMany; its span runs from the moment the
+    // worker asks for the transaction (it may wait for the database) to its end.
+    const spans: Array<[number, number]> = [];
+    const counting = new Proxy(store, {
+      get(target, prop, receiver) {
+        if (prop !== 'transaction') return Reflect.get(target, prop, receiver) as unknown;
+        return async <T>(fn: (tx: Store) => Promise<T>) => {
+          const asked = performance.now();
+          let claimed = false;
+          try {
+            return await target.transaction((tx) =>
+              fn(
+                new Proxy(tx, {
+                  get(t, p, r) {
+                    if (p !== 'operations') return Reflect.get(t, p, r) as unknown;
+                    const ops = t.operations;
+                    return new Proxy(ops, {
+                      get(o, q, rr) {
+                        if (q === 'claimMany')
+                          return async (...a: Parameters<typeof ops.claimMany>) => {
+                            claimed = true;
+                            // A claim that takes a while, as on a busy server database.
+                            await new Promise((res) => setTimeout(res, 20));
+                            return ops.claimMany(...a);
+                          };
+                        const v = Reflect.get(o, q, rr) as unknown;
+                        return typeof v === 'function' ? (v as (...x: unknown[]) => unknown).bind(o) : v;
+                      },
+                    });
+                  },
+                }),
+              ),
+            );
+          } finally {
+            if (claimed) spans.push([asked, performance.now()]);
+          }
+        };
+      },
+    });
+    const ids: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const c = randomUUID();
+      ids.push(c);
+      await store.transaction((tx) => tx.operations.enqueue({ clusterId: c, projectId: randomUUID(), kind: 'create', plan: { image: 'i', nodes: [], services: [], levels: [] } }));
+    }
+    worker = new Worker(counting, { provider: new FakeProvider({ bootLatencyMs: 5_000 }), deployer: new NoopDeployer(), concurrency: 100, pollMs: 60_000, reconcileMs: 0 });
+    worker.start();
+    // Notifies spread over turns of the event loop, as POSTs arrive: each may find a claim under way.
+    for (let i = 0; i < 200; i++) {
+      worker.notify();
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    const end = Date.now() + 10_000;
+    // Claimed = attempted (these clusters have no rows, so each operation then fails at its start).
+    let claimed = 0;
+    while (Date.now() < end) {
+      claimed = (await store.db.selectFrom('operations').select('id').where('attempt', '>=', 1).execute()).length;
+      if (claimed === 40) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(claimed).toBe(40);
+    expect(spans.length).toBeGreaterThanOrEqual(1);
+    // No round was asked for while another was under way.
+    const sorted = [...spans].sort((a, b) => a[0] - b[0]);
+    for (let k = 1; k < sorted.length; k++) expect(sorted[k]![0]).toBeGreaterThanOrEqual(sorted[k - 1]![1]);
+  });
+});
