@@ -1,6 +1,7 @@
 // Shared set-up of the OpenStack suites: a provider on a fake cloud, a step context that records
 // events, a plan of master + slaves + storage.
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { OpenStackProvider, type OpenStackOptions } from '../../src/providers/openstack/provider.js';
 import { Session } from '../../src/providers/openstack/identity/session.js';
 import type { AuthConfig } from '../../src/providers/openstack/credentials.js';
@@ -44,6 +45,8 @@ export interface Ctx extends StepContext {
 
 export function ctxOf(plan?: OperationPlan, clusterId = randomUUID(), clusterName = 'c1-proj', signal = AbortSignal.timeout(20_000)): Ctx {
   const events: EngineEvent[] = [];
+  // One listener per node being polled, as on the engine's phase signal: not a leak.
+  setMaxListeners(0, signal);
   return { clusterId, clusterName, signal, plan, events, emit: (e) => void events.push(e) };
 }
 
