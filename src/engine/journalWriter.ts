@@ -24,6 +24,8 @@ export class JournalWriter {
   private readonly batcher: Batcher<JournalWrite>;
 
   constructor(store: Store, workerId: string, o: { lanes?: number } = {}) {
+    // Every write of a batch is a single-statement compare-and-set: READ COMMITTED (see
+    // Store.transaction) keeps the batch from locking rows it only scanned, such as queued operations.
     this.batcher = new Batcher<JournalWrite>(
       store,
       async (tx, writes) => {
@@ -34,7 +36,7 @@ export class JournalWriter {
         for (const w of writes) out.push(w.then ? await w.then(tx) : w.steps === undefined || saved.has(w.operationId));
         return out;
       },
-      o,
+      { ...o, readCommitted: true },
     );
   }
 

@@ -34,6 +34,9 @@ export interface StoredPlan extends OperationPlan {
 
 class LeaseLost extends Error {}
 
+/** The least time between the starts of two claim rounds of one worker. */
+const CLAIM_GAP_MS = 20;
+
 export class Worker {
   readonly id: string;
   private readonly leaseMs: number;
@@ -125,9 +128,15 @@ export class Worker {
     return plan.nodes.map((n) => n.name).filter((n) => !removed.has(n));
   }
 
-  /** Claim now rather than at the next poll: the API calls it after enqueueing an operation. */
+  /**
+   * Claim now rather than at the next poll: the API calls it after enqueueing an operation. During
+   * a claim round it asks for one more round, synchronously: a timer could still be pending when the
+   * round ends, and the round's end (re-arming the poll) would cancel it, losing the notify.
+   */
   notify(): void {
-    if (!this.stopped) this.schedule(0);
+    if (this.stopped) return;
+    if (this.ticking) this.tickAgain = true;
+    else this.schedule(0);
   }
 
   private schedule(ms: number) {
@@ -150,7 +159,12 @@ export class Worker {
     try {
       do {
         this.tickAgain = false;
+        const started = Date.now();
         await this.claimRound();
+        // Under a burst, rounds come at most every CLAIM_GAP_MS, each taking all enqueued by then:
+        // a round is several statements, and back-to-back rounds of one or two operations each
+        // competed with the very requests that enqueue them.
+        if (this.tickAgain && !this.stopped) await new Promise((r) => setTimeout(r, Math.max(0, started + CLAIM_GAP_MS - Date.now())));
       } while (this.tickAgain && !this.stopped);
     } finally {
       this.ticking = false;
@@ -166,19 +180,22 @@ export class Worker {
         const room = (this.o.concurrency ?? 4) - this.running.size;
         // The claimed clusters' statuses (CREATING, …) are written in the claim's transaction, one
         // statement per kind, so an operation starts without a write of its own.
+        let contended = false;
         const { ops, started } = await this.store.transaction(async (tx) => {
-          const claimed = await tx.operations.claimMany(this.id, this.leaseMs, room);
+          const claimed = await tx.operations.claimMany(this.id, this.leaseMs, room, Date.now(), () => (contended = true));
           const done = new Set<string>();
           for (const kind of new Set(claimed.map((op) => op.kind))) {
             const ids = claimed.filter((op) => op.kind === kind).map((op) => op.clusterId);
             for (const id of await tx.clusters.setStatusMany(ids, statusOnStart(kind), ownedStatuses(kind))) done.add(id);
           }
           return { ops: claimed, started: done };
-        });
+        }, { readCommitted: true });
+        // Rows someone else held a moment ago: look again after the gap, not at the next poll.
+        if (contended) this.tickAgain = true;
         for (const op of ops) {
           const p = this.execute(op, started.has(op.clusterId)).finally(() => {
             this.running.delete(p);
-            this.schedule(0);
+            this.notify(); // room for another
           });
           this.running.add(p);
         }

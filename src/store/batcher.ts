@@ -29,12 +29,14 @@ class Lane<W> {
 export class Batcher<W> {
   private readonly lanes: Array<Lane<W>>;
   private next = 0;
+  private readonly tx: { readCommitted: boolean };
 
   constructor(
     private readonly store: Store,
     private readonly commitBatch: BatchCommit<W>,
-    o: { lanes?: number } = {},
+    o: { lanes?: number; readCommitted?: boolean } = {},
   ) {
+    this.tx = { readCommitted: o.readCommitted ?? false };
     const n = Math.max(1, o.lanes ?? (store.kit.kind === 'sqlite' ? 1 : 4));
     this.lanes = Array.from({ length: n }, () => new Lane<W>());
   }
@@ -66,13 +68,13 @@ export class Batcher<W> {
 
   private async commit(batch: Array<Pending<W>>): Promise<void> {
     try {
-      const results = await this.store.transaction((tx) => this.commitBatch(tx, batch.map((p) => p.write)));
+      const results = await this.store.transaction((tx) => this.commitBatch(tx, batch.map((p) => p.write)), this.tx);
       batch.forEach((p, i) => p.resolve(results[i]));
     } catch {
       // One bad write must not fail its neighbours: retry each in a transaction of its own.
       for (const p of batch) {
         await this.store
-          .transaction((tx) => this.commitBatch(tx, [p.write]))
+          .transaction((tx) => this.commitBatch(tx, [p.write]), this.tx)
           .then((r) => p.resolve(r[0]), p.reject);
       }
     }

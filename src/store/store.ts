@@ -77,11 +77,18 @@ export class Store {
   /**
    * Runs fn in one transaction. A deadlock or serialization failure (concurrent writers on
    * MariaDB/PostgreSQL) rolls back and runs fn again, a few times, before giving up.
+   *
+   * `readCommitted`, for transactions made only of single-statement compare-and-set writes (the
+   * engine's claims and batched journal writes): on MariaDB, REPEATABLE READ keeps a lock on every
+   * row an UPDATE scanned, and on a small table `WHERE id IN (…50 IDs…)` scans them all, so a
+   * journal batch locked every queued operation and claims found nothing to take. READ COMMITTED
+   * keeps only the rows written. PostgreSQL's default already; SQLite has one writer.
    */
-  async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: Store) => Promise<T>, o: { readCommitted?: boolean } = {}): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.db.transaction().execute((trx) => fn(new Store(trx, this.kit, this.catalogCache)));
+        const begin = o.readCommitted && this.kit.kind === 'mysql' ? this.db.transaction().setIsolationLevel('read committed') : this.db.transaction();
+        return await begin.execute((trx) => fn(new Store(trx, this.kit, this.catalogCache)));
       } catch (err) {
         if (attempt >= 4 || !this.kit.isTransient(err)) throw err;
         await new Promise((r) => setTimeout(r, 5 * attempt + Math.floor(Math.random() * 10)));

@@ -89,3 +89,55 @@ describe(`worker claim rounds [${backend.name}]`, () => {
     for (let k = 1; k < sorted.length; k++) expect(sorted[k]![0]).toBeGreaterThanOrEqual(sorted[k - 1]![1]);
   });
 });
+
+// On MariaDB/PostgreSQL a claim skips rows another transaction holds (SKIP LOCKED). A round that
+// finds every candidate held looks again shortly, not at the next poll.
+for (const server of backends().filter((b) => b.name !== 'sqlite')) {
+  describe(`worker claim contention [${server.name}]`, () => {
+    let opened: OpenedStore;
+    let worker: Worker | undefined;
+    beforeEach(async () => {
+      opened = await server.open();
+    });
+    afterEach(async () => {
+      await worker?.stop();
+      await opened.cleanup();
+    });
+
+    it('claims an operation soon after the transaction holding its row ends, without waiting for the poll', async () => {
+      const store = opened.store;
+      const op = await store.transaction((tx) => tx.operations.enqueue({ clusterId: randomUUID(), projectId: randomUUID(), kind: 'create', plan: { image: 'i', nodes: [], services: [], levels: [] } }));
+      worker = new Worker(store, { provider: new FakeProvider({ bootLatencyMs: 5_000 }), deployer: new NoopDeployer(), concurrency: 4, pollMs: 60_000, reconcileMs: 0 });
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let heldUntil = 0;
+      // Another transaction holds the queued row while the worker starts and is notified.
+      const holder = store.db.transaction().execute(async (trx) => {
+        await trx.selectFrom('operations').select('id').where('id', '=', op.id).forUpdate().execute();
+        await held;
+        heldUntil = Date.now();
+      });
+      await new Promise((r) => setTimeout(r, 50));
+      worker.start();
+      worker.notify();
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await store.operations.get(op.id))!.attempt).toBe(0); // held: not claimed yet
+      release();
+      await holder;
+      const end = Date.now() + 10_000;
+      let claimedAt = 0;
+      while (Date.now() < end) {
+        const now = await store.operations.get(op.id);
+        if (now!.attempt >= 1) {
+          claimedAt = Date.now();
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(claimedAt).toBeGreaterThan(0);
+      // Well before the 60 s poll: the contended round asked for another one.
+      expect(claimedAt - heldUntil).toBeLessThan(5_000);
+    });
+  });
+}
+

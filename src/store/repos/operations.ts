@@ -263,11 +263,15 @@ export class OperationRepo {
 
   /**
    * Claims up to `max` operations in one transaction (a worker with room for many takes them in
-   * one commit instead of one each); empty when there is nothing to claim.
+   * one commit instead of one each); empty when there is nothing to claim. `onContended`: called
+   * when there were candidates but others held every one (inside a caller's transaction, where
+   * this method makes no second round of its own).
    */
-  async claimMany(workerId: string, leaseMs: number, max: number, now = Date.now()): Promise<Operation[]> {
+  async claimMany(workerId: string, leaseMs: number, max: number, now = Date.now(), onContended?: () => void): Promise<Operation[]> {
     if (this.db.isTransaction) {
+      // Inside the caller's transaction there is no second round here: the caller may try again.
       const r = await this.claimIn(this.db, workerId, leaseMs, now, max);
+      if (r === 'contended') onContended?.();
       return r === 'contended' ? [] : r;
     }
     for (let round = 1; ; round++) {
