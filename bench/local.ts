@@ -189,11 +189,13 @@ async function main(): Promise<number> {
     await loadBuiltinCatalogIfEmpty(store);
     const provider = new LocalProvider({ dataRoot: join(root, 'nodes'), addressBase: ADDRESS_BASE });
     const deployer = new LocalDeployer();
-    const app: FastifyInstance = await buildServer({ store, logger: false, deployer });
+    // As in `michman serve`: committing an operation wakes the in-process worker.
+    let worker: Worker | undefined;
+    const app: FastifyInstance = await buildServer({ store, logger: false, deployer, onEnqueue: () => worker?.notify() });
     cleanup.add('api', () => app.close());
     const base = await app.listen({ host: '127.0.0.1', port: 0 });
     const errors: string[] = [];
-    const worker = new Worker(store, {
+    worker = new Worker(store, {
       provider,
       deployer,
       concurrency: 4,
@@ -202,7 +204,7 @@ async function main(): Promise<number> {
       log: { info: () => undefined, error: (obj, msg) => void errors.push(`${msg}: ${String((obj as { err?: Error }).err?.message ?? '')}`) },
     });
     worker.start();
-    cleanup.add('worker', () => worker.stop());
+    cleanup.add('worker', () => worker!.stop());
 
     for (const [path, body] of [
       ['/images', { Name: 'host', AnsibleUser: 'root', CloudImageID: 'c5a3a1d6-6ee5-4c7e-9c3c-4d1f0a1e2b3c' }],
