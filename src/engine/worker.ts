@@ -239,18 +239,18 @@ export class Worker {
       const plan = op.plan as StoredPlan;
       const owned = ownedStatuses(op.kind);
       // No write in the usual case: the claim wrote the status, and the plan recorded the name.
-      // Otherwise one, in the writer's next batch. The start event rides with the first save.
+      // Otherwise the cluster is read once: gone (the operation fails), or no longer this
+      // operation's (a forced delete took it over; its status stands) or from a plan without a name.
+      // The start event rides with the first save.
       const planned = plan.cluster?.name;
-      const cluster = started && planned !== undefined ? { ID: op.clusterId, Name: planned } : await this.writer.run(op.id, op.clusterId, [], async (tx) => {
-        if (planned !== undefined && (await tx.clusters.setStatus(op.clusterId, statusOnStart(op.kind), owned))) return { ID: op.clusterId, Name: planned };
-        const c = await tx.clusters.head(op.clusterId);
-        if (!c) {
-          await tx.operations.finish(op.id, this.id, 'failed', { phase: 'start', message: 'the cluster no longer exists' });
-          return undefined;
-        }
-        if (planned === undefined) await tx.clusters.setStatus(c.ID, statusOnStart(op.kind), owned);
-        return c;
-      });
+      const cluster =
+        started && planned !== undefined
+          ? { ID: op.clusterId, Name: planned }
+          : await this.writer.run(op.id, op.clusterId, [], async (tx) => {
+              const c = await tx.clusters.head(op.clusterId);
+              if (!c) await tx.operations.finish(op.id, this.id, 'failed', { phase: 'start', message: 'the cluster no longer exists' });
+              return c;
+            });
       if (!cluster) return;
       events.push({ level: 'info', phase: 'start', message: `${op.kind} started (attempt ${op.attempt}) by ${this.id}` });
       const result = await runOperation({

@@ -58,11 +58,6 @@ export interface AnsibleDeployerOptions {
   loginAs?: 'root' | 'image-user';
 }
 
-/** The image's login user when the deployer is told to use it and the plan recorded one. */
-function imageUser(ctx: StepContext): string | undefined {
-  return ctx.plan?.imageRef?.ansibleUser || undefined;
-}
-
 class Mutex {
   private tail: Promise<unknown> = Promise.resolve();
   run<T>(fn: () => Promise<T>): Promise<T> {
@@ -101,8 +96,9 @@ export class AnsibleDeployer implements Deployer {
     this.playbooks = { prepare: 'prepare.yml', deploy: 'deploy.yml', remove: 'remove.yml', ...o.playbooks };
   }
 
+  /** The image's login user when told to use it and the plan recorded one; else root. */
   private loginUser(ctx: StepContext): string {
-    return (this.o.loginAs === 'image-user' && imageUser(ctx)) || 'root';
+    return (this.o.loginAs === 'image-user' && ctx.plan?.imageRef?.ansibleUser) || 'root';
   }
 
   /** Service types with a role in ansible/roles (a directory `<type>` or `<type>_<part>`). */
@@ -161,6 +157,7 @@ export class AnsibleDeployer implements Deployer {
     }
     const key = await this.o.keys.ensure(ctx.clusterId);
     const generated = await this.generated(ctx, o.service);
+    const loginUser = this.loginUser(ctx);
     const vars: ExtraVars = runVars({
       plan: ctx.plan,
       clusterName: ctx.plan?.cluster?.name || ctx.clusterName,
@@ -173,7 +170,7 @@ export class AnsibleDeployer implements Deployer {
       ...(this.o.aptProxy?.() ? { aptProxy: this.o.aptProxy()! } : {}),
       generated,
       ...(this.o.settings ? { settings: this.o.settings } : {}),
-      loginUser: this.loginUser(ctx),
+      loginUser,
     });
     const catalog = planCatalog(ctx.plan, o.service, []);
     const secretValues = secretVarNames(vars, catalog)
@@ -182,7 +179,7 @@ export class AnsibleDeployer implements Deployer {
     for (const g of Object.values(generated)) secretValues.push(...Object.values(g));
     const redact = redactor(secretValues);
     const clusterName = String(vars.cluster_name);
-    const inventory = buildInventory(clusterName, o.nodes, key.privateKeyFile, this.loginUser(ctx));
+    const inventory = buildInventory(clusterName, o.nodes, key.privateKeyFile, loginUser);
     return this.lock(ctx.clusterId).run(async () => {
       const pidFile = join(this.o.runDir ?? join(this.o.secretsDir, 'ansible-runs'), `${ctx.clusterId}.pid`);
       const stale = await stopStaleRun(pidFile);

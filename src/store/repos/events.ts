@@ -71,26 +71,17 @@ export class EventRepo {
    */
   async append(clusterId: string, operationId: string | null, events: EventInput[], now = Date.now()): Promise<StoredEvent[]> {
     if (events.length === 0) return [];
-    if (this.ctx.db.isTransaction) return this.appendIn(this.ctx.db, clusterId, operationId, events, now);
+    const appendIn = async (db: Kysely<DB>) => (await appendRows(db, this.ctx.kit, [{ clusterId, operationId, events }], now)).map(toEvent);
+    if (this.ctx.db.isTransaction) return appendIn(this.ctx.db);
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.ctx.db.transaction().execute((trx) => this.appendIn(trx, clusterId, operationId, events, now));
+        return await this.ctx.db.transaction().execute(appendIn);
       } catch (err) {
         // Two first appends of a cluster may deadlock on MariaDB's gap locks; either wins on retry.
         if (attempt >= ATTEMPTS || !this.ctx.kit.isTransient(err)) throw err;
         await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 5 * attempt)));
       }
     }
-  }
-
-  private async appendIn(
-    db: Kysely<DB>,
-    clusterId: string,
-    operationId: string | null,
-    events: EventInput[],
-    now: number,
-  ): Promise<StoredEvent[]> {
-    return (await appendRows(db, this.ctx.kit, [{ clusterId, operationId, events }], now)).map(toEvent);
   }
 
   /**

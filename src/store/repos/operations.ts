@@ -380,8 +380,8 @@ export class OperationRepo {
   }
 
   /** The lease owner's writes: only while the operation runs under this worker's lease. */
-  private owned(id: string, workerId: string) {
-    return (eb: Ops) => eb.and([eb('id', '=', id), eb('lease_owner', '=', workerId), eb('status', '=', 'running')]);
+  private owned(id: string | string[], workerId: string) {
+    return (eb: Ops) => eb.and([typeof id === 'string' ? eb('id', '=', id) : eb('id', 'in', id), eb('lease_owner', '=', workerId), eb('status', '=', 'running')]);
   }
 
   /**
@@ -400,12 +400,7 @@ export class OperationRepo {
 
   /** Replaces the step journal; false when the worker no longer owns the operation. */
   async updateSteps(id: string, workerId: string, steps: OperationStep[], now = Date.now()): Promise<boolean> {
-    const r = await this.db
-      .updateTable('operations')
-      .set({ steps: JSON.stringify(steps), updated_at: now })
-      .where(this.owned(id, workerId))
-      .executeTakeFirst();
-    return r.numUpdatedRows > 0n;
+    return (await this.updateStepsMany(workerId, [{ id, steps }], now)).has(id);
   }
 
   /**
@@ -416,7 +411,7 @@ export class OperationRepo {
   async updateStepsMany(workerId: string, items: Array<{ id: string; steps: OperationStep[] }>, now = Date.now()): Promise<Set<string>> {
     if (items.length === 0) return new Set();
     const ids = items.map((i) => i.id);
-    const owned = (eb: Ops) => eb.and([eb('id', 'in', ids), eb('lease_owner', '=', workerId), eb('status', '=', 'running')]);
+    const owned = this.owned(ids, workerId);
     const cases = sql.join(items.map((i) => sql`when ${i.id} then ${JSON.stringify(i.steps)}`), sql` `);
     const r = await this.db
       .updateTable('operations')
