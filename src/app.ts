@@ -80,6 +80,7 @@ function openstackDeployer(config: MichmanConfig, provider: Provider): Deployer 
     knownTypes: catalogTypes(join(PACKAGE_ROOT, 'catalog')),
     // Cloud images log in as their own user (the Michman image's AnsibleUser), not root.
     loginAs: 'image-user',
+    taskTimeoutSeconds: config.ansible_task_timeout_seconds,
   });
 }
 

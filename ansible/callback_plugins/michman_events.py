@@ -2,6 +2,7 @@
 # every task result into an operation event per host and a failure into an error naming host, role
 # and task. Lines:
 #   {"event": "play", "play": ...}
+#   {"event": "task", "play", "role", "task", "handler": bool}   (a task or handler starts)
 #   {"event": "result", "host", "play", "role", "task", "action", "status": ok|changed|failed|unreachable|skipped,
 #    "ignored": bool, "msg": excerpt}
 #   {"event": "stats", "hosts": {host: {ok, changed, failures, unreachable, skipped, rescued, ignored}}}
@@ -76,8 +77,8 @@ class CallbackModule(CallbackBase):
                         parts.append(_text(m))
         return _tail('\n'.join(p for p in parts if p), MSG_LIMIT)
 
-    def _result(self, result, status, ignored=False):
-        task = result._task
+    @staticmethod
+    def _names(task):
         role = ''
         if getattr(task, '_role', None) is not None:
             role = task._role.get_name()
@@ -85,6 +86,17 @@ class CallbackModule(CallbackBase):
         # get_name() prefixes role tasks with "<role> : "; the role has a field of its own.
         if role and name.startswith(role + ' : '):
             name = name[len(role) + 3:]
+        return role, name
+
+    def _start(self, task, handler):
+        # So that a task that hangs (an apt download, a service that never answers) is named in the
+        # operation's events while it runs, not only once it ends.
+        role, name = self._names(task)
+        self._emit({'event': 'task', 'play': self._play, 'role': role, 'task': name, 'handler': handler})
+
+    def _result(self, result, status, ignored=False):
+        task = result._task
+        role, name = self._names(task)
         if status == 'ok' and (result._result or {}).get('changed'):
             status = 'changed'
         self._emit({
@@ -102,6 +114,12 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_play_start(self, play):
         self._play = play.get_name()
         self._emit({'event': 'play', 'play': self._play})
+
+    def v2_playbook_on_task_start(self, task, is_conditional):
+        self._start(task, False)
+
+    def v2_playbook_on_handler_task_start(self, task):
+        self._start(task, True)
 
     def v2_playbook_on_no_hosts_matched(self):
         self._emit({'event': 'no_hosts', 'play': self._play})

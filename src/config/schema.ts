@@ -160,6 +160,12 @@ export const ConfigSchema = Type.Object(
       minimum: 1,
     }),
     deploy_deadline_seconds: Type.Integer({ description: 'Deadline of the deploy phase (all services).', default: 3600, minimum: 1 }),
+    ansible_task_timeout_seconds: Type.Integer({
+      description:
+        'Longest time one Ansible task may run (a stalled apt download, a service that never answers) before it fails, naming host, role and task; 0 for no limit.',
+      default: 1200,
+      minimum: 0,
+    }),
     health_deadline_seconds: Type.Integer({ description: 'Deadline of the health phase.', default: 600, minimum: 1 }),
     delete_deadline_seconds: Type.Integer({ description: 'Deadline of removing services and nodes.', default: 1800, minimum: 1 }),
     lease_seconds: Type.Integer({

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runPlaybook, PlaybookError, stopStaleRun } from '../../src/deploy/ansible/playbook.js';
 import { spawn } from 'node:child_process';
-import type { TaskResult } from '../../src/deploy/ansible/events.js';
+import type { TaskResult, TaskStart } from '../../src/deploy/ansible/events.js';
 import { redactor } from '../../src/deploy/ansible/events.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 
@@ -52,7 +52,21 @@ describe.skipIf(!haveAnsible)('ansible-playbook with the michman_events callback
 
   it('turns each task result into a result line and returns the stats', async () => {
     const results: TaskResult[] = [];
-    const r = await runPlaybook({ ...base(), playbook: 'play.yml', extraVars: vars({}), signal: new AbortController().signal, onResult: (x) => results.push(x) });
+    const starts: TaskStart[] = [];
+    const r = await runPlaybook({
+      ...base(),
+      playbook: 'play.yml',
+      extraVars: vars({}),
+      signal: new AbortController().signal,
+      onResult: (x) => results.push(x),
+      onTaskStart: (t) => starts.push(t),
+    });
+    // Each task announces its start (so one that hangs is named while it runs), in order.
+    expect(starts.map((t) => [t.play, t.role, t.task, t.handler])).toEqual([
+      ['Demo', 'demo', 'Write the marker', false],
+      ['Demo', 'demo', 'Refuse an impossible value', false],
+      ['Demo', 'demo', 'Sleep when asked', false],
+    ]);
     expect(results.map((x) => [x.host, x.role, x.task, x.status])).toEqual([
       ['localhost', 'demo', 'Write the marker', 'changed'],
       ['localhost', 'demo', 'Refuse an impossible value', 'skipped'],
@@ -83,6 +97,22 @@ describe.skipIf(!haveAnsible)('ansible-playbook with the michman_events callback
     expect(e.output).not.toContain(SECRET);
     expect([e.host, e.role, e.task]).toEqual(['localhost', 'demo', 'Refuse an impossible value']);
   }, 120_000);
+
+  it('a task running past the task timeout fails, naming host, role and task', async () => {
+    const err = await runPlaybook({
+      ...base(),
+      playbook: 'play.yml',
+      extraVars: vars({ demo_sleep: 300 }),
+      signal: new AbortController().signal,
+      onResult: () => undefined,
+      taskTimeoutSeconds: 2,
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PlaybookError);
+    const e = err as PlaybookError;
+    expect([e.host, e.role, e.task]).toEqual(['localhost', 'demo', 'Sleep when asked']);
+    // Ansible's own words for ANSIBLE_TASK_TIMEOUT: the run ended by the timeout, not by the sleep.
+    expect(e.message).toMatch(/expected time frame \(2\)/);
+  }, 150_000);
 
   it('on cancel kills the whole process group (no sleep left behind)', async () => {
     const ac = new AbortController();

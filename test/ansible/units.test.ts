@@ -2,7 +2,7 @@
 // redaction, extra-vars with the original's names plus michman_* variables.
 import { describe, it, expect } from 'vitest';
 import { buildInventory } from '../../src/deploy/ansible/inventory.js';
-import { failureMessage, parseLine, redactor, resultEvent, isFatal, type TaskResult } from '../../src/deploy/ansible/events.js';
+import { failureMessage, parseLine, redactor, resultEvent, isFatal, taskStartEvent, type TaskResult, type TaskStart } from '../../src/deploy/ansible/events.js';
 import { runVars, generatedParams } from '../../src/deploy/ansible/vars.js';
 import type { OperationPlan } from '../../src/domain/plan.js';
 import type { ProvisionedNode } from '../../src/providers/types.js';
@@ -60,6 +60,10 @@ describe('callback lines', () => {
     expect(ev.message).toBe('[redis] Configure: failed: bad value ********');
     expect(failureMessage('deploy.yml', r, redact)).toBe("ansible deploy.yml: host c1-storage: role redis, task 'Configure' failed: bad value ********");
     expect(resultEvent({ ...r, status: 'changed', msg: '' }, undefined, redact)).toMatchObject({ level: 'info', message: '[redis] Configure: changed' });
+    // A task's start: a debug event naming it (redacted too: task names are templated).
+    const start = parseLine('{"event":"task","play":"p","role":"redis","task":"Set pw123secret","handler":true}') as TaskStart;
+    expect(start).toEqual({ event: 'task', play: 'p', role: 'redis', task: 'Set pw123secret', handler: true });
+    expect(taskStartEvent(start, 'redis', redact)).toEqual({ level: 'debug', phase: '', service: 'redis', message: '[redis] Set ********: handler started' });
     // Too short to redact safely (would shred ordinary words).
     expect(redact('about')).toBe('about');
   });

@@ -14,7 +14,7 @@ import { PACKAGE_ROOT } from '../../paths.js';
 import { sshOptions } from '../../providers/nspawn/provider.js';
 import { run } from '../../providers/nspawn/host.js';
 import type { Deployer, HealthResult, ServiceDeployment } from '../types.js';
-import { redactor, resultEvent } from './events.js';
+import { redactor, resultEvent, taskStartEvent } from './events.js';
 import { checkHealth } from './health.js';
 import { buildInventory } from './inventory.js';
 import { ANSIBLE_PLAYBOOK, runPlaybook, stopStaleRun, type PlaybookOutcome } from './playbook.js';
@@ -47,6 +47,8 @@ export interface AnsibleDeployerOptions {
   knownTypes?: readonly string[];
   settings?: ExtraVarsSettings;
   program?: string;
+  /** Longest time one Ansible task may run (config ansible_task_timeout_seconds; 0: no limit). */
+  taskTimeoutSeconds?: number;
   /** How long health keeps retrying an unhealthy service (default 90 s). */
   healthWaitMs?: number;
   playbooks?: { prepare?: string; deploy?: string; remove?: string };
@@ -193,10 +195,12 @@ export class AnsibleDeployer implements Deployer {
         ...(o.limit ? { limit: o.limit } : {}),
         callbackDir: this.o.callbackDir ?? join(PACKAGE_ROOT, 'ansible', 'callback_plugins'),
         ...(this.o.program ? { program: this.o.program } : {}),
+        ...(this.o.taskTimeoutSeconds !== undefined ? { taskTimeoutSeconds: this.o.taskTimeoutSeconds } : {}),
         signal: ctx.signal,
         pidFile,
         redact,
         onResult: (r) => ctx.emit({ ...resultEvent(r, o.only, redact), phase: o.phase }),
+        onTaskStart: (t) => ctx.emit({ ...taskStartEvent(t, o.only, redact), phase: o.phase }),
       });
       const changed = Object.values(out.stats).reduce((a, s) => a + s.changed, 0);
       const ok = Object.values(out.stats).reduce((a, s) => a + s.ok, 0);

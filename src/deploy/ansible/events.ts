@@ -27,8 +27,18 @@ export interface HostStats {
   ignored?: number;
 }
 
+/** A task or handler starts (on every host of the play at once). */
+export interface TaskStart {
+  event: 'task';
+  play: string;
+  role: string;
+  task: string;
+  handler: boolean;
+}
+
 export type CallbackLine =
   | TaskResult
+  | TaskStart
   | { event: 'play'; play: string }
   | { event: 'no_hosts'; play: string }
   | { event: 'stats'; hosts: Record<string, HostStats> };
@@ -62,6 +72,8 @@ export function parseLine(line: string): CallbackLine | undefined {
         ignored: o.ignored === true,
         msg: str('msg'),
       };
+    case 'task':
+      return { event: 'task', play: str('play'), role: str('role'), task: str('task'), handler: o.handler === true };
     case 'play':
     case 'no_hosts':
       return { event: o.event, play: str('play') };
@@ -94,6 +106,13 @@ export function resultEvent(r: TaskResult, service: string | undefined, redact: 
     ...(service ? { service } : {}),
     message: `${where}: ${r.status}${ignored}${detail}`,
   };
+}
+
+/** A debug event when a task starts, so a task that runs long (or hangs) is named while it runs. */
+export function taskStartEvent(t: TaskStart, service: string | undefined, redact: (s: string) => string): EngineEvent {
+  // Task names are templated and could carry a value; they go through the redactor like results.
+  const where = redact(t.role ? `[${t.role}] ${t.task}` : t.task);
+  return { level: 'debug', phase: '', ...(service ? { service } : {}), message: `${where}: ${t.handler ? 'handler ' : ''}started` };
 }
 
 /** The step's error for a fatal result: names host, role and task; the excerpt goes to `output`. */

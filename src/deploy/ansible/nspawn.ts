@@ -9,7 +9,7 @@ import type { SecretStore } from '../../secrets/types.js';
 import { AnsibleDeployer, catalogTypes } from './deployer.js';
 
 type NspawnConfig = Pick<MichmanConfig, 'data_dir' | 'nspawn_network' | 'nspawn_images_dir' | 'nspawn_mirror' | 'nspawn_apt_cache'> &
-  Partial<Pick<MichmanConfig, 'use_package_mirror' | 'apt_mirror_address'>>;
+  Partial<Pick<MichmanConfig, 'use_package_mirror' | 'apt_mirror_address' | 'ansible_task_timeout_seconds'>>;
 
 export function nspawnMachinery(
   config: NspawnConfig,
@@ -35,6 +35,7 @@ export function nspawnMachinery(
     aptProxy: () => provider.aptProxyUrl(),
     preflight: () => provider.problems(),
     knownTypes: catalogTypes(join(PACKAGE_ROOT, 'catalog')),
+    ...(config.ansible_task_timeout_seconds !== undefined ? { taskTimeoutSeconds: config.ansible_task_timeout_seconds } : {}),
   });
   return { provider, deployer };
 }

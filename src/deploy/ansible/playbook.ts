@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { failureMessage, isFatal, parseLine, type HostStats, type TaskResult } from './events.js';
+import { failureMessage, isFatal, parseLine, type HostStats, type TaskResult, type TaskStart } from './events.js';
 
 export interface PlaybookRun {
   /** Directory holding the playbooks and ansible.cfg (the working directory of the run). */
@@ -23,8 +23,15 @@ export interface PlaybookRun {
   program?: string;
   signal: AbortSignal;
   onResult(r: TaskResult): void;
+  /** A task or handler starts. */
+  onTaskStart?(t: TaskStart): void;
   /** Secret values to keep out of errors. */
   redact(text: string): string;
+  /**
+   * Longest time one task may run (ANSIBLE_TASK_TIMEOUT): a task that hangs then fails with its
+   * host, role and task named, well before the phase deadline ends the whole step. 0: no limit.
+   */
+  taskTimeoutSeconds?: number;
   /** Grace between SIGTERM and SIGKILL of the process group on abort (default 5 s). */
   killGraceMs?: number;
   /**
@@ -130,7 +137,7 @@ function execute(o: PlaybookRun, args: string[], started: number, dir: string): 
   return new Promise((resolve, reject) => {
     const child = spawn(o.program ?? ANSIBLE_PLAYBOOK, args, {
       cwd: o.ansibleDir,
-      env: ansibleEnv(o.callbackDir),
+      env: { ...ansibleEnv(o.callbackDir), ...(o.taskTimeoutSeconds !== undefined ? { ANSIBLE_TASK_TIMEOUT: String(o.taskTimeoutSeconds) } : {}) },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
@@ -146,14 +153,15 @@ function execute(o: PlaybookRun, args: string[], started: number, dir: string): 
         raw = (raw + line + '\n').slice(-4000);
         return;
       }
-      if (ev.event === 'result') {
-        results.push(ev);
-        try {
+      try {
+        if (ev.event === 'result') {
+          results.push(ev);
           o.onResult(ev);
-        } catch {
-          /* an event sink's trouble must not kill the run */
-        }
-      } else if (ev.event === 'stats') stats = ev.hosts;
+        } else if (ev.event === 'task') o.onTaskStart?.(ev);
+        else if (ev.event === 'stats') stats = ev.hosts;
+      } catch {
+        /* an event sink's trouble must not kill the run */
+      }
     });
     child.stderr!.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-8000)));
 
