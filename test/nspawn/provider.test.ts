@@ -133,8 +133,10 @@ describe.skipIf(nspawnMissing !== undefined)('nspawn provider + ansible deployer
     expect(text).toContain('masters=fx-master');
     expect(text).toContain('slaves=fx-slave-1');
     expect(text).toContain('keys=1');
-    const results = events.filter((e) => e.phase === 'deploy' && /Record the node's name/.test(e.message));
+    // One result per host, and the task's start once (a debug event, for the play).
+    const results = events.filter((e) => e.phase === 'deploy' && /Record the node's name and the cluster's groups: (ok|changed)$/.test(e.message));
     expect(results.map((e) => e.node).sort()).toEqual(['fx-master', 'fx-slave-1']);
+    expect(events.filter((e) => e.phase === 'deploy' && /Record the node's name and the cluster's groups: started$/.test(e.message)).map((e) => e.level)).toEqual(['debug']);
   }, 300_000);
 
   it('deploys a service, and a second apply reports changed=0', async () => {

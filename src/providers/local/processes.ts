@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
-import { readFile, readdir, rm, writeFile, rename } from 'node:fs/promises';
+import { readFile, readdir, readlink, rm, writeFile, rename } from 'node:fs/promises';
 import { basename } from 'node:path';
 
 /** What a process must look like to be ours: its program, and a directory that appears in its argv. */
@@ -118,6 +118,11 @@ export async function isOurProcess(pid: number, id: ProcessIdentity): Promise<bo
 
 /** Every live process that matches `id`: the fallback when a pid file was lost or is stale. */
 export async function findProcesses(id: ProcessIdentity): Promise<number[]> {
+  return findProcessesWhere((argv) => matchesIdentity(argv, id));
+}
+
+/** Every live process (but this one) whose argument vector passes `test`. */
+export async function findProcessesWhere(test: (argv: string[]) => boolean): Promise<number[]> {
   let entries: string[];
   try {
     entries = await readdir('/proc');
@@ -131,10 +136,34 @@ export async function findProcesses(id: ProcessIdentity): Promise<number[]> {
       const pid = Number(e);
       if (pid === process.pid) return;
       const argv = await cmdlineOf(pid);
-      if (argv && matchesIdentity(argv, id) && (await isAlive(pid))) found.push(pid);
+      if (argv && test(argv) && (await isAlive(pid))) found.push(pid);
     }),
   );
   return found.sort((a, b) => a - b);
+}
+
+/**
+ * Whether `pid` itself holds the TCP listening socket on IPv4 `address`:`port` (from /proc/net/tcp
+ * and the process's descriptors). An open port alone does not say whose it is: a program that
+ * failed to bind may live on while another one answers there.
+ */
+export async function holdsListener(pid: number, address: string, port: number): Promise<boolean> {
+  const octets = address.split('.').map(Number);
+  if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o) || o < 0 || o > 255)) return false;
+  // /proc/net/tcp writes the address as the kernel's 32-bit word in host order (little-endian here).
+  const hex = (n: number, w: number) => n.toString(16).toUpperCase().padStart(w, '0');
+  const local = `${[...octets].reverse().map((o) => hex(o, 2)).join('')}:${hex(port, 4)}`;
+  const table = await readFile('/proc/net/tcp', 'utf8').catch(() => '');
+  const inodes = new Set<string>();
+  for (const line of table.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    // f[1] local address, f[3] state (0A = LISTEN), f[9] inode
+    if (f[1] === local && f[3] === '0A' && f[9]) inodes.add(`socket:[${f[9]}]`);
+  }
+  if (inodes.size === 0) return false;
+  const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
+  for (const fd of fds) if (inodes.has(await readlink(`/proc/${pid}/fd/${fd}`).catch(() => ''))) return true;
+  return false;
 }
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {

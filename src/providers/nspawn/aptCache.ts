@@ -3,12 +3,16 @@
 // downloaded once per host however many nodes and clusters install it. Bound to the bridge address
 // only (never 0.0.0.0), with its own cache, log and socket under the provider's directory, so it
 // neither serves other networks nor collides with an apt-cacher-ng someone else runs.
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { PROGRAMS, findProgram } from './host.js';
 import {
+  cmdlineOf,
   findProcesses,
+  findProcessesWhere,
+  holdsListener,
   isOurProcess,
+  matchesIdentity,
   readPidFile,
   removeFile,
   sleep,
@@ -17,7 +21,6 @@ import {
   writePidFile,
   type ProcessIdentity,
 } from '../local/processes.js';
-import { portOpen } from '../../deploy/local/net.js';
 
 export const APT_CACHE_PORT = 3142;
 
@@ -48,13 +51,35 @@ export class AptCache {
     return (await findProcesses(this.id))[0];
   }
 
+  /**
+   * apt-cacher-ng processes of another directory bound to our address and port: left by a Michman
+   * process killed before it could stop its cache. Such a listener outlives the bridge and answers
+   * again when the bridge (and its address) comes back, so our own cache would fail to bind while
+   * the nodes talked to one whose directory nobody owns any more.
+   */
+  async strays(): Promise<Array<{ pid: number; dir: string }>> {
+    const out: Array<{ pid: number; dir: string }> = [];
+    const bound = (argv: string[]) =>
+      argv.some((a) => basename(a) === 'apt-cacher-ng') && argv.includes(`BindAddress=${this.address}`) && argv.includes(`Port=${this.port}`);
+    for (const pid of await findProcessesWhere(bound)) {
+      const argv = await cmdlineOf(pid);
+      if (!argv) continue;
+      const cacheDir = argv.find((a) => a.startsWith('CacheDir='))?.slice('CacheDir='.length);
+      if (!cacheDir || matchesIdentity(argv, this.id)) continue;
+      out.push({ pid, dir: cacheDir });
+    }
+    return out;
+  }
+
   /** Starts the cache unless it runs, and waits until it accepts connections (bounded). */
   async ensure(signal?: AbortSignal): Promise<void> {
-    if ((await this.running()) !== undefined && (await portOpen(this.address, this.port, 1000))) return;
+    const current = await this.running();
+    if (current !== undefined && (await holdsListener(current, this.address, this.port))) return;
     const program = await findProgram(...PROGRAMS.aptCacherNg);
     if (!program) throw new Error('the nspawn provider needs apt-cacher-ng for apt inside nodes: apt-get install apt-cacher-ng');
     const old = await this.running();
     if (old !== undefined) await stopProcess(old, this.id, { timeoutMs: 5_000 });
+    for (const s of await this.strays()) await stopProcess(s.pid, { programs: ['apt-cacher-ng'], marker: s.dir }, { timeoutMs: 5_000 });
     for (const d of ['cache', 'log', 'conf']) await mkdir(join(this.dir, d), { recursive: true, mode: 0o755 });
     // An own, empty configuration: the package's Remap rules send deb.debian.org to a backend list
     // that fails offline ("503 Host not found"); without them it simply proxies and caches by URL.
@@ -77,13 +102,19 @@ export class AptCache {
       logPath: join(this.dir, 'apt-cacher-ng.out'),
     });
     await writePidFile(this.pidFile, child.pid);
-    const until = Date.now() + 15_000;
-    while (Date.now() < until) {
-      if (await portOpen(this.address, this.port, 500)) return;
+    const until = performance.now() + 15_000;
+    while (performance.now() < until) {
+      // The listener must be our child's: apt-cacher-ng that cannot bind lives on without one, and
+      // the port may be another program's.
       if (!(await isOurProcess(child.pid, this.id))) break;
+      if (await holdsListener(child.pid, this.address, this.port)) return;
       await sleep(100, signal);
     }
-    throw new Error(`apt-cacher-ng did not start on ${this.address}:${this.port}; see ${join(this.dir, 'apt-cacher-ng.out')}`);
+    await stopProcess(child.pid, this.id, { timeoutMs: 5_000 });
+    await removeFile(this.pidFile);
+    const out = join(this.dir, 'apt-cacher-ng.out');
+    const tail = (await readFile(out, 'utf8').catch(() => '')).trim().split('\n').slice(-3).join(' | ');
+    throw new Error(`apt-cacher-ng did not start on ${this.address}:${this.port}${tail ? `: ${tail}` : ''} (see ${out})`);
   }
 
   async stop(): Promise<void> {
