@@ -3,7 +3,7 @@
 // deploy (events per host and task; a second apply changes nothing), a failing task naming host,
 // role and task, cancel killing ansible, remove, and delete leaving no container, namespace or link.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NspawnProvider } from '../../src/providers/nspawn/index.js';
@@ -125,6 +125,39 @@ describe.skipIf(nspawnMissing !== undefined)('nspawn provider + ansible deployer
     expect((await again.listNodes(c)).map((n) => n.name)).toEqual(['fx-master', 'fx-slave-1']);
   }, 120_000);
 
+  it("the base role's bounded apt refresh kills a stalled apt-get and tries again", async () => {
+    // The script as the role renders it, with a 2 s limit, and an apt-get that stalls on its first
+    // call (as apt has behind apt-cacher-ng's 503s) and succeeds on the second.
+    const script = readFileSync(join(PACKAGE_ROOT, 'ansible', 'roles', 'base', 'templates', 'michman-apt-update.j2'), 'utf8')
+      .replace('{{ ansible_managed }}', 'rendered by the test')
+      .replace('{{ base_apt_update_timeout | int }}', '2')
+      .replace('{{ base_apt_update_tries | int }}', '3');
+    expect(script).not.toContain('{{');
+    const fake = ['#!/bin/sh', 'n=$(cat /tmp/fake-apt-tries 2>/dev/null || echo 0); n=$((n + 1)); echo $n > /tmp/fake-apt-tries', '[ "$n" -ge 2 ] && exit 0', 'sleep 307', ''].join('\n');
+    const put = (path: string, text: string) => `echo ${Buffer.from(text).toString('base64')} | base64 -d > ${path} && chmod 0755 ${path}`;
+    const key = (await provider.keys.ensure(CLUSTER)).privateKeyFile;
+    const out = ssh(
+      key,
+      nodes[0]!.address,
+      [
+        'mkdir -p /tmp/fakebin',
+        put('/tmp/michman-apt-update', script),
+        put('/tmp/fakebin/apt-get', fake),
+        'rm -f /tmp/fake-apt-tries /var/lib/apt/periodic/update-success-stamp',
+        'PATH=/tmp/fakebin:$PATH /tmp/michman-apt-update 2>&1; echo rc=$?',
+        'echo tries=$(cat /tmp/fake-apt-tries)',
+        'test -f /var/lib/apt/periodic/update-success-stamp && echo stamped',
+        // The pattern must not match this command line itself.
+        "pgrep -f 'sleep [3]07' || echo no-sleep-left",
+      ].join('; '),
+    );
+    expect(out).toContain('michman-apt-update: try 1 of 3 failed or took longer than 2 s');
+    expect(out).toContain('rc=0');
+    expect(out).toContain('tries=2');
+    expect(out).toContain('stamped');
+    expect(out).toContain('no-sleep-left');
+  }, 120_000);
+
   it('prepares every node with the inventory groups and the cluster keys', async () => {
     await deployer.prepare(ctx());
     const key = (await provider.keys.ensure(CLUSTER)).privateKeyFile;
@@ -150,6 +183,10 @@ describe.skipIf(nspawnMissing !== undefined)('nspawn provider + ansible deployer
     expect(Object.values(second!.stats).reduce((a, s) => a + s.changed, 0)).toBe(0);
     expect(events.some((e) => e.node === 'fx-master' && e.service === 'demo' && e.message.startsWith('[demo] Write the service marker: changed'))).toBe(true);
     expect((await deployer.health(ctx(), demo())).healthy).toBe(true);
+    // The runs' ssh connection masters were their own (in the run's directory) and are gone with it.
+    const until = performance.now() + 10_000;
+    while (processesWith('michman-ansible-').length > 0 && performance.now() < until) await new Promise((r) => setTimeout(r, 100));
+    expect(processesWith('michman-ansible-')).toEqual([]);
   }, 300_000);
 
   it('a failing task names its host, role and task', async () => {

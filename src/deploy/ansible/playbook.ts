@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { findProcessesWhere } from '../../providers/local/processes.js';
 import { failureMessage, isFatal, parseLine, type HostStats, type TaskResult, type TaskStart } from './events.js';
 
 export interface PlaybookRun {
@@ -108,10 +109,29 @@ export async function stopStaleRun(pidFile: string): Promise<number | undefined>
         while (Date.now() < until && (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')) !== '') await new Promise((r) => setTimeout(r, 100));
       }
     }
+    await stopControlMasters(dir);
     await rm(dir, { recursive: true, force: true });
   }
   await rm(pidFile, { force: true });
   return stopped;
+}
+
+/**
+ * Each run keeps its ssh connection masters in its own directory (ANSIBLE_SSH_CONTROL_PATH_DIR),
+ * not in the shared ~/.ansible/cp: a master there is keyed by address and user only, so a run
+ * could reuse one left by another cluster's earlier node at the same address (another machine,
+ * or a dead connection). Masters detach into their own session, so the group kill misses them;
+ * they are found by that directory in their title (`ssh: <dir>/cp/<hash> [mux]`) and stopped.
+ */
+async function stopControlMasters(dir: string): Promise<void> {
+  const cp = join(dir, 'cp');
+  for (const pid of await findProcessesWhere((argv) => argv.some((a) => a.includes(cp)))) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      /* gone */
+    }
+  }
 }
 
 export async function runPlaybook(o: PlaybookRun): Promise<PlaybookOutcome> {
@@ -128,6 +148,7 @@ export async function runPlaybook(o: PlaybookRun): Promise<PlaybookOutcome> {
     if (o.limit && o.limit.length > 0) args.push('--limit', o.limit.join(','));
     return await execute(o, args, started, dir);
   } finally {
+    await stopControlMasters(dir);
     await rm(dir, { recursive: true, force: true });
     if (o.pidFile) await rm(o.pidFile, { force: true });
   }
@@ -137,7 +158,11 @@ function execute(o: PlaybookRun, args: string[], started: number, dir: string): 
   return new Promise((resolve, reject) => {
     const child = spawn(o.program ?? ANSIBLE_PLAYBOOK, args, {
       cwd: o.ansibleDir,
-      env: { ...ansibleEnv(o.callbackDir), ...(o.taskTimeoutSeconds !== undefined ? { ANSIBLE_TASK_TIMEOUT: String(o.taskTimeoutSeconds) } : {}) },
+      env: {
+        ...ansibleEnv(o.callbackDir),
+        ANSIBLE_SSH_CONTROL_PATH_DIR: join(dir, 'cp'),
+        ...(o.taskTimeoutSeconds !== undefined ? { ANSIBLE_TASK_TIMEOUT: String(o.taskTimeoutSeconds) } : {}),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
