@@ -122,7 +122,7 @@ export async function findProcesses(id: ProcessIdentity): Promise<number[]> {
 }
 
 /** Every live process (but this one) whose argument vector passes `test`. */
-export async function findProcessesWhere(test: (argv: string[]) => boolean): Promise<number[]> {
+export async function findProcessesWhere(test: (argv: string[], pid: number) => boolean): Promise<number[]> {
   let entries: string[];
   try {
     entries = await readdir('/proc');
@@ -136,7 +136,7 @@ export async function findProcessesWhere(test: (argv: string[]) => boolean): Pro
       const pid = Number(e);
       if (pid === process.pid) return;
       const argv = await cmdlineOf(pid);
-      if (argv && test(argv) && (await isAlive(pid))) found.push(pid);
+      if (argv && test(argv, pid) && (await isAlive(pid))) found.push(pid);
     }),
   );
   return found.sort((a, b) => a - b);

@@ -7,7 +7,6 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { PROGRAMS, findProgram } from './host.js';
 import {
-  cmdlineOf,
   findProcesses,
   findProcessesWhere,
   holdsListener,
@@ -58,17 +57,16 @@ export class AptCache {
    * the nodes talked to one whose directory nobody owns any more.
    */
   async strays(): Promise<Array<{ pid: number; dir: string }>> {
-    const out: Array<{ pid: number; dir: string }> = [];
-    const bound = (argv: string[]) =>
-      argv.some((a) => basename(a) === 'apt-cacher-ng') && argv.includes(`BindAddress=${this.address}`) && argv.includes(`Port=${this.port}`);
-    for (const pid of await findProcessesWhere(bound)) {
-      const argv = await cmdlineOf(pid);
-      if (!argv) continue;
-      const cacheDir = argv.find((a) => a.startsWith('CacheDir='))?.slice('CacheDir='.length);
-      if (!cacheDir || matchesIdentity(argv, this.id)) continue;
-      out.push({ pid, dir: cacheDir });
-    }
-    return out;
+    // One pass over /proc: the test keeps each match's cache directory.
+    const dirs = new Map<number, string>();
+    const pids = await findProcessesWhere((argv, pid) => {
+      const bound = argv.some((a) => basename(a) === 'apt-cacher-ng') && argv.includes(`BindAddress=${this.address}`) && argv.includes(`Port=${this.port}`);
+      const dir = argv.find((a) => a.startsWith('CacheDir='))?.slice('CacheDir='.length);
+      if (!bound || !dir || matchesIdentity(argv, this.id)) return false;
+      dirs.set(pid, dir);
+      return true;
+    });
+    return pids.map((pid) => ({ pid, dir: dirs.get(pid)! }));
   }
 
   /** Starts the cache unless it runs, and waits until it accepts connections (bounded). */
