@@ -46,6 +46,14 @@ describe('michman CLI', () => {
     expect(r.stderr).toMatch(/storage/);
   });
 
+  it('serve refuses a key whose feature is missing, saying it is not supported yet, with a non-zero exit', () => {
+    const cfg = join(dir, 'mirror.yaml');
+    writeFileSync(cfg, 'use_package_mirror: true\napt_mirror_address: http://apt.example.org\n');
+    const r = run(['--config', cfg, 'serve', '--listen', '127.0.0.1:1']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("'use_package_mirror' is not supported yet");
+  });
+
   it('migrate creates the SQLite database in the data directory', () => {
     const r = run(['migrate'], { MICHMAN_DATA_DIR: join(dir, 'd1') });
     expect(r.status, r.stderr).toBe(0);

@@ -171,11 +171,7 @@ function finish(c: Static<typeof ConfigSchema>, cwd: string): MichmanConfig {
   const fromSecrets = c.storage !== 'sqlite' && missing(c.database_url) && !missing(c.mysql_key);
   const databaseUrl = fromSecrets ? '' : resolveDatabaseUrl(c.storage, c.database_url, dataDir, cwd);
 
-  if (c.logs_output === 'logstash') {
-    for (const k of ['logstash_addr', 'elastic_addr'] as const) {
-      if (missing(c[k])) throw new ConfigError(k, `'${k}' is required when logs_output is logstash`);
-    }
-  }
+  refuseNotYet(c);
   if (c.use_auth && c.authorization_model === 'oauth2' && missing(c.oidc_issuer) && missing(c.hydra_client)) {
     throw new ConfigError('oidc_issuer', `'oidc_issuer' (or the original's 'hydra_client') is required when use_auth is true and authorization_model is oauth2`);
   }
@@ -190,8 +186,19 @@ function finish(c: Static<typeof ConfigSchema>, cwd: string): MichmanConfig {
     ...c,
     data_dir: dataDir,
     database_url: databaseUrl,
-    logs_file_path: missing(c.logs_file_path) ? path.join(dataDir, 'logs') : path.resolve(cwd, c.logs_file_path!),
   };
+}
+
+/** A key whose feature is missing (KeyAnnotations.notYet) may be given only as asking for nothing. */
+function refuseNotYet(c: Static<typeof ConfigSchema>): void {
+  for (const [key, value] of Object.entries(c)) {
+    const schema = keySchema(key);
+    if (!schema?.notYet) continue;
+    const asksNothing = value === undefined || value === schema.default || (typeof value === 'string' && value.trim() === '');
+    if (!asksNothing) {
+      throw new ConfigError(key, `'${key}' is not supported yet: ${schema.notYet}. Remove it from the configuration, or set it to ${schema.default === undefined ? 'an empty value' : JSON.stringify(schema.default)}`);
+    }
+  }
 }
 
 const URL_SCHEMES: Record<string, string[]> = { mysql: ['mysql', 'mariadb'], postgres: ['postgres', 'postgresql'] };

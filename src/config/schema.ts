@@ -7,19 +7,31 @@ export interface KeyAnnotations {
   secret?: boolean;
   /** Default that depends on other keys, so it cannot be a literal `default`; shown in docs only. */
   docDefault?: string;
+  /**
+   * The original's key for a feature Michman does not have yet: accepted while it asks for nothing
+   * (its default, or empty), refused at start-up otherwise, so no key is accepted and ignored.
+   * The text says what is missing.
+   */
+  notYet?: string;
 }
 
 const str = (description: string, extra: KeyAnnotations = {}) =>
   Type.Optional(Type.String({ description, ...extra }));
 
-const bool = (description: string) => Type.Boolean({ description, default: false });
+const bool = (description: string, extra: KeyAnnotations = {}) => Type.Boolean({ description, default: false, ...extra });
 
 // The cast only tells TypeScript the static type (a union of the literals); the schema is the real union.
-const oneOf = <const T extends readonly string[]>(values: T, description: string, def: T[number]) =>
+const oneOf = <const T extends readonly string[]>(values: T, description: string, def: T[number], extra: KeyAnnotations = {}) =>
   Type.Union(
     values.map((v) => Type.Literal(v)),
-    { description, default: def },
+    { description, default: def, ...extra },
   ) as unknown as TUnion<TLiteral<T[number]>[]>;
+
+// Why each group of the original's keys is refused for now (KeyAnnotations.notYet).
+const NO_LOG_SHIPPING = 'cluster logs are kept in the database and served by GET /logs/projects/{p}/clusters/{c}; nothing writes them to files or ships them to Logstash yet';
+const NO_MIRRORS = 'package mirrors do not reach the Ansible roles yet; cluster nodes install from the image\'s own sources (nspawn: through the host\'s apt cache)';
+const NO_DOCKER = 'no service role uses Docker yet, so there is no registry to configure';
+const NO_COUCHBASE = 'Couchbase storage is not supported';
 
 export const STORAGES = ['sqlite', 'mysql', 'postgres'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -54,9 +66,9 @@ export const ConfigSchema = Type.Object(
     token: str('Vault token.', { secret: true }),
     os_key: str('Vault path to the OpenStack credentials.'),
     ssh_key: str('Vault path to the secret holding the SSH private key.'),
-    cb_key: str('Vault path to Couchbase credentials. Accepted for compatibility; Couchbase is not supported.'),
+    cb_key: str('Vault path to Couchbase credentials.', { notYet: NO_COUCHBASE }),
     mysql_key: str('Secret path of the database credentials (address, user, password, database) for mysql or postgres, used when database_url is unset.'),
-    registry_key: str('Vault path to GitLab registry credentials.'),
+    registry_key: str('Vault path to GitLab registry credentials.', { notYet: NO_DOCKER }),
     hydra_key: str('Secret path of the OAuth2 client (client_id, client_secret, redirect_uri), in the secret store; oauth2 model.', { docDefault: 'oauth2' }),
 
     // --- Storage ---
@@ -69,28 +81,28 @@ export const ConfigSchema = Type.Object(
     data_dir: Type.String({ description: 'Directory for local state; relative paths resolve against the working directory.', default: './data' }),
 
     // --- Cluster logs (original) ---
-    logs_output: oneOf(['file', 'logstash'], 'Where cluster deployment logs go: file or logstash.', 'file'),
-    logs_file_path: str('Directory for cluster logs when logs_output is file.', { docDefault: '<data_dir>/logs' }),
-    logstash_addr: str('Logstash address; required when logs_output is logstash.'),
-    elastic_addr: str('Elasticsearch address; required when logs_output is logstash.'),
+    logs_output: oneOf(['file', 'logstash'], 'Where cluster deployment logs go: file or logstash.', 'file', { notYet: NO_LOG_SHIPPING }),
+    logs_file_path: str('Directory for cluster logs when logs_output is file.', { notYet: NO_LOG_SHIPPING }),
+    logstash_addr: str('Logstash address; required when logs_output is logstash.', { notYet: NO_LOG_SHIPPING }),
+    elastic_addr: str('Elasticsearch address; required when logs_output is logstash.', { notYet: NO_LOG_SHIPPING }),
 
     // --- Package mirrors (original) ---
-    use_package_mirror: bool('Use the apt/yum mirrors below on cluster hosts.'),
-    use_pip_mirror: bool('Use the pip mirror below on cluster hosts.'),
-    apt_mirror_address: str('Address of the Debian packages mirror.'),
-    yum_mirror_address: str('Address of the Red Hat packages mirror.'),
-    pip_mirror_address: str('Address of the pip packages mirror.'),
-    pip_trusted_host: str('Host of the pip mirror to trust without TLS verification.'),
+    use_package_mirror: bool('Use the apt/yum mirrors below on cluster hosts.', { notYet: NO_MIRRORS }),
+    use_pip_mirror: bool('Use the pip mirror below on cluster hosts.', { notYet: NO_MIRRORS }),
+    apt_mirror_address: str('Address of the Debian packages mirror.', { notYet: NO_MIRRORS }),
+    yum_mirror_address: str('Address of the Red Hat packages mirror.', { notYet: NO_MIRRORS }),
+    pip_mirror_address: str('Address of the pip packages mirror.', { notYet: NO_MIRRORS }),
+    pip_trusted_host: str('Host of the pip mirror to trust without TLS verification.', { notYet: NO_MIRRORS }),
 
     // --- Docker registries (original) ---
-    docker_insecure_registry: bool('Use a local insecure (no TLS, no auth) Docker registry.'),
-    docker_selfsigned_registry: bool('Use a local Docker registry with a self-signed certificate.'),
-    docker_gitlab_registry: bool('Use a GitLab Docker registry (credentials at registry_key).'),
-    docker_insecure_registry_ip: str('Host IP of the insecure registry.'),
-    docker_selfsigned_registry_ip: str('Host IP of the self-signed registry.'),
-    docker_selfsigned_registry_port: str('Port of the self-signed registry.'),
-    docker_selfsigned_registry_url: str('Address of the self-signed registry as written in its certificate.'),
-    docker_cert_path: str('Path to the self-signed registry certificate.'),
+    docker_insecure_registry: bool('Use a local insecure (no TLS, no auth) Docker registry.', { notYet: NO_DOCKER }),
+    docker_selfsigned_registry: bool('Use a local Docker registry with a self-signed certificate.', { notYet: NO_DOCKER }),
+    docker_gitlab_registry: bool('Use a GitLab Docker registry (credentials at registry_key).', { notYet: NO_DOCKER }),
+    docker_insecure_registry_ip: str('Host IP of the insecure registry.', { notYet: NO_DOCKER }),
+    docker_selfsigned_registry_ip: str('Host IP of the self-signed registry.', { notYet: NO_DOCKER }),
+    docker_selfsigned_registry_port: str('Port of the self-signed registry.', { notYet: NO_DOCKER }),
+    docker_selfsigned_registry_url: str('Address of the self-signed registry as written in its certificate.', { notYet: NO_DOCKER }),
+    docker_cert_path: str('Path to the self-signed registry certificate.', { notYet: NO_DOCKER }),
 
     // --- Authentication (original) ---
     use_auth: bool('Require authentication for API requests.'),
@@ -186,8 +198,8 @@ export const ConfigSchema = Type.Object(
   { additionalProperties: false },
 );
 
-// database_url and logs_file_path get derived defaults in loadConfig, so callers never see them unset.
-export type MichmanConfig = Static<typeof ConfigSchema> & { database_url: string; logs_file_path: string };
+// database_url gets a derived default in loadConfig, so callers never see it unset.
+export type MichmanConfig = Static<typeof ConfigSchema> & { database_url: string };
 
 export type ConfigKey = keyof Static<typeof ConfigSchema>;
 
@@ -212,6 +224,8 @@ export interface ConfigKeyDoc {
   type: string;
   default: unknown;
   description: string;
+  /** Set for the original's keys whose feature is missing: why they are refused. */
+  notYet?: string;
 }
 
 export function configKeys(): ConfigKeyDoc[] {
@@ -222,6 +236,7 @@ export function configKeys(): ConfigKeyDoc[] {
       type: describeType(schema),
       default: schema.docDefault ?? schema.default,
       description: String(schema.description ?? ''),
+      ...(schema.notYet ? { notYet: schema.notYet } : {}),
     };
   });
 }

@@ -10,11 +10,12 @@ import { spawn } from 'node:child_process';
 import type { TaskResult, TaskStart } from '../../src/deploy/ansible/events.js';
 import { redactor } from '../../src/deploy/ansible/events.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
+import { lacksProgram } from '../helpers/requirements.js';
 
-const haveAnsible = existsSync('/usr/bin/ansible-playbook');
+const noAnsible = lacksProgram('/usr/bin/ansible-playbook');
 const SECRET = 'pb-test-secret-9f8e7d';
 
-describe.skipIf(!haveAnsible)('ansible-playbook with the michman_events callback', () => {
+describe.skipIf(noAnsible)('ansible-playbook with the michman_events callback', () => {
   let dir: string;
   let out: string;
   const inventory = () => `[t_master]\nlocalhost ansible_connection=local ansible_python_interpreter=/usr/bin/python3 michman_node_name=localhost\n`;

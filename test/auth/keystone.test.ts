@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { backends } from '../helpers/stores.js';
 import { image, flavor, project } from '../helpers/api.js';
 import { openAuthApi, type AuthApi } from './helpers/authApi.js';
+import { lacks } from '../helpers/requirements.js';
 
 interface FakeToken {
   user: { id: string; name: string };
@@ -139,7 +140,7 @@ describe('keystone model (Keystone v3 protocol fake)', () => {
 });
 
 const live = process.env.MICHMAN_TEST_KEYSTONE_URL;
-describe.skipIf(!live)('keystone model against a real Keystone (MICHMAN_TEST_KEYSTONE_URL)', () => {
+describe.skipIf(lacks('a live Keystone (MICHMAN_TEST_KEYSTONE_URL, from scripts/openstack-testbed.sh up)', live !== undefined && live !== ''))('keystone model against a real Keystone (MICHMAN_TEST_KEYSTONE_URL)', () => {
   it('validates a real token and maps its project', async () => {
     const base = live!.replace(/\/+$/, '').replace(/\/v3$/, '');
     const res = await fetch(`${base}/v3/auth/tokens`, {

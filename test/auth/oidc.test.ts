@@ -46,7 +46,9 @@ for (const format of ['jwt', 'opaque'] as const) {
       expect(plain.data).toMatchObject({ groups: 'none', user_id: 'plain' });
     });
 
-    it.runIf(format === 'opaque')('refuses a token revoked at the provider (introspection asks every time with token_cache_seconds 0)', async () => {
+    // Only opaque tokens are introspected (a JWT is checked offline): the case exists for them alone,
+    // defined rather than skipped so that a skip in CI always means a missing requirement.
+    if (format === 'opaque') it('refuses a token revoked at the provider (introspection asks every time with token_cache_seconds 0)', async () => {
       const token = await idp.token('alice');
       expect((await api.call('GET', '/images', { bearer: token })).status).toBe(200);
       await idp.revoke('alice', token);

@@ -8,10 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, connect } from 'node:net';
 import pg from 'pg';
+import { lacks, lacksProgram } from '../helpers/requirements.js';
 
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'src', 'cli.js');
-const haveRedis = existsSync('/usr/bin/redis-server');
-const havePostgres = existsSync('/usr/lib/postgresql') && readdirSync('/usr/lib/postgresql').length > 0;
+const noRedis = lacksProgram('/usr/bin/redis-server');
+const noPostgres = lacks('PostgreSQL (/usr/lib/postgresql/<version>)', existsSync('/usr/lib/postgresql') && readdirSync('/usr/lib/postgresql').length > 0);
 const REDIS_PASSWORD = 'e2e-redis-pw-1';
 const PG_PASSWORD = 'e2e-pg-pw-1';
 
@@ -51,7 +52,7 @@ const portOpen = (host: string, port: number) =>
     s.once('error', () => resolve(false));
   });
 
-describe.skipIf(!haveRedis || !havePostgres)('a cluster of real Redis and PostgreSQL on the local provider', () => {
+describe.skipIf(noRedis || noPostgres)('a cluster of real Redis and PostgreSQL on the local provider', () => {
   let dir: string;
   let server: ChildProcess;
   let base: string;

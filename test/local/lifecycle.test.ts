@@ -11,7 +11,8 @@ import { findProcesses, isAlive, readPidFile } from '../../src/providers/local/p
 import { executable, type ServiceModule } from '../../src/deploy/local/service.js';
 import { httpGet, portOpen } from '../../src/deploy/local/net.js';
 import type { ProvisionedNode } from '../../src/providers/types.js';
-import { context, deployment, freeishPort, installed, isRoot, tempRoot, type RecordingContext } from './helpers.js';
+import { context, deployment, freeishPort, tempRoot, type RecordingContext } from './helpers.js';
+import { lacksProgram, lacksRoot } from '../helpers/requirements.js';
 
 const tmp = tempRoot('lifecycle');
 const provider = new LocalProvider({ dataRoot: tmp.dataRoot, addressBase: '127.82.0.0/16' });
@@ -23,9 +24,9 @@ afterAll(async () => {
   await tmp.cleanup();
 }, 60_000);
 
-const HAS_REDIS = installed('/usr/bin/redis-server');
-const HAS_NATS = installed('/usr/sbin/nats-server');
-const HAS_POSTGRES = installed('/usr/lib/postgresql/15/bin/postgres');
+const NO_REDIS = lacksProgram('/usr/bin/redis-server');
+const NO_NATS = lacksProgram('/usr/sbin/nats-server');
+const NO_POSTGRES = lacksProgram('/usr/lib/postgresql/15/bin/postgres');
 
 async function freshNode(ctx: RecordingContext, role: ProvisionedNode['role'] = 'storage', suffix = 'storage'): Promise<ProvisionedNode> {
   return provider.ensureNode(ctx, { name: `${ctx.clusterId}-${suffix}`, role, flavor: 'local', image: 'host' });
@@ -72,7 +73,7 @@ describe('check', () => {
       ['clickhouse', '25.8', '/usr/sbin/clickhouse-server'],
       ['nats', '2.9', '/usr/sbin/nats-server'],
       ['prometheus', '2.42', '/usr/bin/prometheus'],
-    ].filter(([, , p]) => installed(p!));
+    ].filter(([, , p]) => !lacksProgram(p!));
     expect(await deployer.check(present.map(([type, version]) => ({ type: type!, version: version! })))).toEqual([]);
   });
 });
@@ -97,7 +98,7 @@ describe('stale pid files', () => {
     expect(await isAlive(pid)).toBe(true);
   });
 
-  it.skipIf(!HAS_REDIS)('deploy starts its own server instead of trusting a stale pid, and remove spares the stranger', async () => {
+  it.skipIf(NO_REDIS)('deploy starts its own server instead of trusting a stale pid, and remove spares the stranger', async () => {
     const ctx = context();
     const node = await freshNode(ctx);
     const dir = join(node.dataDir!, 'services', 'redis');
@@ -116,7 +117,7 @@ describe('stale pid files', () => {
   }, 60_000);
 });
 
-describe.skipIf(!HAS_REDIS)('crashes, lost pid files, concurrency (redis)', () => {
+describe.skipIf(NO_REDIS)('crashes, lost pid files, concurrency (redis)', () => {
   it('restarts a crashed server and adopts a running one whose pid file was lost', async () => {
     const ctx = context();
     const node = await freshNode(ctx);
@@ -228,7 +229,7 @@ describe('start-up failures', () => {
     await provider.deleteNode(ctx, node);
   });
 
-  it.skipIf(!isRoot || !HAS_POSTGRES)('names the directory a service user cannot traverse', async () => {
+  it.skipIf(lacksRoot() || NO_POSTGRES)('names the directory a service user cannot traverse', async () => {
     const closed = join(tmp.root, 'closed');
     mkdirSync(closed, { mode: 0o700 });
     chmodSync(closed, 0o700);
@@ -240,7 +241,7 @@ describe('start-up failures', () => {
   });
 });
 
-describe.skipIf(!HAS_NATS)('multi-node services (nats)', () => {
+describe.skipIf(NO_NATS)('multi-node services (nats)', () => {
   it('runs one server per node, joined by routes, and removes all of them', async () => {
     const ctx = context();
     const master = await freshNode(ctx, 'master', 'master');
@@ -266,7 +267,7 @@ describe.skipIf(!HAS_NATS)('multi-node services (nats)', () => {
   }, 60_000);
 });
 
-describe.skipIf(!installed('/usr/bin/jupyter-notebook'))('notebook kernels (jupyter)', () => {
+describe.skipIf(lacksProgram('/usr/bin/jupyter-notebook'))('notebook kernels (jupyter)', () => {
   it('kernels listen on loopback only and are stopped with the server', async () => {
     const ctx = context();
     const node = await freshNode(ctx, 'master', 'master');

@@ -12,7 +12,8 @@ import { LocalDeployer } from '../../src/deploy/local/deployer.js';
 import { cmdlineOf, findProcesses, isAlive, readPidFile } from '../../src/providers/local/processes.js';
 import { httpGet, natsPing, portOpen, redisCommands } from '../../src/deploy/local/net.js';
 import type { ProvisionedNode } from '../../src/providers/types.js';
-import { context, deployment, freeishPort, installed, isRoot, tempRoot } from './helpers.js';
+import { context, deployment, freeishPort, isRoot, tempRoot } from './helpers.js';
+import { lacksProgram } from '../helpers/requirements.js';
 
 const tmp = tempRoot('services');
 const provider = new LocalProvider({ dataRoot: tmp.dataRoot, addressBase: '127.81.0.0/16' });
@@ -168,7 +169,7 @@ const secretsIn = (config: Record<string, string>, creds: Record<string, string>
   [...Object.values(creds), ...Object.values(config)].filter((v) => v.length >= 8);
 
 describe.each(CASES)('local $type', (c) => {
-  const missing = !installed(c.program);
+  const missing = lacksProgram(c.program);
   it.skipIf(missing)(`deploys, enforces credentials, redeploys without a second process and removes cleanly${missing ? ` (skipped: ${c.program} is not installed)` : ''}`, async () => {
     const ctx = context();
     const node = await provider.ensureNode(ctx, { name: `${ctx.clusterId}-storage`, role: 'storage', flavor: 'local', image: 'host' });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AptCache } from '../../src/providers/nspawn/aptCache.js';
 import { holdsListener, isAlive } from '../../src/providers/local/processes.js';
+import { lacksProgram } from '../helpers/requirements.js';
 
 const ADDRESS = '127.0.0.93';
 
@@ -39,7 +40,7 @@ async function freePort(): Promise<number> {
   throw new Error('no free port below 32768');
 }
 
-describe.skipIf(!existsSync('/usr/sbin/apt-cacher-ng'))('nspawn apt cache', () => {
+describe.skipIf(lacksProgram('/usr/sbin/apt-cacher-ng'))('nspawn apt cache', () => {
   let dir: string;
   const caches: AptCache[] = [];
   beforeAll(() => {

@@ -23,6 +23,7 @@ import { catalogTypes } from '../../src/deploy/ansible/deployer.js';
 import { serializeExtraVars } from '../../src/domain/extraVars.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { IMAGES_DIR, linkNames, netnsList, nspawnMissing, processesWith, ssh } from './helpers.js';
+import { lacks } from '../helpers/requirements.js';
 
 const NETWORK = '10.213.241.0/24';
 const REDIS_PW = 'e2e-redis-Pw-41';
@@ -40,7 +41,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-describe.skipIf(nspawnMissing !== undefined)('a Slurm + databases + Jupyter cluster on nspawn, end to end', () => {
+describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === undefined))('a Slurm + databases + Jupyter cluster on nspawn, end to end', () => {
   let dir: string;
   let running: Running;
   let base: string;

@@ -14,12 +14,13 @@ import type { ServiceDeployment } from '../../src/deploy/types.js';
 import type { OperationPlan } from '../../src/domain/plan.js';
 import { hostLinkName } from '../../src/providers/nspawn/names.js';
 import { IMAGES_DIR, linkNames, netnsList, nspawnMissing, processesWith, ssh } from './helpers.js';
+import { lacks } from '../helpers/requirements.js';
 
 const FIXTURE = join(PACKAGE_ROOT, 'test', 'fixtures', 'ansible');
 const CLUSTER = 'c0ffee00-0000-4000-8000-00000000a001';
 const NETWORK = '10.213.240.0/28';
 
-describe.skipIf(nspawnMissing !== undefined)('nspawn provider + ansible deployer (fixture playbooks)', () => {
+describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === undefined))('nspawn provider + ansible deployer (fixture playbooks)', () => {
   let dir: string;
   let provider: NspawnProvider;
   let deployer: AnsibleDeployer;

@@ -22,12 +22,13 @@ import { listPorts } from '../../src/providers/openstack/network/ports.js';
 import { listFloatingIps } from '../../src/providers/openstack/network/floatingIps.js';
 import { listSecurityGroups } from '../../src/providers/openstack/network/securityGroups.js';
 import { clusterTag } from '../../src/providers/openstack/tags.js';
+import { lacks } from '../helpers/requirements.js';
 
 const PROJECT = 'live';
 const WAIT = 6 * 60_000;
 const LEASE = 3;
 
-describe.skipIf(!haveTestbed)('clusters on the real OpenStack testbed', () => {
+describe.skipIf(lacks('the OpenStack testbed (MICHMAN_TEST_OS_CLOUDS, from scripts/openstack-testbed.sh up)', haveTestbed))('clusters on the real OpenStack testbed', () => {
   let opened: OpenedStore;
   let app: FastifyInstance;
   let api: Api;

@@ -20,6 +20,7 @@ import { buildInventory } from './inventory.js';
 import { ANSIBLE_PLAYBOOK, runPlaybook, stopStaleRun, type PlaybookOutcome } from './playbook.js';
 import { ServiceSecrets } from './secrets.js';
 import { generatedParams, planCatalog, runVars } from './vars.js';
+import { roleServes, typesOfRoles } from '../capabilities.js';
 
 export interface ClusterKeySource {
   ensure(clusterId: string): Promise<{ privateKeyFile: string }>;
@@ -113,8 +114,8 @@ export class AnsibleDeployer implements Deployer {
     const problems = [...((await this.o.preflight?.()) ?? [])];
     if (!existsSync(this.o.program ?? ANSIBLE_PLAYBOOK)) problems.push('the ansible deployer needs the Debian package ansible: apt-get install ansible');
     const roles = await this.roles();
-    const has = (t: string) => roles.some((r) => r === t || r.startsWith(`${t}_`));
-    const deployable = [...new Set(roles.map((r) => r.split('_')[0]!))].filter((r) => r !== 'base' && r !== 'monitoring');
+    const has = (t: string) => roles.some((r) => roleServes(r, t));
+    const deployable = typesOfRoles(roles);
     for (const s of services) {
       if (!has(s.type)) {
         problems.push(`service '${s.type}' has no Ansible role (ansible/roles/${s.type}); this Michman can deploy: ${deployable.join(', ') || 'nothing yet'}`);
