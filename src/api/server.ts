@@ -15,7 +15,8 @@ import { configRoutes } from './routes/configs.js';
 import { templateRoutes } from './routes/templates.js';
 import { clusterRoutes, type QuotaCheck } from './routes/clusters.js';
 import type { Deployer } from '../deploy/types.js';
-import { NoopDeployer } from '../providers/fake.js';
+import { NoopDeployer } from '../deploy/noop.js';
+import { registerIdempotency, type IdempotencyOptions } from './idempotency.js';
 import { VERSION } from '../version.js';
 import { registerAuth } from '../auth/plugin.js';
 import type { AuthSetup } from '../auth/setup.js';
@@ -32,6 +33,8 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** Authentication and authorization (createAuth); absent = use_auth false: open, as the original. */
   auth?: AuthSetup;
+  /** Idempotency-Key retention and purge interval (default: 24 h, purged every 10 minutes). */
+  idempotency?: IdempotencyOptions;
 }
 
 export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
@@ -86,6 +89,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
 
   // Before every route, so the hooks cover them all (and the 404 handler).
   registerAuth(app, o.store, o.auth);
+  registerIdempotency(app, o.store, o.idempotency);
 
   await app.register(swagger, {
     openapi: {
@@ -108,7 +112,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   projectRoutes(app, o.store);
   configRoutes(app, o.store);
   templateRoutes(app, o.store);
-  clusterRoutes(app, o.store, { deployer: o.deployer ?? new NoopDeployer(), onEnqueue: o.onEnqueue, quota: o.quota });
+  clusterRoutes(app, o.store, { store: o.store, deployer: o.deployer ?? new NoopDeployer(), onEnqueue: o.onEnqueue, quota: o.quota });
 
   await app.ready();
   return app;

@@ -22,13 +22,8 @@ export interface StepRecord {
   detail?: unknown;
 }
 
-export interface OperationError {
-  phase: string;
-  node?: string;
-  service?: string;
-  message: string;
-  output?: string;
-}
+export type { OperationError } from '../domain/operation.js';
+import type { OperationError } from '../domain/operation.js';
 
 export interface Journal {
   steps: StepRecord[];

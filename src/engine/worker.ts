@@ -8,7 +8,7 @@ import type { Store } from '../store/store.js';
 import type { Operation, OperationStep } from '../store/repos/operations.js';
 import type { Provider, EngineEvent } from '../providers/types.js';
 import type { Deployer } from '../deploy/types.js';
-import type { OperationPlan } from '../domain/plan.js';
+import type { StoredPlan } from '../domain/operation.js';
 import { statusOnStart, statusOnSuccess, statusOnFailure, ownedStatuses } from '../domain/clusterState.js';
 import { runOperation, type Deadlines, type StepRecord, type OperationKind } from './runner.js';
 import { JournalWriter } from './journalWriter.js';
@@ -27,10 +27,7 @@ export interface WorkerOptions {
   log?: { error(obj: object, msg: string): void; info(obj: object, msg: string): void };
 }
 
-/** What an operation's plan column holds. */
-export interface StoredPlan extends OperationPlan {
-  removeNodes?: string[];
-}
+export type { StoredPlan } from '../domain/operation.js';
 
 class LeaseLost extends Error {}
 

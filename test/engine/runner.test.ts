@@ -3,7 +3,8 @@
 import { describe, it, expect } from 'vitest';
 import { runOperation, type Journal, type StepRecord } from '../../src/engine/runner.js';
 import { buildCreatePlan, dependencyLevels } from '../../src/domain/plan.js';
-import { FakeProvider, NoopDeployer } from '../../src/providers/fake.js';
+import { FakeProvider } from '../../src/providers/fake.js';
+import { NoopDeployer } from '../../src/deploy/noop.js';
 import type { StoredServiceType } from '../../src/domain/stored.js';
 import type { EngineEvent, StepContext } from '../../src/providers/types.js';
 

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { secretVarNames, serializeExtraVars, type ExtraVars, type ExtraVarsAction, type ExtraVarsSettings } from '../../domain/extraVars.js';
-import type { ProvisionedNode, StepContext } from '../../providers/types.js';
+import type { ProvisionedNode, StepContext } from '../../domain/nodes.js';
 import type { SecretStore } from '../../secrets/types.js';
 import { PACKAGE_ROOT } from '../../paths.js';
 import { sshOptions } from '../../providers/nspawn/provider.js';

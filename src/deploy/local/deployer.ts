@@ -10,7 +10,7 @@
 // its arguments, so it neither orphans nor duplicates them.
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import type { ProvisionedNode, StepContext } from '../../providers/types.js';
+import type { ProvisionedNode, StepContext } from '../../domain/nodes.js';
 import type { Deployer, HealthResult, ServiceDeployment } from '../types.js';
 import { isLoopback } from '../../providers/local/addresses.js';
 import {
