@@ -19,7 +19,7 @@ import { LocalProvider } from './providers/local/index.js';
 import { LocalDeployer } from './deploy/local/index.js';
 import { Worker } from './engine/worker.js';
 import { openstackFromConfig } from './providers/openstack/index.js';
-import { nspawnMachinery } from './deploy/ansible/nspawn.js';
+import { nspawnMachinery } from './machinery/nspawn.js';
 import { AnsibleDeployer, catalogTypes } from './deploy/ansible/deployer.js';
 import { StoredSshKey } from './deploy/ansible/storedKey.js';
 import { PACKAGE_ROOT } from './paths.js';

@@ -12,7 +12,7 @@ import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import type { ProvisionedNode, StepContext } from '../../domain/nodes.js';
 import type { Deployer, HealthResult, ServiceDeployment } from '../types.js';
-import { isLoopback } from '../../providers/local/addresses.js';
+import { isLoopback, portOpen } from '../../host/net.js';
 import {
   abortError,
   findProcesses,
@@ -25,9 +25,8 @@ import {
   stopProcess,
   writePidFile,
   type ProcessIdentity,
-} from '../../providers/local/processes.js';
+} from '../../host/processes.js';
 import { assertReachable, exists, mkdirOwned, serviceUser, type ServiceUser } from './files.js';
-import { portOpen } from './net.js';
 import { SECRETS_FILE, readSecrets, redact, settleSecrets, writeSecrets } from './secrets.js';
 import { baseEnv, type ServiceModule, type ServiceRun } from './service.js';
 import { clickhouse } from './clickhouse.js';

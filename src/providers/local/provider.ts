@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import type { NodeRole } from '../../domain/topology.js';
 import type { NodeSpec, ProvisionedNode, Provider, StepContext } from '../types.js';
 import { DEFAULT_ADDRESS_BASE, candidates, isLoopback, parseRange, type AddressRange } from './addresses.js';
-import { readPidFile, removeFile, stopProcess } from './processes.js';
+import { readPidFile, removeFile, stopProcess } from '../../host/processes.js';
 
 export interface LocalProviderOptions {
   /** Directory holding every local node (created if missing). */

@@ -46,17 +46,8 @@ export interface Reply<T = unknown> {
   body: T;
 }
 
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => (clearTimeout(t), reject(signal!.reason));
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
+export { sleep } from '../../host/sleep.js';
+import { sleep } from '../../host/sleep.js';
 
 const transientStatus = (s: number) => s === 429 || s === 502 || s === 503 || s === 504 || s === 500;
 

@@ -2,7 +2,7 @@
 // security group, an optional floating IP each and an optional data volume on the storage node.
 // Every resource carries the cluster's tag (or metadata, or a name with the cluster ID), and every
 // step first looks for what an earlier attempt left, so a retried or resumed step never duplicates.
-import { connect } from 'node:net';
+import { portOpen } from '../../host/net.js';
 import type { Provider, ProvisionedNode, StepContext, NodeSpec, QuotaReport, TaggedCluster } from '../types.js';
 import type { OperationPlan } from '../../domain/plan.js';
 import type { NodeRole } from '../../domain/topology.js';
@@ -335,7 +335,7 @@ export class OpenStackProvider implements Provider {
       return;
     }
     const port = this.o.sshPort ?? 22;
-    await poll(`SSH on ${node.name} (${node.address}:${port})`, async () => ((await tcpOpen(node.address, port, 5_000)) ? true : undefined), { ...this.pollOpts(ctx.signal), maxDelayMs: 5_000 });
+    await poll(`SSH on ${node.name} (${node.address}:${port})`, async () => ((await portOpen(node.address, port, 5_000)) ? true : undefined), { ...this.pollOpts(ctx.signal), maxDelayMs: 5_000 });
   }
 
   async listNodes(ctx: StepContext): Promise<ProvisionedNode[]> {
@@ -499,18 +499,4 @@ export class OpenStackProvider implements Provider {
     if (left.length > 0) throw new Error(`still tagged with cluster ${clusterId} after delete: ${left.join(', ')}`);
     ctx.emit({ level: 'info', phase: 'deprovision', message: 'no cloud resource of the cluster is left' });
   }
-}
-
-/** True when a TCP connection to host:port opens within timeoutMs. */
-function tcpOpen(host: string, port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = connect({ host, port });
-    const done = (ok: boolean) => {
-      sock.destroy();
-      resolve(ok);
-    };
-    sock.setTimeout(timeoutMs, () => done(false));
-    sock.once('connect', () => done(true));
-    sock.once('error', () => done(false));
-  });
 }
