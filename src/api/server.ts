@@ -19,6 +19,7 @@ import { NoopDeployer } from '../deploy/noop.js';
 import { registerIdempotency, type IdempotencyOptions } from './idempotency.js';
 import { VERSION } from '../version.js';
 import { registerAuth } from '../auth/plugin.js';
+import { authRoutes } from './routes/auth.js';
 import type { AuthSetup } from '../auth/setup.js';
 
 export interface ServerOptions {
@@ -88,7 +89,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   );
 
   // Before every route, so the hooks cover them all (and the 404 handler).
-  registerAuth(app, o.store, o.auth);
+  const authRuntime = registerAuth(app, o.store, o.auth);
   registerIdempotency(app, o.store, o.idempotency);
 
   await app.register(swagger, {
@@ -107,6 +108,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
 
   app.get('/version', route({ tag: 'service', summary: 'Michman version', data: Type.String() }), async (req, reply) => ok(req, reply, VERSION));
 
+  authRoutes(app, authRuntime);
   imageRoutes(app, o.store);
   flavorRoutes(app, o.store);
   projectRoutes(app, o.store);
