@@ -28,6 +28,7 @@ import { created, ok } from '../envelope.js';
 import { route, param, PageQuery, pageRequest, pageHeaders } from '../routeKit.js';
 import { ownerOf } from '../../auth/identity.js';
 import { streamEvents, eventView } from '../sse.js';
+import { isDeadlineMark } from '../../engine/runner.js';
 import { OperationSchema, EventSchema } from '../schemas.js';
 
 export type { QuotaCheck } from '../../clusters/index.js';
@@ -50,7 +51,8 @@ export function operationView(op: Operation) {
     Kind: op.kind,
     Status: op.status,
     Attempt: op.attempt,
-    Steps: op.steps.map(({ detail: _d, ...s }) => s),
+    // The runner's deadline marks are bookkeeping, not steps.
+    Steps: op.steps.filter((s) => !isDeadlineMark(s.name)).map(({ detail: _d, ...s }) => s),
     Error: op.error,
     CancelRequested: op.cancelRequested,
     CreatedAt: new Date(op.createdAt).toISOString(),

@@ -462,9 +462,14 @@ export class OperationRepo {
    * steps already done; error, lease and cancel request are cleared. False in any other status.
    */
   async retry(id: string, now = Date.now()): Promise<boolean> {
+    // A retry is a new attempt with fresh phase deadlines: the runner's deadline marks go.
+    const row = await this.db.selectFrom('operations').select(['steps', 'status']).where('id', '=', id).executeTakeFirst();
+    if (!row || (row.status !== 'failed' && row.status !== 'cancelled')) return false;
+    const steps = (JSON.parse(row.steps) as OperationStep[]).filter((s) => !s.name.startsWith('deadline:'));
     const r = await this.db
       .updateTable('operations')
       .set({
+        steps: JSON.stringify(steps),
         status: 'queued',
         error: null,
         lease_owner: null,
