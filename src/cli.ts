@@ -36,7 +36,7 @@ program
   .action(async () => {
     const cfg = config();
     const store = await openStore(cfg);
-    const worker = startWorker(store, { ...cfg, workers: Math.max(1, cfg.workers) }, logger(cfg), machinery(cfg));
+    const worker = startWorker(store, { ...cfg, workers: Math.max(1, cfg.workers) }, logger(cfg, 'launcher'), machinery(cfg));
     process.stderr.write(`michman worker ${worker?.id ?? ''} started\n`);
     const stop = () => {
       void (async () => {

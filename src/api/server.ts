@@ -20,6 +20,7 @@ import { registerIdempotency, type IdempotencyOptions } from './idempotency.js';
 import { VERSION } from '../version.js';
 import { registerAuth } from '../auth/plugin.js';
 import { authRoutes } from './routes/auth.js';
+import { logRoutes } from './routes/logs.js';
 import type { AuthSetup } from '../auth/setup.js';
 
 export interface ServerOptions {
@@ -34,6 +35,8 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** Authentication and authorization (createAuth); absent = use_auth false: open, as the original. */
   auth?: AuthSetup;
+  /** Where the service's own logs are (logs_file_path): GET /logs/launcher and /logs/http_server. */
+  logsDir?: string;
   /** Idempotency-Key retention and purge interval (default: 24 h, purged every 10 minutes). */
   idempotency?: IdempotencyOptions;
 }
@@ -105,10 +108,13 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/api' });
 
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // The original's Swagger UI loaded swagger.yaml from /api; scripts that fetch it keep working.
+  app.get('/api/swagger.yaml', { schema: { hide: true } }, async (_req, reply) => reply.type('application/yaml; charset=utf-8').send(app.swagger({ yaml: true })));
 
   app.get('/version', route({ tag: 'service', summary: 'Michman version', data: Type.String() }), async (req, reply) => ok(req, reply, VERSION));
 
   authRoutes(app, authRuntime);
+  logRoutes(app, o.logsDir);
   imageRoutes(app, o.store);
   flavorRoutes(app, o.store);
   projectRoutes(app, o.store);
