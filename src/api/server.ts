@@ -21,6 +21,7 @@ import { VERSION } from '../version.js';
 import { registerAuth } from '../auth/plugin.js';
 import { authRoutes } from './routes/auth.js';
 import { logRoutes } from './routes/logs.js';
+import { finishDocument } from './openapi.js';
 import type { AuthSetup } from '../auth/setup.js';
 
 export interface ServerOptions {
@@ -104,6 +105,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
         description: 'Clusters of Spark, Slurm, PostgreSQL, Jupyter and more in your cloud project. Compatible with ISP RAS Michman.',
       },
     },
+    transformObject: (d) => finishDocument((d as { openapiObject: Record<string, unknown> }).openapiObject) as never,
   });
   await app.register(swaggerUi, { routePrefix: '/api' });
 
