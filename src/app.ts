@@ -25,7 +25,7 @@ import { StoredSshKey } from './deploy/ansible/storedKey.js';
 import { PACKAGE_ROOT } from './paths.js';
 import { openSecretStore } from './secrets/index.js';
 import { PeriodicJanitor, storeDirectory } from './engine/janitor.js';
-import type { QuotaCheck } from './api/routes/clusters.js';
+import type { QuotaCheck } from './clusters/index.js';
 
 export interface Running {
   app: FastifyInstance;

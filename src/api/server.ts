@@ -14,8 +14,7 @@ import { projectRoutes } from './routes/projects.js';
 import { configRoutes } from './routes/configs.js';
 import { templateRoutes } from './routes/templates.js';
 import { clusterRoutes, type QuotaCheck } from './routes/clusters.js';
-import type { Deployer } from '../deploy/types.js';
-import { NoopDeployer } from '../deploy/noop.js';
+import type { ServiceCheck } from '../clusters/index.js';
 import { registerIdempotency, type IdempotencyOptions } from './idempotency.js';
 import { VERSION } from '../version.js';
 import { registerAuth } from '../auth/plugin.js';
@@ -27,7 +26,7 @@ import type { AuthSetup } from '../auth/setup.js';
 export interface ServerOptions {
   store: Store;
   /** Checks at POST time that the cluster's services can run here (default: accepts everything, for tests). */
-  deployer?: Deployer;
+  deployer?: ServiceCheck;
   /** Called after a cluster operation was committed (wakes an in-process worker). */
   onEnqueue?: () => void;
   /** Cloud providers' quota check for cluster creates (dry run; enforced at POST with quota_check: enforce). */
@@ -122,7 +121,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   projectRoutes(app, o.store);
   configRoutes(app, o.store);
   templateRoutes(app, o.store);
-  clusterRoutes(app, o.store, { store: o.store, deployer: o.deployer ?? new NoopDeployer(), onEnqueue: o.onEnqueue, quota: o.quota });
+  clusterRoutes(app, o.store, { store: o.store, deployer: o.deployer, onEnqueue: o.onEnqueue, quota: o.quota });
 
   await app.ready();
   return app;

@@ -43,6 +43,7 @@ export const typesFor = (db: Store, services: readonly Service[]) =>
 
 /** 400 naming what this host or cloud lacks for the services. */
 export async function refuseUnsupported(deps: ClusterDeps, services: readonly Service[]): Promise<void> {
+  if (!deps.deployer) return;
   const problems = await deps.deployer.check(services.map((s) => ({ type: s.Type ?? '', version: s.Version ?? '' })));
   if (problems.length > 0) throw validation(problems.join('; '));
 }

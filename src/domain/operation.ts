@@ -8,6 +8,13 @@ export interface StoredPlan extends OperationPlan {
   removeNodes?: string[];
 }
 
+/**
+ * Journal entries that record when a phase's deadline clock started (engine/runner.ts), so a
+ * resumed operation keeps its deadline. Bookkeeping, not steps: views leave them out.
+ */
+export const DEADLINE_MARK = 'deadline:';
+export const isDeadlineMark = (name: string): boolean => name.startsWith(DEADLINE_MARK);
+
 /** Where and why an operation failed, for the user. */
 export interface OperationError {
   phase: string;

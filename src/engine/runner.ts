@@ -40,13 +40,10 @@ export type Deadlines = Record<Phase, number>;
  */
 const CLOCK: Record<Phase, string> = { provision: 'provision', reachable: 'provision', deploy: 'deploy', health: 'health', remove: 'remove', deprovision: 'remove' };
 
-/**
- * Journal entries (not steps of work) that record when a deadline clock started, so a resumed
- * operation keeps the deadline its phase started with. A retry (operations.retry) drops them: it
- * is a new attempt with fresh deadlines.
- */
-export const DEADLINE_MARK = 'deadline:';
-export const isDeadlineMark = (name: string): boolean => name.startsWith(DEADLINE_MARK);
+// Deadline clocks are kept in the journal as DEADLINE_MARK entries (domain/operation.ts); a retry
+// (operations.retry) drops them: it is a new attempt with fresh deadlines.
+export { DEADLINE_MARK, isDeadlineMark } from '../domain/operation.js';
+import { DEADLINE_MARK } from '../domain/operation.js';
 export const DEFAULT_DEADLINES: Deadlines = {
   provision: 20 * 60_000,
   reachable: 10 * 60_000,

@@ -17,8 +17,8 @@ import {
   listOperations,
   lastOperationEvents,
   clusterOf,
-  projectOf,
-  historyOf,
+  listClusters,
+  listEvents,
   LOG_ACTIONS,
   type ClusterDeps,
   type LogAction,
@@ -28,7 +28,7 @@ import { created, ok } from '../envelope.js';
 import { route, param, PageQuery, pageRequest, pageHeaders } from '../routeKit.js';
 import { ownerOf } from '../../auth/identity.js';
 import { streamEvents, eventView } from '../sse.js';
-import { isDeadlineMark } from '../../engine/runner.js';
+import { isDeadlineMark } from '../../domain/operation.js';
 import { OperationSchema, EventSchema } from '../schemas.js';
 
 export type { QuotaCheck } from '../../clusters/index.js';
@@ -63,8 +63,7 @@ export function operationView(op: Operation) {
 
 export function clusterRoutes(app: FastifyInstance, store: Store, deps: ClusterDeps): void {
   app.get('/projects/:projectIdOrName/clusters', route({ tag, summary: 'List clusters', operationId: 'listClusters', params: param('projectIdOrName'), querystring: PageQuery, data: Type.Array(ClusterSchema) }), async (req, reply) => {
-    const project = await projectOf(store, (req.params as PParams).projectIdOrName);
-    return ok(req, reply, pageHeaders(req, reply, await store.clusters.list(project.ID, pageRequest(req))));
+    return ok(req, reply, pageHeaders(req, reply, await listClusters(store, (req.params as PParams).projectIdOrName, pageRequest(req))));
   });
 
   app.post('/projects/:projectIdOrName/clusters', { ...route({ tag, summary: 'Create a cluster (?dryRun=true returns the plan)', operationId: 'createCluster', params: param('projectIdOrName'), querystring: MutateQuery, body: ClusterSchema, data: Type.Any(), status: 201, idempotencyKey: true }), config: idempotent }, async (req, reply) => {
@@ -126,14 +125,16 @@ export function clusterRoutes(app: FastifyInstance, store: Store, deps: ClusterD
   const EventQuery = Type.Object({ after: Type.Optional(Type.String()), limit: Type.Optional(Type.String()) });
   app.get('/projects/:projectIdOrName/clusters/:clusterIdOrName/events', route({ tag, summary: 'Events of a cluster (JSON pages, or a live stream with Accept: text/event-stream)', operationId: 'listClusterEvents', params: PC, querystring: EventQuery, data: Type.Array(EventSchema) }), async (req, reply) => {
     const p = req.params as PCParams;
-    const clusterId = await historyOf(store, p.projectIdOrName, p.clusterIdOrName);
     const q = req.query as { after?: string; limit?: string };
     const after = q.after === undefined ? 0 : Number(q.after);
     if (!Number.isInteger(after) || after < 0) throw new MichmanError(ErrorClass.InputIncorrect, 'bad after param: an event ID');
     const limit = q.limit === undefined ? 1000 : Number(q.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new MichmanError(ErrorClass.InputIncorrect, 'bad limit param: 1..1000');
-    if (String(req.headers.accept ?? '').includes('text/event-stream')) return streamEvents(store, req, reply, clusterId, after);
-    const events = (await store.events.list(clusterId, { after, limit })).map(eventView);
+    const stream = String(req.headers.accept ?? '').includes('text/event-stream');
+    // A stream reads its own batches; the lookup (404s) is the same.
+    const page = await listEvents(store, p.projectIdOrName, p.clusterIdOrName, { after, limit: stream ? 1 : limit });
+    if (stream) return streamEvents(store, req, reply, page.clusterId, after);
+    const events = page.events.map(eventView);
     if (events.length === limit) reply.header('X-Next-Cursor', String(events[events.length - 1]!.ID));
     return ok(req, reply, events);
   });

@@ -10,7 +10,7 @@
 //   runs and has a unique index, so a racing second claim fails and is retried with fresh data.
 // Operations of one cluster start in the order they were enqueued.
 import { sql, type ExpressionBuilder, type Kysely, type Selectable } from 'kysely';
-import type { OperationError } from '../../domain/operation.js';
+import { isDeadlineMark, type OperationError } from '../../domain/operation.js';
 import type { DB, OperationRow as OperationTable, IdempotencyKeyRow as IdempotencyTable } from '../schema.js';
 import type { OperationKind } from '../../domain/clusterState.js';
 import { type RepoContext } from './base.js';
@@ -465,7 +465,7 @@ export class OperationRepo {
     // A retry is a new attempt with fresh phase deadlines: the runner's deadline marks go.
     const row = await this.db.selectFrom('operations').select(['steps', 'status']).where('id', '=', id).executeTakeFirst();
     if (!row || (row.status !== 'failed' && row.status !== 'cancelled')) return false;
-    const steps = (JSON.parse(row.steps) as OperationStep[]).filter((s) => !s.name.startsWith('deadline:'));
+    const steps = (JSON.parse(row.steps) as OperationStep[]).filter((s) => !isDeadlineMark(s.name));
     const r = await this.db
       .updateTable('operations')
       .set({
