@@ -1,5 +1,5 @@
 // The fake provider: nodes are records with a boot latency and a failure rate, for engine tests and
-// benchmarks at scale. It emits the same events as real ones. Its partner is deploy/noop.ts.
+// benchmarks at scale. It emits the same events as real ones. Its partner is the no-op deployer.
 import type { Provider, ProvisionedNode, StepContext, NodeSpec } from './types.js';
 import { sleep } from '../host/sleep.js';
 
