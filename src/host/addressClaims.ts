@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** Default: one directory for the whole host; sticky and world-writable like /tmp itself. */
-export const defaultClaimsDir = (): string => process.env.MICHMAN_ADDRESS_CLAIMS_DIR || join(tmpdir(), 'michman-addresses');
+export const defaultClaimsDir = (): string => join(tmpdir(), 'michman-addresses');
 
 /** A claim younger than this is never taken over: its owner may be creating the node directory. */
 const STALE_MS = 60_000;
