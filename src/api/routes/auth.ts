@@ -66,11 +66,11 @@ export function authRoutes(app: FastifyInstance, rt: AuthRuntime): void {
   });
   const LoginData = Type.Object({ message: Type.String(), groups: Type.String(), user_id: Type.String() });
   app.get('/auth', route({ tag: 'auth', summary: 'Log in: starts the provider login (oauth2), completes it (?code&state), or opens a session for X-Auth-Token (keystone)', querystring: AuthQuery, data: LoginData }), async (req, reply) => {
-    if (setup!.model === 'none') {
+    if (setup.model === 'none') {
       return okAuth(req, reply, { message: 'Authentication is off (authorization_model: none): /auth grants nothing and every caller may do everything', groups: 'none', user_id: '' });
     }
     const q = req.query as Static<typeof AuthQuery>;
-    if (setup!.model === 'keystone') {
+    if (setup.model === 'keystone') {
       if (req.identity?.via === 'keystone') {
         await startSession(req, reply, { userId: req.identity.userId, groups: req.identity.groups }, 'keystone');
         return okAuth(req, reply, loginData(req.identity.userId, req.identity.groups));
@@ -78,9 +78,9 @@ export function authRoutes(app: FastifyInstance, rt: AuthRuntime): void {
       if (req.identity) return okAuth(req, reply, loginData(req.identity.userId, req.identity.groups));
       throw new MichmanError(ErrorClass.Authorization, "X-Auth-Token from headers required, can't be nil");
     }
-    const oidc = setup!.oidc!;
+    const oidc = setup.oidc!;
     if (q.error !== undefined) throw new Unauthenticated(`login refused by the identity provider: ${q.error.replace(/[^\w .-]/g, '').slice(0, 64)}`);
-    const redirectUri = setup!.redirectUri ?? `${req.protocol}://${req.host}/auth`;
+    const redirectUri = setup.redirectUri ?? `${req.protocol}://${req.host}/auth`;
     if (q.code !== undefined) {
       let verifier: string | undefined;
       let nonce: string | undefined;
