@@ -7,10 +7,13 @@ import { backends, type OpenedStore } from '../helpers/stores.js';
 import { Api, image, flavor, project } from '../helpers/api.js';
 import { NoopDeployer } from '../../src/deploy/noop.js';
 
-/** A deployer whose POST-time check takes a while, so concurrent requests overlap for sure. */
+/** A deployer whose POST-time check takes a while, so concurrent requests overlap for sure; `gate` holds it. */
 class SlowCheck extends NoopDeployer {
+  gate: Promise<void> | undefined;
+  entered: (() => void) | undefined;
   override async check(): Promise<string[]> {
-    await new Promise((r) => setTimeout(r, 60));
+    this.entered?.();
+    await (this.gate ?? new Promise((r) => setTimeout(r, 60)));
     return [];
   }
 }
@@ -20,9 +23,10 @@ for (const backend of backends()) {
     let opened: OpenedStore;
     let app: FastifyInstance;
     let api: Api;
+    const slow = new SlowCheck();
     beforeAll(async () => {
       opened = await backend.open();
-      app = await buildServer({ store: opened.store, logger: false, deployer: new SlowCheck() });
+      app = await buildServer({ store: opened.store, logger: false, deployer: slow });
       api = new Api(app, opened.store);
       await api.post('/images', image());
       await api.post('/flavors', flavor());
@@ -49,6 +53,36 @@ for (const backend of backends()) {
       expect(again.headers['idempotent-replayed']).toBe('true');
       expect(again.data.ID).toBe(first[0]!.data.ID);
       expect((await api.get('/projects/gamma/clusters/race-gamma/operations')).data).toHaveLength(1);
+    });
+
+    it('a repeat while the first request is still running is a 409 naming the key; afterwards it replays', async () => {
+      let open!: () => void;
+      slow.gate = new Promise<void>((r) => (open = r));
+      const inside = new Promise<void>((r) => (slow.entered = r));
+      const send = () => api.request('POST', '/projects/gamma/clusters', { DisplayName: 'held' }, { 'idempotency-key': 'k-held' });
+      const first = send();
+      await inside;
+      const second = await send();
+      expect(second.status).toBe(409);
+      expect(second.message).toContain("'k-held'");
+      expect(second.message).toMatch(/in progress/);
+      slow.gate = undefined;
+      slow.entered = undefined;
+      open();
+      const a = await first;
+      expect(a.status).toBe(201);
+      const again = await send();
+      expect(again.status).toBe(201);
+      expect(again.headers['idempotent-replayed']).toBe('true');
+      expect(again.data.ID).toBe(a.data.ID);
+    });
+
+    it('keys are scoped by caller, method and path: the same key on another route is another request', async () => {
+      const a = await api.request('POST', '/projects/gamma/clusters', { DisplayName: 'scoped' }, { 'idempotency-key': 'k-scope' });
+      expect(a.status).toBe(201);
+      const b = await api.request('PUT', '/projects/gamma/clusters/scoped-gamma?dryRun=true', { Description: 'changed' }, { 'idempotency-key': 'k-scope' });
+      expect(b.status, b.raw).toBe(200);
+      expect(b.headers['idempotent-replayed']).toBeUndefined();
     });
 
     it('a refused request does not burn its key: the same key may be used again after a 4xx from validation', async () => {
