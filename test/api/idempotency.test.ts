@@ -80,7 +80,7 @@ for (const backend of backends()) {
     it('keys are scoped by caller, method and path: the same key on another route is another request', async () => {
       const a = await api.request('POST', '/projects/gamma/clusters', { DisplayName: 'scoped' }, { 'idempotency-key': 'k-scope' });
       expect(a.status).toBe(201);
-      const b = await api.request('PUT', '/projects/gamma/clusters/scoped-gamma?dryRun=true', { Description: 'changed' }, { 'idempotency-key': 'k-scope' });
+      const b = await api.request('DELETE', '/projects/gamma/clusters/scoped-gamma?dryRun=true&force=true', undefined, { 'idempotency-key': 'k-scope' });
       expect(b.status, b.raw).toBe(200);
       expect(b.headers['idempotent-replayed']).toBeUndefined();
     });
