@@ -26,7 +26,8 @@ import type { FastifyInstance } from 'fastify';
 import { backends as configuredBackends, type Backend } from '../test/helpers/stores.js';
 import { buildServer } from '../src/api/server.js';
 import { Worker } from '../src/engine/worker.js';
-import { FakeProvider, NoopDeployer } from '../src/providers/fake.js';
+import { FakeProvider } from '../src/providers/fake.js';
+import { NoopDeployer } from '../src/deploy/noop.js';
 import { Cleanup, envNumber, fix, log, percentile, request, sleep, table } from './common.js';
 import type { PostJob, PostResult } from './postWorker.js';
 

@@ -31,7 +31,7 @@ import { Worker } from '../src/engine/worker.js';
 import { LocalProvider } from '../src/providers/local/index.js';
 import { LocalDeployer } from '../src/deploy/local/index.js';
 import { LOCAL_SERVICE_MODULES } from '../src/deploy/local/deployer.js';
-import { findProcesses } from '../src/providers/local/processes.js';
+import { findProcesses } from '../src/host/processes.js';
 import { redisCommands } from '../src/deploy/local/net.js';
 import { Cleanup, envNumber, fix, log, median, percentile, request, sleep, table } from './common.js';
 

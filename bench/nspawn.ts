@@ -18,7 +18,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/load.js';
 import { serve } from '../src/app.js';
-import { nspawnMachinery } from '../src/deploy/ansible/nspawn.js';
+import { nspawnMachinery } from '../src/machinery/nspawn.js';
 import { buildInventory } from '../src/deploy/ansible/inventory.js';
 import { runVars } from '../src/deploy/ansible/vars.js';
 import { catalogTypes } from '../src/deploy/ansible/deployer.js';

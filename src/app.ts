@@ -13,18 +13,19 @@ import { parseListen } from './config/load.js';
 import type { MichmanConfig } from './config/schema.js';
 import type { Provider } from './providers/types.js';
 import type { Deployer } from './deploy/types.js';
-import { FakeProvider, NoopDeployer } from './providers/fake.js';
+import { FakeProvider } from './providers/fake.js';
+import { NoopDeployer } from './deploy/noop.js';
 import { LocalProvider } from './providers/local/index.js';
 import { LocalDeployer } from './deploy/local/index.js';
 import { Worker } from './engine/worker.js';
 import { openstackFromConfig } from './providers/openstack/index.js';
-import { nspawnMachinery } from './deploy/ansible/nspawn.js';
+import { nspawnMachinery } from './machinery/nspawn.js';
 import { AnsibleDeployer, catalogTypes } from './deploy/ansible/deployer.js';
 import { StoredSshKey } from './deploy/ansible/storedKey.js';
 import { PACKAGE_ROOT } from './paths.js';
 import { openSecretStore } from './secrets/index.js';
 import { PeriodicJanitor, storeDirectory } from './engine/janitor.js';
-import type { QuotaCheck } from './api/routes/clusters.js';
+import type { QuotaCheck } from './clusters/index.js';
 
 export interface Running {
   app: FastifyInstance;
@@ -41,12 +42,21 @@ export async function openStore(config: MichmanConfig): Promise<Store> {
   return store;
 }
 
-export function logger(config: MichmanConfig): Logger {
-  return pino({
+/**
+ * The service's log: JSON lines on stdout and, as the original, appended to
+ * `<logs_file_path>/http_server.log` (the API) or `launcher.log` (the workers), which
+ * GET /logs/http_server and /logs/launcher serve. A log file that cannot be opened leaves stdout.
+ */
+export function logger(config: MichmanConfig, file: 'http_server' | 'launcher' = 'http_server'): Logger {
+  const opts = {
     level: config.log_level,
     redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-auth-token"]', 'req.headers["x-subject-token"]'],
     serializers: { req: requestSerializer },
-  });
+  };
+  if (!config.logs_file_path || config.log_level === 'silent') return pino(opts);
+  const dest = pino.destination({ dest: join(config.logs_file_path, `${file}.log`), append: true, mkdir: true, sync: false });
+  dest.on('error', (err: Error) => process.stderr.write(`michman: ${file}.log not written: ${err.message}\n`));
+  return pino(opts, pino.multistream([{ stream: process.stdout, level: config.log_level as pino.Level }, { stream: dest, level: config.log_level as pino.Level }]));
 }
 
 /** The provider and deployer the config names. */
@@ -136,8 +146,8 @@ export async function serve(config: MichmanConfig): Promise<Running> {
   }
   const auth = await startAuth(config, log);
   const m = machinery(config);
-  const worker = startWorker(store, config, log, m);
-  const app = await buildServer({ store, logger: log, bodyLimit: config.body_limit, deployer: m.deployer, onEnqueue: () => worker?.notify(), auth, quota: quotaCheck(config, m.provider) });
+  const worker = startWorker(store, config, logger(config, 'launcher'), m);
+  const app = await buildServer({ store, logger: log, logsDir: config.logs_file_path, bodyLimit: config.body_limit, deployer: m.deployer, onEnqueue: () => worker?.notify(), auth, quota: quotaCheck(config, m.provider) });
   const { host, port } = parseListen(config.listen);
   const url = await app.listen({ host, port });
   return {

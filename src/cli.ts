@@ -6,7 +6,7 @@ import { serve, openStore, logger, machinery, startWorker, stopWorker } from './
 import { runJanitor, storeDirectory } from './engine/janitor.js';
 import { importCatalogFiles } from './catalog.js';
 import { VERSION } from './version.js';
-import { nspawnMachinery } from './deploy/ansible/nspawn.js';
+import { nspawnMachinery } from './machinery/nspawn.js';
 import { issueApiToken, tokenRepo } from './auth/tokens.js';
 
 const program = new Command('michman').version(VERSION).description('Clusters of services in your cloud project');
@@ -36,7 +36,7 @@ program
   .action(async () => {
     const cfg = config();
     const store = await openStore(cfg);
-    const worker = startWorker(store, { ...cfg, workers: Math.max(1, cfg.workers) }, logger(cfg), machinery(cfg));
+    const worker = startWorker(store, { ...cfg, workers: Math.max(1, cfg.workers) }, logger(cfg, 'launcher'), machinery(cfg));
     process.stderr.write(`michman worker ${worker?.id ?? ''} started\n`);
     const stop = () => {
       void (async () => {

@@ -63,5 +63,5 @@ export const ErrorEnvelope = Type.Object(
     Title: Type.String(),
     Detail: Type.Object({ Message: Type.String(), Data: Type.String() }),
   },
-  { description: 'Error' },
+  { title: 'Error', description: 'Error' },
 );

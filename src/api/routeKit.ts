@@ -12,9 +12,22 @@ export const PageQuery = Type.Object({
   after: Type.Optional(Type.String({ description: 'Cursor from the X-Next-Cursor header of the previous page.' })),
 });
 
+const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({
+      maxLength: 200,
+      description: 'A key of your choice: a repeat of the same request under it replays the first 2xx answer (24 h) instead of acting again; 409 while the first is still running.',
+    }),
+  ),
+});
+
 interface RouteDoc {
   tag: string;
   summary: string;
+  /** OpenAPI operationId: what generated clients name the call. */
+  operationId?: string;
+  /** The route honours the Idempotency-Key header (documented as a header parameter). */
+  idempotencyKey?: boolean;
   body?: TSchema;
   params?: TSchema;
   querystring?: TSchema;
@@ -31,6 +44,8 @@ export function route(d: RouteDoc) {
     schema: {
       tags: [d.tag],
       summary: d.summary,
+      ...(d.operationId ? { operationId: d.operationId } : {}),
+      ...(d.idempotencyKey ? { headers: IdempotencyHeaders } : {}),
       ...(d.body ? { body: d.body } : {}),
       ...(d.params ? { params: d.params } : {}),
       ...(d.querystring ? { querystring: d.querystring } : {}),

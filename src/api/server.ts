@@ -14,16 +14,19 @@ import { projectRoutes } from './routes/projects.js';
 import { configRoutes } from './routes/configs.js';
 import { templateRoutes } from './routes/templates.js';
 import { clusterRoutes, type QuotaCheck } from './routes/clusters.js';
-import type { Deployer } from '../deploy/types.js';
-import { NoopDeployer } from '../providers/fake.js';
+import type { ServiceCheck } from '../clusters/index.js';
+import { registerIdempotency, type IdempotencyOptions } from './idempotency.js';
 import { VERSION } from '../version.js';
 import { registerAuth } from '../auth/plugin.js';
+import { authRoutes } from './routes/auth.js';
+import { logRoutes } from './routes/logs.js';
+import { finishDocument } from './openapi.js';
 import type { AuthSetup } from '../auth/setup.js';
 
 export interface ServerOptions {
   store: Store;
   /** Checks at POST time that the cluster's services can run here (default: accepts everything, for tests). */
-  deployer?: Deployer;
+  deployer?: ServiceCheck;
   /** Called after a cluster operation was committed (wakes an in-process worker). */
   onEnqueue?: () => void;
   /** Cloud providers' quota check for cluster creates (dry run; enforced at POST with quota_check: enforce). */
@@ -32,6 +35,10 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** Authentication and authorization (createAuth); absent = use_auth false: open, as the original. */
   auth?: AuthSetup;
+  /** Where the service's own logs are (logs_file_path): GET /logs/launcher and /logs/http_server. */
+  logsDir?: string;
+  /** Idempotency-Key retention and purge interval (default: 24 h, purged every 10 minutes). */
+  idempotency?: IdempotencyOptions;
 }
 
 export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
@@ -85,7 +92,8 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   );
 
   // Before every route, so the hooks cover them all (and the 404 handler).
-  registerAuth(app, o.store, o.auth);
+  const authRuntime = registerAuth(app, o.store, o.auth);
+  registerIdempotency(app, o.store, o.idempotency);
 
   await app.register(swagger, {
     openapi: {
@@ -96,19 +104,24 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
         description: 'Clusters of Spark, Slurm, PostgreSQL, Jupyter and more in your cloud project. Compatible with ISP RAS Michman.',
       },
     },
+    transformObject: (d) => finishDocument((d as { openapiObject: Record<string, unknown> }).openapiObject) as never,
   });
   await app.register(swaggerUi, { routePrefix: '/api' });
 
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // The original's Swagger UI loaded swagger.yaml from /api; scripts that fetch it keep working.
+  app.get('/api/swagger.yaml', { schema: { hide: true } }, async (_req, reply) => reply.type('application/yaml; charset=utf-8').send(app.swagger({ yaml: true })));
 
   app.get('/version', route({ tag: 'service', summary: 'Michman version', data: Type.String() }), async (req, reply) => ok(req, reply, VERSION));
 
+  authRoutes(app, authRuntime);
+  logRoutes(app, o.logsDir);
   imageRoutes(app, o.store);
   flavorRoutes(app, o.store);
   projectRoutes(app, o.store);
   configRoutes(app, o.store);
   templateRoutes(app, o.store);
-  clusterRoutes(app, o.store, { deployer: o.deployer ?? new NoopDeployer(), onEnqueue: o.onEnqueue, quota: o.quota });
+  clusterRoutes(app, o.store, { store: o.store, deployer: o.deployer, onEnqueue: o.onEnqueue, quota: o.quota });
 
   await app.ready();
   return app;

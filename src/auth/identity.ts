@@ -50,6 +50,10 @@ export const ownerOf = (identity: Identity | undefined): string => identity?.use
 export const seesProject = (identity: Identity | undefined, groupId: string): boolean =>
   identity === undefined || identity.admin || (groupId !== '' && identity.groups.includes(groupId));
 
+/** The filter of a project list: undefined = every project (auth off, admins), else the caller's groups. */
+export const visibleGroups = (identity: Identity | undefined): { groups: readonly string[] } | undefined =>
+  identity === undefined || identity.admin ? undefined : { groups: identity.groups };
+
 /** A non-admin may give a project only one of their own groups (§12.3: any GroupID was accepted). */
 export function checkGroupChoice(identity: Identity | undefined, groupId: string | undefined): void {
   if (identity === undefined || identity.admin) return;

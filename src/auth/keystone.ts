@@ -59,16 +59,18 @@ export class KeystoneClient {
         signal: AbortSignal.timeout(this.o.timeoutMs ?? 10_000),
       });
     } catch {
-      throw new MichmanError(ErrorClass.Unexpected, `identity provider: Keystone at ${this.base} is unreachable`);
+      throw new MichmanError(ErrorClass.Unavailable, `identity provider: Keystone at ${this.base} is unreachable; try again later`);
     }
-    const text = await res.text();
+    const text = await res.text().catch(() => {
+      throw new MichmanError(ErrorClass.Unavailable, `identity provider: Keystone at ${this.base} closed the connection; try again later`);
+    });
     if (res.status === 401 || res.status === 403 || res.status === 404) throw new Unauthenticated('invalid or expired Keystone token');
-    if (res.status !== 200) throw new MichmanError(ErrorClass.Unexpected, `identity provider: Keystone answered ${res.status}`);
+    if (res.status !== 200) throw new MichmanError(ErrorClass.Unavailable, `identity provider: Keystone at ${this.base} answered ${res.status}; try again later`);
     let body: TokenBody;
     try {
       body = JSON.parse(text) as TokenBody;
     } catch {
-      throw new MichmanError(ErrorClass.Parse, 'identity provider: Keystone token body is not JSON');
+      throw new MichmanError(ErrorClass.Unavailable, 'identity provider: Keystone token body is not JSON');
     }
     const t = body.token;
     const userId = t?.user?.id;

@@ -38,7 +38,18 @@ export interface Claims {
   groups: string[];
 }
 
-const providerError = (what: string) => new MichmanError(ErrorClass.Unexpected, `identity provider: ${what}`);
+// 503: the caller's request may well be fine; the identity provider could not say.
+const providerError = (what: string) => new MichmanError(ErrorClass.Unavailable, `identity provider: ${what}`);
+
+/** A failure to reach a server (refused, reset, DNS), as opposed to a malformed token. */
+function isNetworkError(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^(ECONN|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|EAI_|UND_ERR)/.test(code)) return true;
+    if (e instanceof TypeError && /fetch failed/i.test(e.message)) return true;
+  }
+  return false;
+}
 
 export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 export const randomToken = (bytes = 32) => randomBytes(bytes).toString('base64url');
@@ -63,7 +74,9 @@ export class OidcClient {
     } catch {
       throw providerError(`${what} at ${new URL(url).origin} is unreachable`);
     }
-    const text = await res.text();
+    const text = await res.text().catch(() => {
+      throw providerError(`${what} at ${new URL(url).origin} closed the connection`);
+    });
     let json: Record<string, unknown> | undefined;
     try {
       const v: unknown = text ? JSON.parse(text) : undefined;
@@ -123,6 +136,7 @@ export class OidcClient {
       ({ payload } = await jwtVerify(token, this.jwks, { issuer: meta.issuer, ...(this.o.audience ? { audience: this.o.audience } : {}) }));
     } catch (err) {
       if (err instanceof joseErrors.JWKSTimeout) throw providerError('JWKS request timed out');
+      if (isNetworkError(err)) throw providerError(`JWKS at ${new URL(meta.jwks_uri).origin} is unreachable`);
       if (err instanceof joseErrors.JOSEError) throw new Unauthenticated('invalid or expired bearer token');
       // jose parses before it verifies: anything else malformed is a bad token too.
       throw new Unauthenticated('invalid bearer token');

@@ -1,6 +1,6 @@
 // How services get onto machines (DESIGN.md). Every call is idempotent: the engine may repeat a
 // step after a crash, and a repeated deploy must converge, not duplicate.
-import type { StepContext, ProvisionedNode } from '../providers/types.js';
+import type { StepContext, ProvisionedNode } from '../domain/nodes.js';
 
 export interface ServiceDeployment {
   /** The cluster's service: Type, Version (resolved), Config (user values), ID. */

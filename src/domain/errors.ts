@@ -17,6 +17,10 @@ export const ErrorClass = {
   Parse: 1300,
   // Not in the original: request-level failures it never handled (body too large, unknown route).
   PayloadTooLarge: 1400,
+  /** A request that clashes with one still in progress (the same Idempotency-Key). */
+  Conflict: 1500,
+  /** A service Michman depends on (the identity provider) did not answer. */
+  Unavailable: 1600,
 } as const;
 export type ErrorClass = (typeof ErrorClass)[keyof typeof ErrorClass];
 
@@ -36,6 +40,8 @@ const statusOf: Record<number, { status: number; title: string }> = {
   1200: { status: 500, title: 'Internal Server Error' },
   1300: { status: 500, title: 'Internal Server Error' },
   1400: { status: 413, title: 'Payload Too Large' },
+  1500: { status: 409, title: 'Conflict' },
+  1600: { status: 503, title: 'Service Unavailable' },
 };
 
 export class MichmanError extends Error {

@@ -10,7 +10,9 @@ const Name = (description: string) => Type.String({ maxLength: 255, description 
 const Text = (description: string) => Type.String({ maxLength: 16_000, description });
 const Int32 = (description: string) =>
   Type.Integer({ minimum: -2147483648, maximum: 2147483647, description });
-const Id = Name('Generated UUID; never sent by clients.');
+/** A field the server fills: readOnly, so OpenAPI clients (Swagger UI's Try it out) leave it out of requests. */
+const Gen = (description: string) => Type.String({ maxLength: 255, description, readOnly: true });
+const Id = Gen('Generated UUID; never sent by clients.');
 
 const opt = <T extends TSchema>(s: T) => Type.Optional(s);
 
@@ -40,7 +42,7 @@ export type Flavor = Static<typeof FlavorSchema>;
 export const ProjectSchema = Type.Object(
   {
     ID: opt(Id),
-    Name: opt(Name('Generated from DisplayName at creation; never changes.')),
+    Name: opt(Gen('Generated from DisplayName at creation; never changes.')),
     DisplayName: opt(Name('Letters, digits and "-", starting with a letter.')),
     GroupID: opt(Name('User group whose members are project members.')),
     Description: opt(Text('Free text.')),
@@ -142,9 +144,9 @@ export const ServiceSchema = Type.Object(
     Config: opt(Type.Record(Type.String({ maxLength: 255 }), Text('Value as a string.'))),
     DisplayName: opt(Name('Free text.')),
     Description: opt(Text('Free text.')),
-    EntityStatus: opt(Name('Generated.')),
-    URL: opt(Text('Generated: node address + AccessPort.')),
-    ClusterRef: opt(Name('Generated.')),
+    EntityStatus: opt(Gen('Generated.')),
+    URL: opt(Type.String({ maxLength: 16_000, description: 'Generated: node address + AccessPort.', readOnly: true })),
+    ClusterRef: opt(Gen('Generated.')),
   },
   { title: 'Service', additionalProperties: false },
 );
@@ -153,8 +155,8 @@ export type Service = Static<typeof ServiceSchema>;
 export const TemplateSchema = Type.Object(
   {
     ID: opt(Id),
-    ProjectID: opt(Name('Generated: the project ID, or "None" for common templates.')),
-    Name: opt(Name('Generated: DisplayName-<project name | common>.')),
+    ProjectID: opt(Gen('Generated: the project ID, or "None" for common templates.')),
+    Name: opt(Gen('Generated: DisplayName-<project name | common>.')),
     DisplayName: opt(Name('Letters, digits and "-", starting with a letter.')),
     Services: opt(Type.Array(ServiceSchema, { maxItems: 100 })),
     NSlaves: opt(Int32('Number of slave nodes, >= 0.')),
@@ -167,16 +169,16 @@ export type Template = Static<typeof TemplateSchema>;
 export const ClusterSchema = Type.Object(
   {
     ID: opt(Id),
-    Name: opt(Name('Generated: DisplayName-ProjectName.')),
+    Name: opt(Gen('Generated: DisplayName-ProjectName.')),
     DisplayName: opt(Name('Letters, digits and "-", starting with a letter.')),
-    HostURL: opt(Text('Generated.')),
-    EntityStatus: opt(Name('Generated: INITED, CREATING, ACTIVE, FAILED, ...')),
-    ClusterType: opt(Name('Generated.')),
+    HostURL: opt(Type.String({ maxLength: 16_000, description: 'Generated.', readOnly: true })),
+    EntityStatus: opt(Gen('Generated: INITED, CREATING, ACTIVE, FAILED, ...')),
+    ClusterType: opt(Gen('Generated.')),
     Services: opt(Type.Array(ServiceSchema, { maxItems: 100 })),
     NSlaves: opt(Int32('Number of slave nodes.')),
-    MasterIP: opt(Name('Generated.')),
-    ProjectID: opt(Name('Generated.')),
-    OwnerID: opt(Name('Generated: the caller.')),
+    MasterIP: opt(Gen('Generated.')),
+    ProjectID: opt(Gen('Generated.')),
+    OwnerID: opt(Gen('Generated: the caller.')),
     Description: opt(Text('Free text.')),
     Image: opt(Name('Defaults to the project default image.')),
     Keys: opt(Type.Array(Text('SSH public key.'), { maxItems: 1000 })),

@@ -22,13 +22,8 @@ export interface StepRecord {
   detail?: unknown;
 }
 
-export interface OperationError {
-  phase: string;
-  node?: string;
-  service?: string;
-  message: string;
-  output?: string;
-}
+export type { OperationError } from '../domain/operation.js';
+import type { OperationError } from '../domain/operation.js';
 
 export interface Journal {
   steps: StepRecord[];
@@ -38,6 +33,17 @@ export interface Journal {
 }
 
 export type Deadlines = Record<Phase, number>;
+
+/**
+ * Phases that share one deadline clock, as the configuration words them: provision_deadline_seconds
+ * covers creating the nodes and reaching them, delete_deadline_seconds removing services and nodes.
+ */
+const CLOCK: Record<Phase, string> = { provision: 'provision', reachable: 'provision', deploy: 'deploy', health: 'health', remove: 'remove', deprovision: 'remove' };
+
+// Deadline clocks are kept in the journal as DEADLINE_MARK entries (domain/operation.ts); a retry
+// (operations.retry) drops them: it is a new attempt with fresh deadlines.
+export { DEADLINE_MARK, isDeadlineMark } from '../domain/operation.js';
+import { DEADLINE_MARK } from '../domain/operation.js';
 export const DEFAULT_DEADLINES: Deadlines = {
   provision: 20 * 60_000,
   reachable: 10 * 60_000,
@@ -111,12 +117,26 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
     return out;
   };
 
+  /** When the phase's deadline clock started: from the journal (a resumed operation), else now. */
+  const clockStart = (phase: Phase): number => {
+    const name = `${DEADLINE_MARK}${CLOCK[phase]}`;
+    const mark = steps.get(name);
+    if (mark?.startedAt !== undefined) return mark.startedAt;
+    const now = Date.now();
+    steps.set(name, { name, status: 'done', attempt: 0, startedAt: now });
+    return now;
+  };
+
   const runPhase = async (phase: Phase, items: Array<{ key: string; node?: string; service?: string; run: (ctx: StepContext) => Promise<unknown> }>) => {
     if (items.length === 0) return; // nothing to journal (e.g. health of a cluster without services)
+    // One deadline for the whole phase, however many calls (dependency levels, cluster-wide hooks)
+    // it takes, measured from its first step's start.
+    const left = clockStart(phase) + deadlines[phase] - Date.now();
     // An own controller and timer rather than AbortSignal.any([.., AbortSignal.timeout()]): Node
     // holds the timeout signal only weakly there, and a collected one never fires.
     const phaseAbort = new AbortController();
-    const deadline = setTimeout(() => phaseAbort.abort(new Error(`${phase} deadline`)), deadlines[phase]);
+    const deadline = setTimeout(() => phaseAbort.abort(new Error(`${phase} deadline`)), Math.max(0, left));
+    if (left <= 0) phaseAbort.abort(new Error(`${phase} deadline`)); // before any step starts
     const onCancel = () => phaseAbort.abort(o.cancel.reason);
     if (o.cancel.aborted) onCancel();
     else o.cancel.addEventListener('abort', onCancel, { once: true });

@@ -8,10 +8,11 @@ import type { Store } from '../store/store.js';
 import type { Operation, OperationStep } from '../store/repos/operations.js';
 import type { Provider, EngineEvent } from '../providers/types.js';
 import type { Deployer } from '../deploy/types.js';
-import type { OperationPlan } from '../domain/plan.js';
+import type { StoredPlan } from '../domain/operation.js';
 import { statusOnStart, statusOnSuccess, statusOnFailure, ownedStatuses } from '../domain/clusterState.js';
 import { runOperation, type Deadlines, type StepRecord, type OperationKind } from './runner.js';
 import { JournalWriter } from './journalWriter.js';
+import { Reconciler } from './reconciler.js';
 
 export interface WorkerOptions {
   provider: Provider;
@@ -27,10 +28,7 @@ export interface WorkerOptions {
   log?: { error(obj: object, msg: string): void; info(obj: object, msg: string): void };
 }
 
-/** What an operation's plan column holds. */
-export interface StoredPlan extends OperationPlan {
-  removeNodes?: string[];
-}
+export type { StoredPlan } from '../domain/operation.js';
 
 class LeaseLost extends Error {}
 
@@ -47,6 +45,7 @@ export class Worker {
   private readonly cancels = new Map<string, AbortController>();
   /** Journal saves, event appends, starts and finishes of all this worker's operations, in batches. */
   private readonly writer: JournalWriter;
+  private readonly reconciler: Reconciler;
 
   constructor(
     private readonly store: Store,
@@ -54,6 +53,7 @@ export class Worker {
   ) {
     this.id = o.id ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.writer = new JournalWriter(store, this.id);
+    this.reconciler = new Reconciler(store, o.provider);
     this.leaseMs = o.leaseMs ?? 30_000;
     this.pollMs = o.pollMs ?? 500;
   }
@@ -63,69 +63,31 @@ export class Worker {
     this.stopped = false;
     this.schedule(0);
     if (this.o.reconcileMs !== 0) {
-      this.reconciler = setInterval(() => {
+      this.reconcileTimer = setInterval(() => {
         if (this.reconciling) return;
         this.reconciling = this.reconcile()
           .catch((err: unknown) => this.o.log?.error({ err }, 'reconcile failed'))
           .finally(() => (this.reconciling = undefined));
       }, this.o.reconcileMs ?? 60_000);
-      this.reconciler.unref();
+      this.reconcileTimer.unref();
     }
   }
-  private reconciler: NodeJS.Timeout | undefined;
+  private reconcileTimer: NodeJS.Timeout | undefined;
   private reconciling: Promise<unknown> | undefined;
 
   /** Stops claiming; running operations are abandoned to their leases (another worker resumes them). */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    clearInterval(this.reconciler);
+    clearInterval(this.reconcileTimer);
     await this.reconciling;
     for (const c of this.cancels.values()) c.abort(new LeaseLost('worker stopping'));
     await Promise.allSettled([...this.running]);
   }
 
-  /**
-   * Compares what settled clusters should have with what the provider reports: a node that is gone
-   * turns an ACTIVE cluster MISSING, and its return (or a repair) turns it ACTIVE again. Clusters
-   * with an operation under way are left to it. Idempotent, so several workers may run it.
-   * Returns the clusters whose status it changed.
-   */
-  async reconcile(maxClusters = 1000): Promise<Array<{ id: string; status: string }>> {
-    const changed: Array<{ id: string; status: string }> = [];
-    let after = '';
-    for (let seen = 0; seen < maxClusters; ) {
-      const page = await this.store.clusters.idsByStatus(['ACTIVE', 'MISSING'], after, 100);
-      if (page.length === 0) break;
-      for (const c of page) {
-        seen++;
-        after = c.id;
-        if ((await this.store.operations.active(c.id)).length > 0) continue;
-        const expected = await this.expectedNodes(c.id);
-        if (expected === undefined) continue;
-        const ctx = { clusterId: c.id, clusterName: c.name, signal: AbortSignal.timeout(30_000), emit: () => undefined };
-        const present = new Set((await this.o.provider.listNodes(ctx)).map((n) => n.name));
-        const gone = expected.filter((n) => !present.has(n));
-        const next = gone.length > 0 ? 'MISSING' : 'ACTIVE';
-        if (next === c.status) continue;
-        if (await this.store.clusters.setStatus(c.id, next, [c.status])) {
-          changed.push({ id: c.id, status: next });
-          const message = gone.length > 0 ? `node(s) gone: ${gone.join(', ')}` : 'every node is back';
-          await this.store.events.append(c.id, null, [{ level: gone.length > 0 ? 'warn' : 'info', phase: 'reconcile', message }]);
-        }
-      }
-    }
-    return changed;
-  }
-
-  /** Nodes the last successful non-delete operation left the cluster with. */
-  private async expectedNodes(clusterId: string): Promise<string[] | undefined> {
-    const page = await this.store.operations.listForCluster(clusterId, {});
-    const last = [...page.items].reverse().find((op) => op.status === 'succeeded' && op.kind !== 'delete');
-    if (!last) return undefined;
-    const plan = last.plan as StoredPlan;
-    const removed = new Set(plan.removeNodes ?? []);
-    return plan.nodes.map((n) => n.name).filter((n) => !removed.has(n));
+  /** One reconcile pass (engine/reconciler.ts); the periodic one runs every reconcileMs. */
+  reconcile(maxClusters = 1000): Promise<Array<{ id: string; status: string }>> {
+    return this.reconciler.run(maxClusters);
   }
 
   /**
@@ -295,9 +257,13 @@ export class Worker {
         this.o.log?.error({ err, operation: op.id }, 'operation crashed');
         events.push({ level: 'error', phase: 'engine', message: `internal error: ${(err as Error).message}` });
         await flush();
-        await this.store.operations
-          .finish(op.id, this.id, 'failed', { phase: 'engine', message: (err as Error).message })
-          .then(() => this.store.clusters.setStatus(op.clusterId, statusOnFailure(op.kind)))
+        // As the normal path: one write, and the status only if this worker still held the
+        // operation and the cluster is still this operation's (a forced delete's STOPPING stands).
+        await this.writer
+          .run(op.id, op.clusterId, [], async (tx) => {
+            if (!(await tx.operations.finish(op.id, this.id, 'failed', { phase: 'engine', message: (err as Error).message }))) return;
+            await tx.clusters.setStatus(op.clusterId, statusOnFailure(op.kind), ownedStatuses(op.kind));
+          })
           .catch(() => undefined);
       }
     } finally {

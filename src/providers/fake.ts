@@ -1,7 +1,7 @@
-// The fake provider and its no-op deployer: nodes are records with a boot latency and a failure
-// rate, for engine tests and benchmarks at scale. They emit the same events as real ones.
+// The fake provider: nodes are records with a boot latency and a failure rate, for engine tests and
+// benchmarks at scale. It emits the same events as real ones. Its partner is the no-op deployer.
 import type { Provider, ProvisionedNode, StepContext, NodeSpec } from './types.js';
-import type { Deployer, ServiceDeployment, HealthResult } from '../deploy/types.js';
+import { sleep } from '../host/sleep.js';
 
 export interface FakeOptions {
   /** Milliseconds a node takes to boot. */
@@ -14,12 +14,6 @@ export interface FakeOptions {
   deployLatencyMs?: number;
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason)), { once: true });
-  });
 
 export class FakeProvider implements Provider {
   readonly name = 'fake';
@@ -65,26 +59,5 @@ export class FakeProvider implements Provider {
 
   async listNodes(ctx: StepContext): Promise<ProvisionedNode[]> {
     return [...this.of(ctx.clusterId).values()];
-  }
-}
-
-export class NoopDeployer implements Deployer {
-  readonly name = 'noop';
-  readonly deployed = new Set<string>();
-  constructor(private readonly o: FakeOptions = {}) {}
-
-  async check(): Promise<string[]> {
-    return [];
-  }
-  async deploy(ctx: StepContext, d: ServiceDeployment): Promise<void> {
-    ctx.emit({ level: 'info', phase: 'deploy', service: d.type, message: `deploying ${d.type} ${d.version} on ${d.nodes.map((n) => n.name).join(', ')}` });
-    await sleep(this.o.deployLatencyMs ?? 0, ctx.signal);
-    this.deployed.add(`${ctx.clusterId}/${d.type}`);
-  }
-  async health(_ctx: StepContext, d: ServiceDeployment): Promise<HealthResult> {
-    return { healthy: true, detail: `${d.type} answers (fake)` };
-  }
-  async remove(ctx: StepContext, d: ServiceDeployment): Promise<void> {
-    this.deployed.delete(`${ctx.clusterId}/${d.type}`);
   }
 }

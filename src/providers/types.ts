@@ -1,50 +1,11 @@
 // Where machines come from (DESIGN.md "Providers and deployers"). A provider never touches the
 // store: the engine hands it what to create and records what it reports.
-import type { NodeRole } from '../domain/topology.js';
 import type { OperationPlan } from '../domain/plan.js';
+import type { QuotaReport } from '../domain/quota.js';
 
-/** One event of an operation, as shown to users (time is added by whoever records it). */
-export interface EngineEvent {
-  level: 'debug' | 'info' | 'warn' | 'error';
-  phase: string; // provision | reachable | deploy | health | delete | ...
-  node?: string;
-  service?: string;
-  message: string;
-}
-
-export interface StepContext {
-  clusterId: string;
-  clusterName: string;
-  /** Aborted on cancel and when the phase deadline passes: long work must stop promptly. */
-  signal: AbortSignal;
-  emit(event: EngineEvent): void;
-  /**
-   * The operation's plan (nodes, services with ports and parameters, the cluster's keys and
-   * flavors), for providers and deployers that work on the cluster as a whole: a security group
-   * with the services' ports, an Ansible inventory and extra-vars.
-   */
-  plan?: OperationPlan;
-  /** Every node provisioned so far in this operation (after the provision phase: all of them). */
-  nodes?(): ProvisionedNode[];
-}
-
-export interface NodeSpec {
-  name: string; // <C>-master, <C>-slave-<n>, <C>-storage, <C>-monitoring
-  role: NodeRole;
-  flavor: string;
-  image: string;
-}
-
-export interface ProvisionedNode {
-  name: string;
-  role: NodeRole;
-  /** Address services listen on and URLs are built from (local: 127.x.y.z). */
-  address: string;
-  /** The provider's own handle (server ID, container name, ...). */
-  providerId: string;
-  /** Local providers: the node's private directory for service data. */
-  dataDir?: string;
-}
+export type { QuotaItem, QuotaReport } from '../domain/quota.js';
+export type { EngineEvent, StepContext, NodeSpec, ProvisionedNode } from '../domain/nodes.js';
+import type { StepContext, NodeSpec, ProvisionedNode } from '../domain/nodes.js';
 
 export interface Provider {
   readonly name: string;
@@ -72,23 +33,6 @@ export interface Provider {
   listTaggedClusters?(signal?: AbortSignal): Promise<TaggedCluster[]>;
   /** Cloud providers: removes everything tagged with the cluster (the janitor's --delete). */
   removeCluster?(clusterId: string, signal?: AbortSignal): Promise<void>;
-}
-
-export interface QuotaItem {
-  /** instances | cores | ram_mb | floating_ips | security_groups | volumes | volume_gb */
-  resource: string;
-  need: number;
-  /** null: no limit. */
-  limit: number | null;
-  used: number;
-  /** null: no limit. */
-  available: number | null;
-  short: boolean;
-}
-
-export interface QuotaReport {
-  ok: boolean;
-  items: QuotaItem[];
 }
 
 export interface TaggedCluster {

@@ -3,7 +3,8 @@
 import { it, expect, beforeAll, afterAll } from 'vitest';
 import { describeEachStore, image, flavor, project, type Api } from '../helpers/api.js';
 import { Worker } from '../../src/engine/worker.js';
-import { FakeProvider, NoopDeployer } from '../../src/providers/fake.js';
+import { FakeProvider } from '../../src/providers/fake.js';
+import { NoopDeployer } from '../../src/deploy/noop.js';
 
 const SERVICE_TYPES = [
   { Type: 'kv', Class: 'storage', AccessPort: 6379, DefaultVersion: '7', HealthCheck: [{ CheckType: 'TCP' }], Versions: [{ Version: '7', Configs: [{ ParameterName: 'password', Type: 'string', DefaultValue: '' }] }] },

@@ -4,7 +4,8 @@ import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { backends, type OpenedStore } from '../helpers/stores.js';
 import { Worker } from '../../src/engine/worker.js';
-import { FakeProvider, NoopDeployer } from '../../src/providers/fake.js';
+import { FakeProvider } from '../../src/providers/fake.js';
+import { NoopDeployer } from '../../src/deploy/noop.js';
 import type { Store } from '../../src/store/store.js';
 
 const backend = backends()[0]!;

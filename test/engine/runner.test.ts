@@ -1,9 +1,10 @@
 // The step runner with the fake provider: journaled steps, resume after a lost worker, failures
 // with phase and node, deadlines, cancel, and delete.
 import { describe, it, expect } from 'vitest';
-import { runOperation, type Journal, type StepRecord } from '../../src/engine/runner.js';
+import { runOperation, isDeadlineMark, type Journal, type StepRecord } from '../../src/engine/runner.js';
 import { buildCreatePlan, dependencyLevels } from '../../src/domain/plan.js';
-import { FakeProvider, NoopDeployer } from '../../src/providers/fake.js';
+import { FakeProvider } from '../../src/providers/fake.js';
+import { NoopDeployer } from '../../src/deploy/noop.js';
 import type { StoredServiceType } from '../../src/domain/stored.js';
 import type { EngineEvent, StepContext } from '../../src/providers/types.js';
 
@@ -124,7 +125,7 @@ describe('runOperation', () => {
     const first = new MemoryJournal();
     first.failAtSave = Math.ceil(probe.saves / 2);
     await expect(run(first, provider, deployer)).rejects.toThrow('lease lost');
-    const doneBefore = first.steps.filter((s) => s.status === 'done').map((s) => s.name);
+    const doneBefore = first.steps.filter((s) => s.status === 'done' && !isDeadlineMark(s.name)).map((s) => s.name);
     expect(doneBefore.length).toBeGreaterThan(0);
     expect(doneBefore.length).toBeLessThan(probe.steps.length);
 
@@ -145,6 +146,39 @@ describe('runOperation', () => {
 
   it('fails a phase whose deadline passes, naming the phase', async () => {
     const r = await run(new MemoryJournal(), new FakeProvider({ bootLatencyMs: 2_000 }), new NoopDeployer(), { deadlines: { provision: 50 } });
+    expect(r.status).toBe('failed');
+    expect(r.error?.phase).toBe('provision');
+    expect(r.error?.message).toMatch(/provision phase deadline/);
+  });
+
+  it('a phase deadline covers the whole phase: every dependency level of deploy together', async () => {
+    // Two levels (jupyter, redis, spark; then hub) of 400 ms each: each fits in 600 ms, both do not.
+    const r = await run(new MemoryJournal(), new FakeProvider(), new NoopDeployer({ deployLatencyMs: 400 }), { deadlines: { deploy: 600 } });
+    expect(r.status).toBe('failed');
+    expect(r.error?.phase).toBe('deploy');
+    expect(r.error?.message).toMatch(/deploy phase deadline/);
+  });
+
+  it('provision_deadline covers creating and reaching the nodes together', async () => {
+    class SlowReach extends FakeProvider {
+      override async waitReachable(ctx: StepContext): Promise<void> {
+        await new Promise((res, rej) => {
+          const t = setTimeout(res, 400);
+          ctx.signal.addEventListener('abort', () => (clearTimeout(t), rej(ctx.signal.reason)), { once: true });
+        });
+      }
+    }
+    const r = await run(new MemoryJournal(), new SlowReach({ bootLatencyMs: 400 }), new NoopDeployer(), { deadlines: { provision: 600, reachable: 600 } });
+    expect(r.status).toBe('failed');
+    expect(r.error?.phase).toBe('reachable');
+    expect(r.error?.message).toMatch(/deadline/);
+  });
+
+  it('a resumed operation keeps the deadline its phase started with (from the journal)', async () => {
+    const journal = new MemoryJournal();
+    // An earlier worker started provisioning a minute ago, then died.
+    journal.steps = [{ name: 'deadline:provision', status: 'done', attempt: 0, startedAt: Date.now() - 60_000 }];
+    const r = await run(journal, new FakeProvider(), new NoopDeployer(), { deadlines: { provision: 30_000 } });
     expect(r.status).toBe('failed');
     expect(r.error?.phase).toBe('provision');
     expect(r.error?.message).toMatch(/provision phase deadline/);

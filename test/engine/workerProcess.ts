@@ -19,6 +19,8 @@ export interface WorkerProcessOptions {
   dataDir: string;
   leaseSeconds?: number;
   workers?: number;
+  /** More environment (e.g. TMPDIR, where the local provider claims addresses host-wide). */
+  env?: Record<string, string>;
 }
 
 export class WorkerProcess {
@@ -41,6 +43,7 @@ export class WorkerProcess {
       MICHMAN_LEASE_SECONDS: String(o.leaseSeconds ?? 2),
       MICHMAN_WORKERS: String(o.workers ?? 4),
       MICHMAN_LOG_LEVEL: 'warn',
+      ...o.env,
     });
     // cwd = the data directory, so no configs/config.yaml of the checkout is picked up.
     this.child = spawn(process.execPath, [CLI, 'worker'], { env, cwd: o.dataDir, stdio: ['ignore', 'ignore', 'pipe'] });

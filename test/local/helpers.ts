@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { EngineEvent, ProvisionedNode, StepContext } from '../../src/providers/types.js';
 import type { ServiceDeployment } from '../../src/deploy/types.js';
-import { findProcesses } from '../../src/providers/local/processes.js';
+import { findProcesses } from '../../src/host/processes.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { LOCAL_SERVICE_MODULES } from '../../src/deploy/local/deployer.js';
 

@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { LocalProvider } from '../../src/providers/local/provider.js';
 import { LocalDeployer } from '../../src/deploy/local/deployer.js';
-import { findProcesses, isAlive, readPidFile } from '../../src/providers/local/processes.js';
+import { findProcesses, isAlive, readPidFile } from '../../src/host/processes.js';
 import { executable, type ServiceModule } from '../../src/deploy/local/service.js';
 import { httpGet, portOpen } from '../../src/deploy/local/net.js';
 import type { ProvisionedNode } from '../../src/providers/types.js';

@@ -68,7 +68,7 @@ describe('LocalProvider', () => {
 
   it('never gives two nodes the same address, even provisioned in parallel from a full range', async () => {
     // 127.80.0.4/30 holds exactly four usable addresses: every node after the first collision probes on.
-    const p = new LocalProvider({ dataRoot: join(tmp.root, 'tiny'), addressBase: '127.80.0.4/30' });
+    const p = new LocalProvider({ dataRoot: join(tmp.root, 'tiny'), addressBase: '127.80.0.4/30', claimsDir: join(tmp.root, 'tiny-claims') });
     const a = context();
     const b = context();
     const nodes = await Promise.all([
@@ -85,15 +85,46 @@ describe('LocalProvider', () => {
     expect(reused.address).toBe(nodes[0]!.address);
   });
 
+  it('two instances with different data directories never give two nodes the same address', async () => {
+    // Same range, same cluster ID and node names: the same first candidate address for both.
+    const one = new LocalProvider({ dataRoot: join(tmp.root, 'instance-1'), addressBase: '127.84.0.0/16' });
+    const two = new LocalProvider({ dataRoot: join(tmp.root, 'instance-2'), addressBase: '127.84.0.0/16' });
+    const ctx = context();
+    const names = ['m', 's1', 's2'];
+    const a = await Promise.all(names.map((n) => one.ensureNode(ctx, spec(`${ctx.clusterId}-${n}`))));
+    const b = await Promise.all(names.map((n) => two.ensureNode(ctx, spec(`${ctx.clusterId}-${n}`))));
+    const all = [...a, ...b].map((n) => n.address);
+    expect(new Set(all).size).toBe(all.length);
+    // Each instance still finds its own nodes again (a restart) at their addresses.
+    const again = await one.ensureNode(ctx, spec(`${ctx.clusterId}-m`));
+    expect(again.address).toBe(a[0]!.address);
+    for (const n of a) await one.deleteNode(ctx, n);
+    for (const n of b) await two.deleteNode(ctx, n);
+  });
+
+  it('a claim whose node directory is gone for good is taken over; a fresh one is not', async () => {
+    const claimsDir = join(tmp.root, 'stale-claims');
+    const p = new LocalProvider({ dataRoot: join(tmp.root, 'stale'), addressBase: '127.85.0.4/30', claimsDir });
+    await p.claims.prepare();
+    const { symlinkSync, lutimesSync } = await import('node:fs');
+    // Every usable address of the range held by a node of a data directory that no longer exists.
+    for (const addr of ['127.85.0.4', '127.85.0.5', '127.85.0.6', '127.85.0.7']) symlinkSync(join(tmp.root, 'removed-data', 'c', addr), join(claimsDir, addr));
+    await expect(p.ensureNode(context(), spec('x-master'))).rejects.toThrow(/no free address/);
+    const old = new Date(Date.now() - 3_600_000);
+    lutimesSync(join(claimsDir, '127.85.0.5'), old, old);
+    const n = await p.ensureNode(context(), spec('y-master'));
+    expect(n.address).toBe('127.85.0.5');
+  });
+
   it('deleteNode removes the directory and the claim; a node already gone is not an error', async () => {
     const p = new LocalProvider({ dataRoot: tmp.dataRoot, addressBase: '127.79.0.0/16' });
     const ctx = context();
     const n = await p.ensureNode(ctx, spec(`${ctx.clusterId}-storage`, 'storage'));
-    expect(existsSync(join(tmp.dataRoot, '.addresses', n.address))).toBe(true);
+    expect(existsSync(join(p.claims.dir, n.address))).toBe(true);
     await p.deleteNode(ctx, n);
     expect(existsSync(n.dataDir!)).toBe(false);
     expect(existsSync(join(tmp.dataRoot, ctx.clusterId))).toBe(false);
-    expect(existsSync(join(tmp.dataRoot, '.addresses', n.address))).toBe(false);
+    expect(existsSync(join(p.claims.dir, n.address))).toBe(false);
     await p.deleteNode(ctx, n);
     expect(await p.listNodes(ctx)).toEqual([]);
   });

@@ -9,7 +9,7 @@ import pg from 'pg';
 import { createConnection } from 'mysql2/promise';
 import { LocalProvider } from '../../src/providers/local/provider.js';
 import { LocalDeployer } from '../../src/deploy/local/deployer.js';
-import { cmdlineOf, findProcesses, isAlive, readPidFile } from '../../src/providers/local/processes.js';
+import { cmdlineOf, findProcesses, isAlive, readPidFile } from '../../src/host/processes.js';
 import { httpGet, natsPing, portOpen, redisCommands } from '../../src/deploy/local/net.js';
 import type { ProvisionedNode } from '../../src/providers/types.js';
 import { context, deployment, freeishPort, isRoot, tempRoot } from './helpers.js';

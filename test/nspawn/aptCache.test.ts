@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AptCache } from '../../src/providers/nspawn/aptCache.js';
-import { holdsListener, isAlive } from '../../src/providers/local/processes.js';
+import { holdsListener, isAlive } from '../../src/host/processes.js';
 import { lacksProgram } from '../helpers/requirements.js';
 
 const ADDRESS = '127.0.0.93';

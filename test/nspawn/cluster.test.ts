@@ -12,7 +12,7 @@ import pg from 'pg';
 import { createConnection } from 'mysql2/promise';
 import { loadConfig } from '../../src/config/load.js';
 import { serve, type Running } from '../../src/app.js';
-import { nspawnMachinery } from '../../src/deploy/ansible/nspawn.js';
+import { nspawnMachinery } from '../../src/machinery/nspawn.js';
 import { redisCommands, httpGet } from '../../src/deploy/local/net.js';
 import type { OperationPlan } from '../../src/domain/plan.js';
 import type { ProvisionedNode, StepContext } from '../../src/providers/types.js';

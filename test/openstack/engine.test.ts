@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { FakeOpenStack } from './fakeOpenstack.js';
 import { providerOn, planOf, ctxOf, specsOf } from './helpers.js';
 import { runOperation, type StepRecord, type OperationKind } from '../../src/engine/runner.js';
-import { NoopDeployer } from '../../src/providers/fake.js';
+import { NoopDeployer } from '../../src/deploy/noop.js';
 import { runJanitor, PeriodicJanitor } from '../../src/engine/janitor.js';
 import type { EngineEvent } from '../../src/providers/types.js';
 import type { OperationPlan } from '../../src/domain/plan.js';

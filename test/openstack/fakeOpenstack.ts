@@ -77,6 +77,8 @@ export interface Fault {
   /** How many matching requests it hits. */
   times: number;
   message?: string;
+  /** Retry-After header (seconds) sent with the status. */
+  retryAfter?: number;
 }
 
 export const PROJECT_ID = 'f0e1d2c3b4a5968778695a4b3c2d1e0f';
@@ -118,6 +120,25 @@ export class FakeOpenStack {
   private ip = 10;
   /** First two octets of fixed IPs (tests of SSH reachability use 127.0, i.e. loopback). */
   fixedPrefix = '10.0';
+  /**
+   * The most items one list answer holds (Nova's max_limit, Neutron's pagination_max_limit); more
+   * follow through the `<kind>_links` next link with a marker. Infinity = one page.
+   */
+  pageSize = Infinity;
+
+  /** One page of `items` after `?marker=`, at most `?limit=` or pageSize, with the next link. */
+  private page<T extends { id: string }>(kind: string, base: string, q: URLSearchParams, items: T[]): Record<string, unknown> {
+    const marker = q.get('marker');
+    const start = marker ? items.findIndex((x) => x.id === marker) + 1 : 0;
+    const limit = Math.min(Number(q.get('limit') ?? Infinity) || Infinity, this.pageSize);
+    const out = items.slice(start, start + limit);
+    const more = start + limit < items.length;
+    if (!more) return { [kind]: out };
+    const next = new URLSearchParams(q);
+    next.set('marker', out[out.length - 1]!.id);
+    next.set('limit', String(limit));
+    return { [kind]: out, [`${kind}_links`]: [{ rel: 'next', href: `${this.url}${base}?${next.toString()}` }] };
+  }
 
   async start(): Promise<this> {
     this.http = createServer((req, res) => void this.handle(req, res));
@@ -227,7 +248,7 @@ export class FakeOpenStack {
         req.socket.destroy();
         return;
       }
-      if (fault.status) return send(fault.status, { message: fault.message ?? `injected ${fault.status}` });
+      if (fault.status) return send(fault.status, { message: fault.message ?? `injected ${fault.status}` }, fault.retryAfter !== undefined ? { 'Retry-After': String(fault.retryAfter) } : {});
     }
 
     let body: Record<string, unknown> = {};
@@ -324,7 +345,7 @@ export class FakeOpenStack {
       const name = q.get('name');
       const re = name ? new RegExp(name) : undefined;
       const list = this.live().filter((s) => (!tags || tags.split(',').every((t) => s.tags.includes(t))) && (!re || re.test(s.name)));
-      return send(200, { servers: list.map((s) => this.serverView(s)) });
+      return send(200, this.page('servers', `/compute/v2.1/servers/detail`, q, list.map((s) => this.serverView(s))));
     }
     if ((m = /^\/servers\/([^/]+)$/.exec(path))) {
       this.live();
@@ -408,7 +429,7 @@ export class FakeOpenStack {
       const n = this.networks.find((x) => x.id === m![1]);
       return n ? send(200, { network: n }) : notFound(`Network ${m[1]}`);
     }
-    if (path === '/ports' && method === 'GET') return send(200, { ports: filt([...this.ports.values()]) });
+    if (path === '/ports' && method === 'GET') return send(200, this.page('ports', '/network/v2.0/ports', q, filt([...this.ports.values()])));
     if (path === '/ports' && method === 'POST') {
       const p = body.port as { network_id: string; name: string; description?: string; security_groups?: string[] };
       if (!this.networks.some((n) => n.id === p.network_id)) return notFound(`Network ${p.network_id}`);

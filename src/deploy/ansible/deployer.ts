@@ -8,11 +8,13 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { secretVarNames, serializeExtraVars, type ExtraVars, type ExtraVarsAction, type ExtraVarsSettings } from '../../domain/extraVars.js';
-import type { ProvisionedNode, StepContext } from '../../providers/types.js';
+import type { ProvisionedNode, StepContext } from '../../domain/nodes.js';
 import type { SecretStore } from '../../secrets/types.js';
 import { PACKAGE_ROOT } from '../../paths.js';
-import { sshOptions } from '../../providers/nspawn/provider.js';
-import { run } from '../../providers/nspawn/host.js';
+import { sshOptions } from '../../host/ssh.js';
+import { Mutex } from '../../host/mutex.js';
+import { sleep } from '../../host/sleep.js';
+import { run } from '../../host/run.js';
 import type { Deployer, HealthResult, ServiceDeployment } from '../types.js';
 import { redactor, resultEvent, taskStartEvent } from './events.js';
 import { checkHealth } from './health.js';
@@ -59,15 +61,6 @@ export interface AnsibleDeployerOptions {
    * privilege escalation when that is not root.
    */
   loginAs?: 'root' | 'image-user';
-}
-
-class Mutex {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.tail.then(fn, fn);
-    this.tail = p.catch(() => undefined);
-    return p;
-  }
 }
 
 /** Type names of the catalog files in `dir` (the built-in catalog). */
@@ -254,7 +247,7 @@ export class AnsibleDeployer implements Deployer {
     for (;;) {
       const h = await check();
       if (h.healthy || Date.now() > until || ctx.signal.aborted) return h;
-      await new Promise((r) => setTimeout(r, 3000));
+      await sleep(3000);
     }
   }
 

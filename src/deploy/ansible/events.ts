@@ -1,7 +1,7 @@
 // The JSON lines of ansible/callback_plugins/michman_events.py, parsed, and what the deployer makes
 // of them: one operation event per task result and host, and for a failure the error that names
 // host, role and task. Pure, so the mapping is tested without Ansible.
-import type { EngineEvent } from '../../providers/types.js';
+import type { EngineEvent } from '../../domain/nodes.js';
 
 export type ResultStatus = 'ok' | 'changed' | 'failed' | 'unreachable' | 'skipped';
 

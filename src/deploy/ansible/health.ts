@@ -4,9 +4,10 @@
 // small protocol clients; errors name the node and never the password.
 import pg from 'pg';
 import { createConnection } from 'mysql2/promise';
-import type { ProvisionedNode } from '../../providers/types.js';
+import type { ProvisionedNode } from '../../domain/nodes.js';
 import type { HealthResult } from '../types.js';
-import { httpGet, portOpen, redisCommands } from '../local/net.js';
+import { httpGet, redisCommands } from '../local/net.js';
+import { portOpen } from '../../host/net.js';
 import { errorText } from '../local/service.js';
 
 export interface HealthInput {

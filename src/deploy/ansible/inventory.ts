@@ -1,7 +1,7 @@
 // The Ansible inventory of a cluster, with the original's groups (<C>_master, <C>_slaves, <C>_storage,
 // <C>_monitoring; reference launcher-services §1.8.1, §2.1). Every group is declared even when empty,
 // so roles can read groups['<C>_storage'] without guarding. Pure.
-import type { ProvisionedNode } from '../../providers/types.js';
+import type { ProvisionedNode } from '../../domain/nodes.js';
 
 const GROUP_OF: Record<string, string> = { master: 'master', slave: 'slaves', storage: 'storage', monitoring: 'monitoring' };
 

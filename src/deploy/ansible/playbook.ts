@@ -8,7 +8,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { findProcessesWhere } from '../../providers/local/processes.js';
+import { findProcessesWhere } from '../../host/processes.js';
+import { sleep } from '../../host/sleep.js';
 import { failureMessage, isFatal, parseLine, type HostStats, type TaskResult, type TaskStart } from './events.js';
 
 export interface PlaybookRun {
@@ -106,7 +107,7 @@ export async function stopStaleRun(pidFile: string): Promise<number | undefined>
           break;
         }
         const until = Date.now() + 5000;
-        while (Date.now() < until && (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')) !== '') await new Promise((r) => setTimeout(r, 100));
+        while (Date.now() < until && (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')) !== '') await sleep(100);
       }
     }
     await stopControlMasters(dir);

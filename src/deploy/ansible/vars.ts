@@ -10,7 +10,7 @@ import {
   type ExtraVarsSettings,
 } from '../../domain/extraVars.js';
 import type { OperationPlan } from '../../domain/plan.js';
-import type { ProvisionedNode } from '../../providers/types.js';
+import type { ProvisionedNode } from '../../domain/nodes.js';
 import type { ServiceDeployment } from '../types.js';
 
 export interface RunVarsInput {

@@ -10,9 +10,10 @@
 // its arguments, so it neither orphans nor duplicates them.
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import type { ProvisionedNode, StepContext } from '../../providers/types.js';
+import type { ProvisionedNode, StepContext } from '../../domain/nodes.js';
 import type { Deployer, HealthResult, ServiceDeployment } from '../types.js';
-import { isLoopback } from '../../providers/local/addresses.js';
+import { isLoopback, portOpen } from '../../host/net.js';
+import { withFileLock } from '../../host/fileLock.js';
 import {
   abortError,
   findProcesses,
@@ -25,9 +26,8 @@ import {
   stopProcess,
   writePidFile,
   type ProcessIdentity,
-} from '../../providers/local/processes.js';
+} from '../../host/processes.js';
 import { assertReachable, exists, mkdirOwned, serviceUser, type ServiceUser } from './files.js';
-import { portOpen } from './net.js';
 import { SECRETS_FILE, readSecrets, redact, settleSecrets, writeSecrets } from './secrets.js';
 import { baseEnv, type ServiceModule, type ServiceRun } from './service.js';
 import { clickhouse } from './clickhouse.js';
@@ -52,7 +52,6 @@ export interface LocalDeployerOptions {
 const LOCK_FILE = '.lock';
 const SECRETS_LOCK = '.secrets.lock';
 const INITIALIZED = '.initialized';
-const STALE_LOCK_MS = 15 * 60_000;
 
 export class LocalDeployer implements Deployer {
   readonly name = 'local';
@@ -114,7 +113,7 @@ export class LocalDeployer implements Deployer {
     const dirs = d.nodes.map((n) => this.serviceDir(n, d.type));
     for (const dir of dirs) await mkdirSearchable(dir);
     // Under a lock: two concurrent deploys must not generate two different passwords.
-    const secrets = await withLock(join(dirs[0]!, SECRETS_LOCK), ctx.signal, 60_000, async () => {
+    const secrets = await withFileLock(join(dirs[0]!, SECRETS_LOCK), ctx.signal, 60_000, async () => {
       const settled = settleSecrets(m.secretParams, config, await readSecrets(join(dirs[0]!, SECRETS_FILE)));
       for (const dir of dirs) {
         const path = join(dir, SECRETS_FILE);
@@ -171,7 +170,7 @@ export class LocalDeployer implements Deployer {
             ctx.emit({ level: 'info', phase: 'delete', node: node.name, service: d.type, message: `${d.type} removed from ${node.name} (stopped ${stopped} process(es), data deleted)` });
           }
         };
-        if (present) await withLock(join(dir, LOCK_FILE), ctx.signal, this.startTimeoutMs + this.stopTimeoutMs, work);
+        if (present) await withFileLock(join(dir, LOCK_FILE), ctx.signal, this.startTimeoutMs + this.stopTimeoutMs, work);
         else await work(); // the directory is gone, but a process might still run on it
       }),
     );
@@ -228,7 +227,7 @@ export class LocalDeployer implements Deployer {
     const run = this.makeRun(ctx, d, m, node, config, secrets, user);
     m.validate?.(run);
     await assertReachable(run.dir, user);
-    await withLock(join(run.dir, LOCK_FILE), ctx.signal, this.startTimeoutMs + this.stopTimeoutMs, async () => {
+    await withFileLock(join(run.dir, LOCK_FILE), ctx.signal, this.startTimeoutMs + this.stopTimeoutMs, async () => {
       const existing = await this.findRunning(run, m);
       if (existing !== undefined) {
         const h = await this.waitHealthy(run, m, existing, this.startTimeoutMs);
@@ -385,38 +384,4 @@ async function logTail(path: string, lines: number): Promise<string> {
   }
 }
 
-/**
- * A lock file held for the duration of `fn`, so that two deploys (or a deploy and a remove) of one
- * service on one node, in this process or another Michman process, never interleave. A lock whose
- * holder process is gone, or that is very old, is taken over.
- */
-async function withLock<T>(path: string, signal: AbortSignal, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  const token = `${process.pid} ${Date.now()} ${Math.random().toString(36).slice(2)}`;
-  for (;;) {
-    try {
-      await writeFile(path, token + '\n', { flag: 'wx', mode: 0o600 });
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-    const held = (await readFile(path, 'utf8').catch(() => '')).trim().split(' ');
-    const holder = Number(held[0]);
-    const since = Number(held[1]);
-    const live = Number.isInteger(holder) && holder > 0 && (await isAlive(holder)) && Date.now() - since < STALE_LOCK_MS;
-    if (!live) {
-      await rm(path, { force: true });
-      continue;
-    }
-    if (Date.now() >= deadline) throw new Error(`another deploy or remove holds ${path}; gave up after ${Math.round(timeoutMs / 1000)} s`);
-    await sleep(100, signal);
-  }
-  try {
-    return await fn();
-  } finally {
-    // Only our own lock: remove() deletes the directory (and the lock) itself.
-    const now = await readFile(path, 'utf8').catch(() => '');
-    if (now.trim() === token) await rm(path, { force: true });
-  }
-}
 

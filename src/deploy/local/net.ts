@@ -3,19 +3,7 @@
 import { connect, type Socket } from 'node:net';
 import { request } from 'node:http';
 
-/** True when something accepts TCP connections on address:port. */
-export function portOpen(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host, port });
-    const done = (v: boolean) => {
-      s.destroy();
-      resolve(v);
-    };
-    s.setTimeout(timeoutMs, () => done(false));
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-  });
-}
+export { portOpen } from '../../host/net.js';
 
 export interface HttpAnswer {
   status: number;

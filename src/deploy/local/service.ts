@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { EngineEvent, ProvisionedNode } from '../../providers/types.js';
+import type { EngineEvent, ProvisionedNode } from '../../domain/nodes.js';
 import type { HealthResult } from '../types.js';
 import type { ServiceUser } from './files.js';
 import { redact } from './secrets.js';

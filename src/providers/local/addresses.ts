@@ -14,22 +14,8 @@ export const DEFAULT_ADDRESS_BASE = '127.77.0.0/16';
 
 const LOOPBACK = 0x7f000000;
 
-export function parseIPv4(text: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
-  if (!m) return undefined;
-  const parts = m.slice(1).map(Number);
-  if (parts.some((p) => p > 255)) return undefined;
-  return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
-}
-
-export function formatIPv4(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-}
-
-export function isLoopback(address: string): boolean {
-  const n = parseIPv4(address);
-  return n !== undefined && n >>> 24 === 127;
-}
+export { parseIPv4, formatIPv4, isLoopback } from '../../host/net.js';
+import { parseIPv4, formatIPv4 } from '../../host/net.js';
 
 /** Parses `127.a.b.c/p` (p from 8 to 30; the bare address means /16); anything outside 127/8 is refused. */
 export function parseRange(cidr: string): AddressRange {

@@ -1,22 +1,26 @@
 // The `local` provider (DESIGN.md "Providers and deployers"): a node is an address in 127.0.0.0/8
 // plus a directory `<dataRoot>/<clusterId>/<nodeName>/`. The allocation is recorded in the node's
-// `node.json`, and the address is claimed in `<dataRoot>/.addresses/<address>` with an exclusive
-// create, so parallel provisioning, other Michman processes on the host and restarts all agree on
-// who owns which address. No database: the disk is the provider's whole state.
+// `node.json`, and the address is claimed host-wide (host/addressClaims.ts: one directory for every
+// Michman on the host, whatever its data directory) with an exclusive create, so parallel
+// provisioning, other Michman instances on the host and restarts all agree on who owns which
+// address. No database: the disk is the provider's whole state.
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import { chmod, mkdir, readFile, readdir, readlink, rename, rm, rmdir, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { NodeRole } from '../../domain/topology.js';
 import type { NodeSpec, ProvisionedNode, Provider, StepContext } from '../types.js';
 import { DEFAULT_ADDRESS_BASE, candidates, isLoopback, parseRange, type AddressRange } from './addresses.js';
-import { readPidFile, removeFile, stopProcess } from './processes.js';
+import { readPidFile, removeFile, stopProcess } from '../../host/processes.js';
+import { AddressClaims } from '../../host/addressClaims.js';
 
 export interface LocalProviderOptions {
   /** Directory holding every local node (created if missing). */
   dataRoot: string;
   /** Range node addresses come from; must lie in 127.0.0.0/8. Default 127.77.0.0/16. */
   addressBase?: string;
+  /** Where addresses are claimed; shared by every instance on the host (default: <tmpdir>/michman-addresses). */
+  claimsDir?: string;
 }
 
 /** What `node.json` holds. */
@@ -31,7 +35,7 @@ export interface NodeRecord {
 }
 
 const NODE_FILE = 'node.json';
-const CLAIMS_DIR = '.addresses';
+const LEGACY_CLAIMS_DIR = '.addresses';
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 const ROLES: readonly string[] = ['master', 'slave', 'storage', 'monitoring'];
 
@@ -87,10 +91,12 @@ export class LocalProvider implements Provider {
   readonly name = 'local';
   readonly dataRoot: string;
   private readonly range: AddressRange;
+  readonly claims: AddressClaims;
 
   constructor(opts: LocalProviderOptions) {
     this.dataRoot = resolve(opts.dataRoot);
     this.range = parseRange(opts.addressBase ?? DEFAULT_ADDRESS_BASE);
+    this.claims = new AddressClaims(opts.claimsDir === undefined ? undefined : resolve(opts.claimsDir));
   }
 
   clusterDir(clusterId: string): string {
@@ -101,47 +107,22 @@ export class LocalProvider implements Provider {
     return join(this.clusterDir(clusterId), safeName('node name', nodeName));
   }
 
-  private claimPath(address: string): string {
-    return join(this.dataRoot, CLAIMS_DIR, address);
-  }
-
   private toNode(rec: NodeRecord, dir: string): ProvisionedNode {
     return { name: rec.name, role: rec.role, address: rec.address, providerId: `${rec.clusterId}/${rec.name}`, dataDir: dir };
   }
 
-  /**
-   * Claims `address` for the node; true if it is now (or already was) ours. The claim is a symbolic
-   * link to the node's directory (`../<clusterId>/<node>`): creating it is exclusive and writes the
-   * owner in the same step, so a process killed while claiming leaves either no claim or a whole
-   * one, never an empty file that nobody owns (which would leak the address for good).
-   */
-  private async claim(address: string, owner: { clusterId: string; node: string }): Promise<boolean> {
-    const path = this.claimPath(address);
-    try {
-      await symlink(join('..', owner.clusterId, owner.node), path);
-      return true;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-    const held = await this.claimOwner(path);
-    return held?.clusterId === owner.clusterId && held?.node === owner.node;
+  /** Claims `address` host-wide for the node; true if it is now (or already was) ours. */
+  private claim(address: string, owner: { clusterId: string; node: string }): Promise<boolean> {
+    return this.claims.claim(address, this.nodeDir(owner.clusterId, owner.node));
   }
 
-  /** Who holds a claim: a link (this version) or a file with JSON (claims made by earlier versions). */
-  private async claimOwner(path: string): Promise<{ clusterId?: unknown; node?: unknown } | undefined> {
-    const target = await readlink(path).catch((e: NodeJS.ErrnoException) => (e.code === 'EINVAL' ? null : undefined));
-    if (target === undefined) return undefined; // no claim (ENOENT) or unreadable
-    if (target !== null) {
-      const m = /^\.\.\/([^/]+)\/([^/]+)$/.exec(target);
-      return m ? { clusterId: m[1], node: m[2] } : undefined;
-    }
-    return (await readJson(path).catch(() => undefined)) as { clusterId?: unknown; node?: unknown } | undefined;
+  private release(address: string, owner: { clusterId: string; node: string }): Promise<void> {
+    return this.claims.release(address, this.nodeDir(owner.clusterId, owner.node));
   }
 
-  private async release(address: string, owner: { clusterId: string; node: string }): Promise<void> {
-    const path = this.claimPath(address);
-    const held = await this.claimOwner(path);
-    if (held?.clusterId === owner.clusterId && held?.node === owner.node) await removeFile(path);
+  /** Before host-wide claims, each data directory kept its own in `.addresses/`; they go with their node. */
+  private async releaseLegacy(address: string): Promise<void> {
+    await removeFile(join(this.dataRoot, LEGACY_CLAIMS_DIR, address));
   }
 
   async ensureNode(ctx: StepContext, spec: NodeSpec): Promise<ProvisionedNode> {
@@ -151,6 +132,7 @@ export class LocalProvider implements Provider {
     if (existing && existing.clusterId === ctx.clusterId && existing.name === spec.name) {
       // A restart (or a repeated step): the node is what we recorded. Re-assert the claim in case a
       // crash came between recording and claiming; a claim held by someone else is a real conflict.
+      await this.claims.prepare();
       if (!(await this.claim(existing.address, owner))) {
         throw new Error(`local provider: address ${existing.address} of node ${spec.name} is claimed by another node`);
       }
@@ -158,7 +140,7 @@ export class LocalProvider implements Provider {
     }
 
     await mkdirSearchable(this.dataRoot);
-    await mkdir(join(this.dataRoot, CLAIMS_DIR), { recursive: true, mode: 0o755 });
+    await this.claims.prepare();
     let address: string | undefined;
     for (const candidate of candidates(this.range, ctx.clusterId, spec.name)) {
       if (ctx.signal.aborted) throw new Error('local provider: provisioning aborted');
@@ -209,7 +191,10 @@ export class LocalProvider implements Provider {
     // failed remove from leaving processes running on a directory that no longer exists.
     await this.stopLeftovers(dir, ctx, name);
     await rm(dir, { recursive: true, force: true });
-    if (rec) await this.release(rec.address, { clusterId, node: name });
+    if (rec) {
+      await this.release(rec.address, { clusterId, node: name });
+      await this.releaseLegacy(rec.address);
+    }
     await rmdir(this.clusterDir(clusterId)).catch(() => undefined); // only succeeds once empty
     ctx.emit({ level: 'info', phase: 'delete', node: name, message: `local node ${name} removed` });
   }

@@ -5,7 +5,7 @@
 // neither serves other networks nor collides with an apt-cacher-ng someone else runs.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { PROGRAMS, findProgram } from './host.js';
+import { PROGRAMS, findProgram } from '../../host/run.js';
 import {
   findProcesses,
   findProcessesWhere,
@@ -19,7 +19,7 @@ import {
   stopProcess,
   writePidFile,
   type ProcessIdentity,
-} from '../local/processes.js';
+} from '../../host/processes.js';
 
 export const APT_CACHE_PORT = 3142;
 

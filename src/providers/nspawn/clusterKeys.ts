@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/p
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SecretStore } from '../../secrets/types.js';
-import { PROGRAMS, findProgram, run } from './host.js';
+import { PROGRAMS, findProgram, run } from '../../host/run.js';
 
 const SAFE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 

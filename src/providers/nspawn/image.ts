@@ -5,7 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, rm, rmdir, stat, symlink, writeFile, copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PROGRAMS, findProgram, run } from './host.js';
+import { PROGRAMS, findProgram, run } from '../../host/run.js';
+import { sleep } from '../../host/sleep.js';
 
 /** Bump when the tree's content or its post-configuration changes: older images are rebuilt. */
 export const IMAGE_VERSION = 1;
@@ -110,7 +111,7 @@ async function buildIfMissing(spec: ImageSpec, log: (line: string) => void, sign
       continue;
     }
     if (Date.now() > waitUntil || signal?.aborted) throw new Error(`nspawn image ${spec.suite}: another build holds ${lock}`);
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000);
     if (await imageReady(spec)) return imagePath(spec);
   }
   try {

@@ -2,7 +2,7 @@
 // address (the nodes' gateway and the apt cache's address), and per node a named network namespace
 // joined to the bridge by a veth pair. Every call converges: it creates what is missing and leaves
 // what is already right, so a repeated step or a restarted Michman does no harm.
-import { PROGRAMS, findProgram, run } from './host.js';
+import { PROGRAMS, findProgram, run } from '../../host/run.js';
 import type { Network } from './names.js';
 
 async function ip(): Promise<string> {

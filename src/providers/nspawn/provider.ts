@@ -18,11 +18,13 @@ import { join, resolve } from 'node:path';
 import type { NodeRole } from '../../domain/topology.js';
 import type { SecretStore } from '../../secrets/types.js';
 import type { NodeSpec, ProvisionedNode, Provider, StepContext } from '../types.js';
-import { abortError, findProcesses, isOurProcess, readPidFile, removeFile, sleep, spawnDetached, stopProcess, writePidFile, type ProcessIdentity } from '../local/processes.js';
-import { portOpen } from '../../deploy/local/net.js';
+import { abortError, findProcesses, isOurProcess, readPidFile, removeFile, sleep, spawnDetached, stopProcess, writePidFile, type ProcessIdentity } from '../../host/processes.js';
+import { portOpen } from '../../host/net.js';
+import { sshOptions } from '../../host/ssh.js';
+import { Mutex } from '../../host/mutex.js';
 import { AptCache } from './aptCache.js';
 import { ClusterKeys } from './clusterKeys.js';
-import { PROGRAMS, findProgram, preflight, run } from './host.js';
+import { PROGRAMS, findProgram, preflight, run } from '../../host/run.js';
 import { NODE_APT_PROXY, NODE_AUTHORIZED_KEYS, ensureImage, hostAptSource, imagePath, imageReady, type ImageSpec } from './image.js';
 import { bridgeName, hostLinkName, machineName, netnsName, netnsPrefix, nodeAddresses, parseNetwork, type Network } from './names.js';
 import { bridgePorts, deleteLink, deleteNodeNetwork, ensureBridge, ensureNodeNetwork, linkExists, listNetns } from './network.js';
@@ -86,16 +88,6 @@ async function writeAtomic(path: string, text: string, mode: number): Promise<vo
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   await writeFile(tmp, text, { mode });
   await rename(tmp, path);
-}
-
-/** A one-at-a-time queue: bridge and cache changes must not interleave (create vs. last delete). */
-class Mutex {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.tail.then(fn, fn);
-    this.tail = p.catch(() => undefined);
-    return p;
-  }
 }
 
 export class NspawnProvider implements Provider {
@@ -415,24 +407,6 @@ export class NspawnProvider implements Provider {
   }
 }
 
-/** ssh options for the cluster key: nodes are rebuilt with new host keys, so none are remembered. */
-export function sshOptions(keyFile: string): string[] {
-  return [
-    '-i',
-    keyFile,
-    '-o',
-    'BatchMode=yes',
-    '-o',
-    'IdentitiesOnly=yes',
-    '-o',
-    'StrictHostKeyChecking=no',
-    '-o',
-    'UserKnownHostsFile=/dev/null',
-    '-o',
-    'LogLevel=ERROR',
-    '-o',
-    'ConnectTimeout=5',
-  ];
-}
-
 export { imagePath };
+
+export { sshOptions };

@@ -46,16 +46,27 @@ export interface Reply<T = unknown> {
   body: T;
 }
 
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => (clearTimeout(t), reject(signal!.reason));
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+export { sleep } from '../../host/sleep.js';
+import { sleep } from '../../host/sleep.js';
+
+/** The longest Retry-After honoured: a cloud asking for more is treated as asking for a minute. */
+const MAX_RETRY_AFTER_MS = 60_000;
+
+/**
+ * How long to wait before repeating a refused call: the Retry-After the cloud sent (seconds or an
+ * HTTP date, capped at a minute), else `fallbackMs` (the client's backoff).
+ */
+export function retryDelayMs(headers: Headers, fallbackMs: number): number {
+  const v = headers.get('retry-after')?.trim();
+  if (!v) return fallbackMs;
+  let ms: number;
+  if (/^\d+$/.test(v)) ms = Number(v) * 1000;
+  else {
+    const at = Date.parse(v);
+    if (Number.isNaN(at)) return fallbackMs;
+    ms = Math.max(0, at - Date.now());
+  }
+  return Math.min(ms, MAX_RETRY_AFTER_MS);
 }
 
 const transientStatus = (s: number) => s === 429 || s === 502 || s === 503 || s === 504 || s === 500;
@@ -140,7 +151,8 @@ export async function send<T = unknown>(c: Call, o: HttpOptions = DEFAULT_HTTP):
       const retry = c.method === 'POST' ? status === 503 || status === 429 : transientStatus(status);
       if (!retry) throw last;
     }
-    if (attempt < o.attempts) await sleep(o.backoffMs * 2 ** (attempt - 1), c.signal);
+    const backoff = o.backoffMs * 2 ** (attempt - 1);
+    if (attempt < o.attempts) await sleep(status === 429 || status === 503 ? retryDelayMs(headers, backoff) : backoff, c.signal);
   }
   throw last!;
 }

@@ -2,7 +2,7 @@
 // security group, an optional floating IP each and an optional data volume on the storage node.
 // Every resource carries the cluster's tag (or metadata, or a name with the cluster ID), and every
 // step first looks for what an earlier attempt left, so a retried or resumed step never duplicates.
-import { connect } from 'node:net';
+import { portOpen } from '../../host/net.js';
 import type { Provider, ProvisionedNode, StepContext, NodeSpec, QuotaReport, TaggedCluster } from '../types.js';
 import type { OperationPlan } from '../../domain/plan.js';
 import type { NodeRole } from '../../domain/topology.js';
@@ -11,7 +11,7 @@ import { poll, sleep, OpenStackError } from './http.js';
 import { ServerWatch } from './compute/serverWatch.js';
 import { createServer, deleteServer, getServer, listServers, attachVolume, fixedIpv4, type Server } from './compute/servers.js';
 import { findFlavor, type Flavor } from './compute/flavors.js';
-import { createKeypair, deleteKeypair, getKeypair, listKeypairs } from './compute/keypairs.js';
+import { createKeypair, deleteKeypair, getKeypair } from './compute/keypairs.js';
 import { createServerGroup, deleteServerGroup, listServerGroups } from './compute/serverGroups.js';
 import { findImage } from './image/images.js';
 import { findNetwork } from './network/networks.js';
@@ -21,15 +21,14 @@ import { allocateFloatingIp, associateFloatingIp, listFloatingIps, releaseFloati
 import { createRule, createSecurityGroup, deleteSecurityGroup, listSecurityGroups, type SecurityGroupRule } from './network/securityGroups.js';
 import { createVolume, deleteVolume, getVolume, listVolumes } from './blockstorage/volumes.js';
 import { checkQuota } from './quota.js';
+import { taggedInventory } from './inventory.js';
 import {
   clusterTag,
-  clusterOfTags,
   clusterOfName,
   securityGroupName,
   keypairName,
   serverGroupName,
   portDescription,
-  clusterOfPortDescription,
   META_CLUSTER,
   META_NODE,
   META_ROLE,
@@ -335,7 +334,7 @@ export class OpenStackProvider implements Provider {
       return;
     }
     const port = this.o.sshPort ?? 22;
-    await poll(`SSH on ${node.name} (${node.address}:${port})`, async () => ((await tcpOpen(node.address, port, 5_000)) ? true : undefined), { ...this.pollOpts(ctx.signal), maxDelayMs: 5_000 });
+    await poll(`SSH on ${node.name} (${node.address}:${port})`, async () => ((await portOpen(node.address, port, 5_000)) ? true : undefined), { ...this.pollOpts(ctx.signal), maxDelayMs: 5_000 });
   }
 
   async listNodes(ctx: StepContext): Promise<ProvisionedNode[]> {
@@ -428,40 +427,12 @@ export class OpenStackProvider implements Provider {
 
   /** Everything tagged with the cluster (or named after it), as readable `kind name (id)` strings. */
   async taggedResources(clusterId: string, signal: AbortSignal): Promise<string[]> {
-    const all = await this.scan(signal);
-    return all.get(clusterId) ?? [];
+    return (await taggedInventory(this.s, signal)).get(clusterId) ?? [];
   }
 
   /** Clusters that own something in the project, with what they own (for the janitor). */
   async listTaggedClusters(signal: AbortSignal = AbortSignal.timeout(120_000)): Promise<TaggedCluster[]> {
-    return [...(await this.scan(signal))].map(([clusterId, resources]) => ({ clusterId, resources }));
-  }
-
-  private async scan(signal: AbortSignal): Promise<Map<string, string[]>> {
-    const out = new Map<string, string[]>();
-    const add = (id: string | undefined, what: string) => {
-      if (!id) return;
-      const l = out.get(id) ?? [];
-      l.push(what);
-      out.set(id, l);
-    };
-    const [servers, ports, fips, sgs, vols, groups, keys] = await Promise.all([
-      this.s.request<{ servers: Server[] }>('compute', 'GET', '/servers/detail?limit=1000', undefined, { signal }).then((r) => r.servers),
-      listAllPorts(this.s, signal),
-      listFloatingIps(this.s, {}, signal),
-      listSecurityGroups(this.s, {}, signal),
-      listVolumes(this.s, undefined, signal).catch(() => []), // a cloud without Cinder
-      listServerGroups(this.s, signal),
-      listKeypairs(this.s, signal),
-    ]);
-    for (const x of servers) if (x.status !== 'DELETED') add(x.metadata?.[META_CLUSTER] ?? clusterOfTags(x.tags), `server ${x.name} (${x.id})`);
-    for (const x of ports) add(clusterOfTags(x.tags) ?? clusterOfPortDescription(x.description), `port ${x.name} (${x.id})`);
-    for (const x of fips) add(clusterOfTags(x.tags), `floating IP ${x.floating_ip_address} (${x.id})`);
-    for (const x of sgs) add(clusterOfTags(x.tags) ?? clusterOfName(x.name), `security group ${x.name} (${x.id})`);
-    for (const x of vols) if (x.status !== 'deleting') add(x.metadata?.[META_CLUSTER], `volume ${x.name} (${x.id})`);
-    for (const x of groups) if (x.name.startsWith('michman-')) add(clusterOfName(x.name), `server group ${x.name} (${x.id})`);
-    for (const x of keys) if (x.name.startsWith('michman-')) add(clusterOfName(x.name), `key pair ${x.name}`);
-    return out;
+    return [...(await taggedInventory(this.s, signal))].map(([clusterId, resources]) => ({ clusterId, resources }));
   }
 
   /**
@@ -499,18 +470,4 @@ export class OpenStackProvider implements Provider {
     if (left.length > 0) throw new Error(`still tagged with cluster ${clusterId} after delete: ${left.join(', ')}`);
     ctx.emit({ level: 'info', phase: 'deprovision', message: 'no cloud resource of the cluster is left' });
   }
-}
-
-/** True when a TCP connection to host:port opens within timeoutMs. */
-function tcpOpen(host: string, port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = connect({ host, port });
-    const done = (ok: boolean) => {
-      sock.destroy();
-      resolve(ok);
-    };
-    sock.setTimeout(timeoutMs, () => done(false));
-    sock.once('connect', () => done(true));
-    sock.once('error', () => done(false));
-  });
 }

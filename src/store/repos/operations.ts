@@ -10,6 +10,7 @@
 //   runs and has a unique index, so a racing second claim fails and is retried with fresh data.
 // Operations of one cluster start in the order they were enqueued.
 import { sql, type ExpressionBuilder, type Kysely, type Selectable } from 'kysely';
+import { isDeadlineMark, type OperationError } from '../../domain/operation.js';
 import type { DB, OperationRow as OperationTable, IdempotencyKeyRow as IdempotencyTable } from '../schema.js';
 import type { OperationKind } from '../../domain/clusterState.js';
 import { type RepoContext } from './base.js';
@@ -33,15 +34,7 @@ export interface OperationStep {
   detail?: string;
 }
 
-/** Where and why an operation failed, for the user. */
-export interface OperationError {
-  phase: string;
-  node?: string;
-  service?: string;
-  message: string;
-  /** Excerpt of the failing command's output. */
-  output?: string;
-}
+export type { OperationError } from '../../domain/operation.js';
 
 export interface Operation {
   id: string;
@@ -109,6 +102,8 @@ export class DuplicateIdempotencyKey extends Error {
 
 type OperationRow = Selectable<OperationTable>;
 type IdempotencyKeyRow = Selectable<IdempotencyTable>;
+/** The response column of a key whose request is still running. */
+const IN_FLIGHT = JSON.stringify({ status: 0, body: null });
 
 const ms = (v: number | string): number => Number(v);
 const msOrNull = (v: number | string | null): number | null => (v === null ? null : Number(v));
@@ -467,9 +462,14 @@ export class OperationRepo {
    * steps already done; error, lease and cancel request are cleared. False in any other status.
    */
   async retry(id: string, now = Date.now()): Promise<boolean> {
+    // A retry is a new attempt with fresh phase deadlines: the runner's deadline marks go.
+    const row = await this.db.selectFrom('operations').select(['steps', 'status']).where('id', '=', id).executeTakeFirst();
+    if (!row || (row.status !== 'failed' && row.status !== 'cancelled')) return false;
+    const steps = (JSON.parse(row.steps) as OperationStep[]).filter((s) => !isDeadlineMark(s.name));
     const r = await this.db
       .updateTable('operations')
       .set({
+        steps: JSON.stringify(steps),
         status: 'queued',
         error: null,
         lease_owner: null,
@@ -528,6 +528,53 @@ export class OperationRepo {
       throw err;
     }
     return toIdempotency(row);
+  }
+
+  /**
+   * Takes a key for a request about to run (Stripe's model): a row whose response has status 0
+   * marks it in flight. Returns `claimed`, or the row another request holds: its stored response,
+   * or in flight. An in-flight row older than `staleBefore` (its request died with its process) is
+   * taken over.
+   */
+  async claimIdempotencyKey(rec: { scope: string; key: string; requestHash: string }, now: number, staleBefore: number): Promise<{ claimed: true } | { claimed: false; record: IdempotencyRecord }> {
+    const row = { scope: rec.scope, key: rec.key, request_hash: rec.requestHash, response: IN_FLIGHT, created_at: now };
+    try {
+      await this.db.insertInto('idempotency_keys').values(row).execute();
+      return { claimed: true };
+    } catch (err) {
+      if (!this.ctx.kit.isUniqueViolation(err)) throw err;
+    }
+    const held = await this.findIdempotencyKey(rec.scope, rec.key);
+    if (!held) return this.claimIdempotencyKey(rec, now, staleBefore); // released meanwhile
+    if (held.response.status === 0 && held.createdAt < staleBefore) {
+      const r = await this.db
+        .updateTable('idempotency_keys')
+        .set({ request_hash: rec.requestHash, created_at: now })
+        .where('scope', '=', rec.scope)
+        .where('key', '=', rec.key)
+        .where('response', '=', IN_FLIGHT)
+        .where('created_at', '=', held.createdAt)
+        .executeTakeFirst();
+      if (r.numUpdatedRows > 0n) return { claimed: true };
+      return { claimed: false, record: (await this.findIdempotencyKey(rec.scope, rec.key)) ?? held };
+    }
+    return { claimed: false, record: held };
+  }
+
+  /** Stores the response of the request that claimed the key. */
+  async completeIdempotencyKey(scope: string, key: string, response: { status: number; body: unknown }, now = Date.now()): Promise<void> {
+    await this.db
+      .updateTable('idempotency_keys')
+      .set({ response: JSON.stringify(response), created_at: now })
+      .where('scope', '=', scope)
+      .where('key', '=', key)
+      .where('response', '=', IN_FLIGHT)
+      .execute();
+  }
+
+  /** Frees a key whose request did not succeed, so the client may try again with it. */
+  async releaseIdempotencyKey(scope: string, key: string): Promise<void> {
+    await this.db.deleteFrom('idempotency_keys').where('scope', '=', scope).where('key', '=', key).where('response', '=', IN_FLIGHT).execute();
   }
 
   /** Forgets keys saved before `before` (ms); returns how many. */

@@ -34,8 +34,15 @@ const toRow = (p: StoredProject): ProjectRow => ({
 export class ProjectRepo {
   constructor(private readonly ctx: RepoContext) {}
 
-  async list(page: PageRequest): Promise<Page<StoredProject>> {
-    const rows = await paged(this.ctx.db.selectFrom('projects').selectAll(), 'name', page).execute();
+  /**
+   * A page of projects by name; with `groups`, only projects of those groups, filtered in the query
+   * so pages are full and cursors name only projects the caller sees.
+   */
+  async list(page: PageRequest, only?: { groups: readonly string[] }): Promise<Page<StoredProject>> {
+    if (only && only.groups.length === 0) return { items: [] };
+    let q = this.ctx.db.selectFrom('projects').selectAll();
+    if (only) q = q.where('group_id', 'in', [...only.groups]).where('group_id', '<>', '');
+    const rows = await paged(q, 'name', page).execute();
     return toPage(rows.map(toWire), page.limit, (p) => p.Name);
   }
 

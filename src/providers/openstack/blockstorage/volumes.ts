@@ -13,8 +13,8 @@ export interface Volume {
 }
 
 export async function listVolumes(s: Session, metadata: Record<string, string> | undefined, signal?: AbortSignal): Promise<Volume[]> {
-  const r = await s.request<{ volumes: Volume[] }>('block-storage', 'GET', `/volumes/detail${qs({ metadata: metadata ? JSON.stringify(metadata) : undefined })}`, undefined, { signal });
-  return r.volumes.filter((v) => !metadata || Object.entries(metadata).every(([k, x]) => v.metadata?.[k] === x));
+  const all = await s.requestAll<Volume>('block-storage', `/volumes/detail${qs({ metadata: metadata ? JSON.stringify(metadata) : undefined })}`, 'volumes', { signal });
+  return all.filter((v) => !metadata || Object.entries(metadata).every(([k, x]) => v.metadata?.[k] === x));
 }
 
 export async function createVolume(s: Session, v: { name: string; size: number; metadata: Record<string, string> }, signal?: AbortSignal): Promise<Volume> {

@@ -46,11 +46,16 @@ export async function getServer(s: Session, id: string, signal?: AbortSignal): P
   }
 }
 
+/** Every server of the project, all pages (the janitor looks for any cluster's tag). */
+export function listAllServers(s: Session, signal?: AbortSignal): Promise<Server[]> {
+  return s.requestAll<Server>('compute', '/servers/detail?limit=1000', 'servers', { signal });
+}
+
 /** Servers carrying `tag` (server-side filter), optionally only the one named `name`. */
 export async function listServers(s: Session, f: { tag?: string; name?: string }, signal?: AbortSignal): Promise<Server[]> {
-  const r = await s.request<{ servers: Server[] }>('compute', 'GET', `/servers/detail${qs({ tags: f.tag, name: f.name ? exactName(f.name) : undefined, limit: 1000 })}`, undefined, { signal });
+  const all = await s.requestAll<Server>('compute', `/servers/detail${qs({ tags: f.tag, name: f.name ? exactName(f.name) : undefined, limit: 1000 })}`, 'servers', { signal });
   // Nova's name filter is a regex and some clouds ignore unknown filters: check on our side too.
-  return r.servers.filter((x) => (!f.name || x.name === f.name) && (!f.tag || (x.tags ?? []).includes(f.tag)));
+  return all.filter((x) => (!f.name || x.name === f.name) && (!f.tag || (x.tags ?? []).includes(f.tag)));
 }
 
 export async function deleteServer(s: Session, id: string, signal?: AbortSignal): Promise<void> {

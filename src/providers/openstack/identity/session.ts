@@ -19,6 +19,9 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
+/** A list longer than this many pages is taken for a link loop. */
+const MAX_PAGES = 10_000;
+
 export class Session {
   private token: Token | undefined;
   private authenticating: Promise<Token> | undefined;
@@ -75,6 +78,37 @@ export class Session {
   }
 
   /** A call to a service; a 401 renews the token once and repeats the call. */
+  /**
+   * Every item of a paged list: follows `<key>_links` rel=next (Nova's servers_links, Neutron's
+   * ports_links, ...) to the last page. The links are absolute; they are followed on the endpoint
+   * of the catalog, so a cloud that names its internal host in them still works.
+   */
+  async requestAll<T>(type: ServiceType, path: string, key: string, o: RequestOptions = {}): Promise<T[]> {
+    const out: T[] = [];
+    const seen = new Set<string>();
+    let next: string | undefined = path;
+    while (next !== undefined) {
+      if (seen.has(next) || seen.size >= MAX_PAGES) throw new Error(`${type} ${path}: the list does not end (page links loop or exceed ${MAX_PAGES} pages)`);
+      seen.add(next);
+      const page: Record<string, unknown> = await this.request<Record<string, unknown>>(type, 'GET', next, undefined, o);
+      const items = page[key];
+      if (Array.isArray(items)) out.push(...(items as T[]));
+      const links = page[`${key}_links`];
+      const href = Array.isArray(links) ? (links as Array<{ rel?: string; href?: string }>).find((l) => l.rel === 'next')?.href : undefined;
+      next = href && Array.isArray(items) && items.length > 0 ? await this.relative(type, href, o.signal) : undefined;
+    }
+    return out;
+  }
+
+  /** A link of the cloud's, as a path below the service's catalog endpoint. */
+  private async relative(type: ServiceType, href: string, signal?: AbortSignal): Promise<string> {
+    const base = new URL(await this.endpoint(type, signal));
+    const u = new URL(href, base);
+    const basePath = base.pathname.replace(/\/+$/, '');
+    const path = u.pathname.startsWith(`${basePath}/`) ? u.pathname.slice(basePath.length) : u.pathname.replace(/^\/v[\d.]+(?=\/)/, '');
+    return `${path}${u.search}`;
+  }
+
   async request<T = unknown>(type: ServiceType, method: string, path: string, body?: unknown, o: RequestOptions = {}): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const t = await this.current(o.signal);

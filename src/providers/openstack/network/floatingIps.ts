@@ -14,8 +14,8 @@ export interface FloatingIp {
 }
 
 export async function listFloatingIps(s: Session, f: { tag?: string }, signal?: AbortSignal): Promise<FloatingIp[]> {
-  const r = await s.request<{ floatingips: FloatingIp[] }>('network', 'GET', `/floatingips${qs({ tags: f.tag })}`, undefined, { signal });
-  return r.floatingips.filter((x) => !f.tag || (x.tags ?? []).includes(f.tag));
+  const all = await s.requestAll<FloatingIp>('network', `/floatingips${qs({ tags: f.tag })}`, 'floatingips', { signal });
+  return all.filter((x) => !f.tag || (x.tags ?? []).includes(f.tag));
 }
 
 export async function allocateFloatingIp(s: Session, f: { floating_network_id: string; port_id: string; description: string }, signal?: AbortSignal): Promise<FloatingIp> {

@@ -16,8 +16,8 @@ export interface Port {
 }
 
 export async function listPorts(s: Session, f: { tag?: string; name?: string }, signal?: AbortSignal): Promise<Port[]> {
-  const r = await s.request<{ ports: Port[] }>('network', 'GET', `/ports${qs({ tags: f.tag, name: f.name })}`, undefined, { signal });
-  return r.ports.filter((p) => (!f.name || p.name === f.name) && (!f.tag || (p.tags ?? []).includes(f.tag)));
+  const all = await s.requestAll<Port>('network', `/ports${qs({ tags: f.tag, name: f.name })}`, 'ports', { signal });
+  return all.filter((p) => (!f.name || p.name === f.name) && (!f.tag || (p.tags ?? []).includes(f.tag)));
 }
 
 export async function createPort(s: Session, p: { network_id: string; name: string; description: string; security_groups: string[] }, signal?: AbortSignal): Promise<Port> {
@@ -34,5 +34,5 @@ export async function deletePort(s: Session, id: string, signal?: AbortSignal): 
 
 /** Every port of the project with its tags (the janitor looks for any cluster's tag). */
 export async function listAllPorts(s: Session, signal?: AbortSignal): Promise<Port[]> {
-  return (await s.request<{ ports: Port[] }>('network', 'GET', '/ports', undefined, { signal })).ports;
+  return s.requestAll<Port>('network', '/ports', 'ports', { signal });
 }

@@ -23,8 +23,8 @@ export interface SecurityGroup {
 }
 
 export async function listSecurityGroups(s: Session, f: { tag?: string; name?: string }, signal?: AbortSignal): Promise<SecurityGroup[]> {
-  const r = await s.request<{ security_groups: SecurityGroup[] }>('network', 'GET', `/security-groups${qs({ tags: f.tag, name: f.name })}`, undefined, { signal });
-  return r.security_groups.filter((g) => (!f.name || g.name === f.name) && (!f.tag || (g.tags ?? []).includes(f.tag)));
+  const all = await s.requestAll<SecurityGroup>('network', `/security-groups${qs({ tags: f.tag, name: f.name })}`, 'security_groups', { signal });
+  return all.filter((g) => (!f.name || g.name === f.name) && (!f.tag || (g.tags ?? []).includes(f.tag)));
 }
 
 export async function createSecurityGroup(s: Session, name: string, description: string, signal?: AbortSignal): Promise<SecurityGroup> {

@@ -1,4 +1,4 @@
-// Processes of the local provider's nodes. Everything Michman knows about a running service lives on
+// Processes on this host (the local provider's services, the nspawn provider's helpers). Everything Michman knows about a running service lives on
 // disk (pid files under the node's data directory), so a restarted Michman finds its processes again
 // instead of starting duplicates or leaving orphans. A pid is only ever signalled after /proc shows
 // that it still runs the expected program with the expected directory in its arguments: a stale pid
@@ -8,6 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { readFile, readdir, readlink, rm, writeFile, rename } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { sleep } from './sleep.js';
+
+export { sleep, abortError } from './sleep.js';
 
 /** What a process must look like to be ours: its program, and a directory that appears in its argv. */
 export interface ProcessIdentity {
@@ -164,29 +167,6 @@ export async function holdsListener(pid: number, address: string, port: number):
   const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
   for (const fd of fds) if (inodes.has(await readlink(`/proc/${pid}/fd/${fd}`).catch(() => ''))) return true;
   return false;
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortError(signal));
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(abortError(signal!));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-export function abortError(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  if (reason instanceof Error) return reason;
-  const e = new Error(typeof reason === 'string' ? reason : 'operation aborted');
-  e.name = 'AbortError';
-  return e;
 }
 
 async function waitGone(pid: number, ms: number): Promise<boolean> {

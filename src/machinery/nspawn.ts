@@ -2,11 +2,11 @@
 // the deployer reaches nodes with the provider's per-cluster key, passes its apt cache to the roles,
 // and refuses at POST what the provider cannot do on this host (root, packages).
 import { join } from 'node:path';
-import type { MichmanConfig } from '../../config/schema.js';
-import { PACKAGE_ROOT } from '../../paths.js';
-import { NspawnProvider } from '../../providers/nspawn/index.js';
-import type { SecretStore } from '../../secrets/types.js';
-import { AnsibleDeployer, catalogTypes } from './deployer.js';
+import type { MichmanConfig } from '../config/schema.js';
+import { PACKAGE_ROOT } from '../paths.js';
+import { NspawnProvider } from '../providers/nspawn/index.js';
+import type { SecretStore } from '../secrets/types.js';
+import { AnsibleDeployer, catalogTypes } from '../deploy/ansible/deployer.js';
 
 type NspawnConfig = Pick<MichmanConfig, 'data_dir' | 'nspawn_network' | 'nspawn_images_dir' | 'nspawn_mirror' | 'nspawn_apt_cache'> &
   Partial<Pick<MichmanConfig, 'use_package_mirror' | 'apt_mirror_address' | 'ansible_task_timeout_seconds'>>;

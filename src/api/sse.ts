@@ -1,0 +1,36 @@
+// Server-sent events of a cluster: everything after a given event, then new events as they are
+// stored, until the cluster's operations end. Resumes from Last-Event-ID.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Store } from '../store/store.js';
+import type { StoredEvent } from '../store/repos/events.js';
+
+export function eventView(e: StoredEvent) {
+  return { ID: e.id, Time: new Date(e.time).toISOString(), Level: e.level, Phase: e.phase, Node: e.node ?? '', Service: e.service ?? '', Message: e.message, OperationID: e.operationId ?? '' };
+}
+
+/** Bounded: at most an hour of polling per stream. */
+const MAX_STREAM_MS = 3_600_000;
+const POLL_MS = 300;
+
+export async function streamEvents(store: Store, req: FastifyRequest, reply: FastifyReply, clusterId: string, after: number): Promise<void> {
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  let last = Number(req.headers['last-event-id'] ?? after) || after;
+  let closed = false;
+  req.raw.on('close', () => (closed = true));
+  const until = Date.now() + MAX_STREAM_MS;
+  while (!closed && Date.now() < until) {
+    const batch = await store.events.list(clusterId, { after: last, limit: 500 });
+    for (const e of batch) {
+      res.write(`id: ${e.id}\nevent: ${e.level}\ndata: ${JSON.stringify(eventView(e))}\n\n`);
+      last = e.id;
+    }
+    if (batch.length === 0) {
+      const active = await store.operations.active(clusterId);
+      if (active.length === 0) break;
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  }
+  if (!closed) res.end('event: end\ndata: {}\n\n');
+}

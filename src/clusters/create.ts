@@ -1,0 +1,116 @@
+// Create a cluster: the rules in the original's order, the preflight (image, flavors and a cluster
+// of the same name in one statement), the retry of a FAILED cluster of that name, the plan, the
+// quota check, and one transaction that writes the cluster and its operation.
+import type { Cluster } from '../domain/wire.js';
+import type { OperationPlan } from '../domain/plan.js';
+import type { QuotaReport } from '../domain/quota.js';
+import type { StoredCluster } from '../store/repos/clusters.js';
+import type { Operation } from '../store/repos/operations.js';
+import { checkNewCluster, resolveNewClusterServices, checkRetryCluster, CLUSTER_REFS } from '../domain/clusters.js';
+import { canStart, statusOnAccept } from '../domain/clusterState.js';
+import { buildCreatePlan } from '../domain/plan.js';
+import { notFound, validation } from '../domain/errors.js';
+import { newId } from '../store/ids.js';
+import type { ClusterDeps, QuotaCheck } from './deps.js';
+import { projectOf, typesFor, imageOf, refuseUnsupported } from './lookup.js';
+
+export interface CreateInput {
+  project: string;
+  /** The request body (validated against ClusterSchema by the caller). */
+  cluster: Cluster;
+  /** The authenticated user who will own it; never a request header. */
+  ownerId: string;
+  dryRun?: boolean;
+}
+
+export type CreateResult =
+  /** Stored with a create operation queued (a new cluster, or a FAILED one retried). */
+  | { kind: 'accepted'; cluster: StoredCluster }
+  /** dryRun of a new cluster: what would be stored and done. */
+  | { kind: 'planned'; cluster: StoredCluster; plan: OperationPlan; quota?: QuotaReport | { error: string } }
+  /** dryRun naming a FAILED cluster: the operation a create would retry. */
+  | { kind: 'retry-planned'; cluster: StoredCluster; retry: Operation | null };
+
+/** The report, or why there is none (the cloud did not answer): a dry run shows either. */
+async function quotaOf(q: QuotaCheck, plan: OperationPlan): Promise<QuotaReport | { error: string }> {
+  try {
+    return await q.check(plan);
+  } catch (err) {
+    return { error: `quota check failed: ${(err as Error).message}` };
+  }
+}
+
+export async function createCluster(deps: ClusterDeps, input: CreateInput): Promise<CreateResult> {
+  const { store } = deps;
+  const project = await projectOf(store, input.project);
+  const cluster = checkNewCluster(input.cluster, project);
+  // Image, flavors and a cluster of the same name, checked in one statement; 404s in the order of
+  // CLUSTER_REFS, as the original.
+  const images = cluster.Image ? [cluster.Image] : [];
+  const flavors = CLUSTER_REFS.filter((f) => f !== 'Image').map((f) => cluster[f]).filter((v): v is string => !!v);
+  const pre = await store.clusters.preflight(project.ID, cluster.Name!, { images, flavors });
+  for (const f of CLUSTER_REFS) {
+    const v = cluster[f];
+    const kind = f === 'Image' ? 'image' : 'flavor';
+    if (v && pre.missing.has(`${kind}:${v}`)) throw notFound(kind, v);
+  }
+  const existing = pre.exists ? await store.clusters.find(project.ID, cluster.Name!) : undefined;
+  if (existing) return retryFailed(deps, existing, input.dryRun ?? false);
+
+  const types = await typesFor(store, cluster.Services ?? []);
+  const services = resolveNewClusterServices(cluster, types, { newId });
+  await refuseUnsupported(deps, services);
+  const full: StoredCluster = {
+    ID: newId(),
+    Name: cluster.Name!,
+    DisplayName: cluster.DisplayName!,
+    HostURL: '',
+    EntityStatus: statusOnAccept('create'),
+    ClusterType: '',
+    Services: services.map((s) => ({ ...s, URL: '', EntityStatus: '', Description: s.Description ?? '', DisplayName: s.DisplayName ?? '', Name: s.Name ?? '' })),
+    NSlaves: cluster.NSlaves ?? 0,
+    MasterIP: '',
+    ProjectID: project.ID,
+    OwnerID: input.ownerId,
+    Description: cluster.Description ?? '',
+    Image: cluster.Image ?? '',
+    Keys: cluster.Keys ?? [],
+    Monitoring: cluster.Monitoring ?? false,
+    MasterFlavor: cluster.MasterFlavor ?? '',
+    SlavesFlavor: cluster.SlavesFlavor ?? '',
+    StorageFlavor: cluster.StorageFlavor ?? '',
+    MonitoringFlavor: cluster.MonitoringFlavor ?? '',
+  };
+  const plan = buildCreatePlan(full, types, cluster.Image ? pre.images.get(cluster.Image) : undefined);
+  const quota = deps.quota && (input.dryRun || deps.quota.enforce) ? await quotaOf(deps.quota, plan) : undefined;
+  if (input.dryRun) return { kind: 'planned', cluster: full, plan, ...(quota ? { quota } : {}) };
+  // An unanswered check does not block: the create itself will meet the cloud's own refusal.
+  const short = quota && 'items' in quota ? quota.items.filter((i) => i.short) : [];
+  if (short.length > 0) throw validation(`the cloud project's quota is too small: ${short.map((i) => `${i.resource} (need ${i.need}, available ${i.available})`).join(', ')}`);
+  await store.transaction(async (tx) => {
+    await tx.projects.lockSharedById([project.ID]);
+    await tx.clusters.insert(full);
+    await tx.operations.enqueue({ clusterId: full.ID, projectId: project.ID, kind: 'create', plan, newCluster: true });
+  });
+  deps.onEnqueue?.();
+  return { kind: 'accepted', cluster: full };
+}
+
+/**
+ * As the original: POSTing the name of a FAILED cluster retries it (the stored cluster, from the
+ * step that failed); any other status is "already exists".
+ */
+async function retryFailed(deps: ClusterDeps, existing: StoredCluster, dryRun: boolean): Promise<CreateResult> {
+  const { store } = deps;
+  canStart('create', existing.EntityStatus, { name: existing.Name });
+  checkRetryCluster(existing, await typesFor(store, existing.Services));
+  const last = await store.operations.latest(existing.ID);
+  if (dryRun) return { kind: 'retry-planned', cluster: existing, retry: last ?? null };
+  await store.transaction(async (tx) => {
+    await tx.clusters.setStatus(existing.ID, statusOnAccept('create'));
+    if (last && (last.status === 'failed' || last.status === 'cancelled') && last.kind === 'create') await tx.operations.retry(last.id);
+    else await tx.operations.enqueue({ clusterId: existing.ID, projectId: existing.ProjectID, kind: 'create', plan: buildCreatePlan(existing, await typesFor(tx, existing.Services), await imageOf(tx, existing)) });
+  });
+  deps.onEnqueue?.();
+  return { kind: 'accepted', cluster: { ...existing, EntityStatus: statusOnAccept('create') } };
+}

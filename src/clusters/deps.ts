@@ -1,0 +1,26 @@
+// What the cluster use cases need from the process around them: the store, the deployer's POST-time
+// check, the cloud's quota and a way to wake an in-process worker. Built once by api/server.ts.
+import type { Store } from '../store/store.js';
+import type { OperationPlan } from '../domain/plan.js';
+import type { QuotaReport } from '../domain/quota.js';
+
+export interface QuotaCheck {
+  check(plan: OperationPlan): Promise<QuotaReport>;
+  /** quota_check: enforce → a shortfall refuses the create with 400. */
+  enforce: boolean;
+}
+
+/** What the deployer says at request time about services it cannot run here (Deployer.check). */
+export interface ServiceCheck {
+  check(services: Array<{ type: string; version: string }>): Promise<string[]>;
+}
+
+export interface ClusterDeps {
+  store: Store;
+  /** Refuses at request time the services that cannot run here; absent = everything may run. */
+  deployer?: ServiceCheck;
+  /** Called after an operation was committed, so an in-process worker starts it without polling. */
+  onEnqueue?: () => void;
+  /** Cloud providers: the plan against the project's quota (in dry runs; at create too when enforced). */
+  quota?: QuotaCheck;
+}
