@@ -21,6 +21,7 @@ import type { NodeSpec, ProvisionedNode, Provider, StepContext } from '../types.
 import { abortError, findProcesses, isOurProcess, readPidFile, removeFile, sleep, spawnDetached, stopProcess, writePidFile, type ProcessIdentity } from '../local/processes.js';
 import { portOpen } from '../../deploy/local/net.js';
 import { AptCache } from './aptCache.js';
+import { ArtifactCache } from './artifactCache.js';
 import { ClusterKeys } from './clusterKeys.js';
 import { PROGRAMS, findProgram, preflight, run } from './host.js';
 import { NODE_APT_PROXY, NODE_AUTHORIZED_KEYS, ensureImage, hostAptSource, imagePath, imageReady, type ImageSpec } from './image.js';
@@ -44,6 +45,12 @@ export interface NspawnProviderOptions {
   suite?: string;
   /** Run apt-cacher-ng on the bridge address for the nodes' apt (default true). */
   aptCache?: boolean;
+  /**
+   * Where the artifact cache keeps downloaded, checked files (default `<dir>/artifacts`; may be
+   * shared between data directories). Served on the bridge address for roles that need files from
+   * PyPI or Maven (spark).
+   */
+  artifactsDir?: string;
   /** How long a booted node may take to answer SSH (default 120 s). */
   bootTimeoutMs?: number;
 }
@@ -106,6 +113,7 @@ export class NspawnProvider implements Provider {
   readonly bridge: string;
   readonly keys: ClusterKeys;
   readonly aptCache?: AptCache;
+  readonly artifacts: ArtifactCache;
   private readonly opts: NspawnProviderOptions;
   private readonly hostLock = new Mutex();
   private imageSpec?: ImageSpec;
@@ -118,6 +126,7 @@ export class NspawnProvider implements Provider {
     this.bridge = bridgeName(this.net.cidr);
     this.keys = new ClusterKeys(resolve(opts.secretsDir), opts.secretStore);
     if (opts.aptCache !== false) this.aptCache = new AptCache(join(this.dir, 'apt-cacher-ng'), this.net.gateway);
+    this.artifacts = new ArtifactCache(resolve(opts.artifactsDir ?? join(this.dir, 'artifacts')), join(this.dir, 'artifact-cache'), this.net.gateway);
   }
 
   /** What this host lacks for the provider (root, packages), as sentences naming the fix. */
@@ -166,6 +175,7 @@ export class NspawnProvider implements Provider {
     await this.hostLock.run(async () => {
       await ensureBridge(this.bridge, this.net);
       if (this.aptCache) await this.aptCache.ensure(ctx.signal);
+      await this.artifacts.ensure(ctx.signal);
     });
     return root;
   }
@@ -410,6 +420,7 @@ export class NspawnProvider implements Provider {
       if (clusters.length > 0) return;
       if ((await bridgePorts(this.bridge)).length > 0) return;
       await this.aptCache?.stop();
+      await this.artifacts.stop();
       await deleteLink(this.bridge);
     });
   }

