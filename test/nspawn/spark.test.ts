@@ -143,7 +143,7 @@ describe.skipIf(nspawnMissing !== undefined)('a Spark + HDFS cluster on nspawn, 
   let keyFile = '';
   const node = (suffix: string) => nodes.find((n) => n.name.endsWith(suffix))!;
   const refreshNodes = async () => {
-    nodes = await machinery().provider.listNodes({ clusterId, clusterName: 's-sp', signal: new AbortController().signal, emit: () => undefined });
+    nodes = await machinery().provider.listNodes({ clusterId, clusterName: 'spk-sp', signal: new AbortController().signal, emit: () => undefined });
   };
   const sshArgs = (address: string) => ['-i', keyFile, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', `root@${address}`];
   /** The compiled jobs, from the master to other nodes (through the host: nodes hold no keys to each other). */
@@ -156,18 +156,18 @@ describe.skipIf(nspawnMissing !== undefined)('a Spark + HDFS cluster on nspawn, 
 
   it('creates 1 master + 2 slaves with Spark and HDFS, and reaches ACTIVE', async () => {
     const started = Date.now();
-    const created = await call('POST', '/projects/sp/clusters', { DisplayName: 's', NSlaves: 2, Services: [{ Type: 'spark' }] });
+    const created = await call('POST', '/projects/sp/clusters', { DisplayName: 'spk', NSlaves: 2, Services: [{ Type: 'spark' }] });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const r = await settle('s-sp', 14);
+    const r = await settle('spk-sp', 14);
     expect(r.status, `${JSON.stringify(r.op?.Error ?? r.op, null, 2)}\n${r.events.join('\n')}`).toBe('ACTIVE');
     console.log(`nspawn spark: POST -> ACTIVE in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     clusterId = r.cluster.ID;
     await refreshNodes();
-    expect(nodes.map((n) => n.name).sort()).toEqual(['s-sp-master', 's-sp-slave-1', 's-sp-slave-2']);
+    expect(nodes.map((n) => n.name).sort()).toEqual(['spk-sp-master', 'spk-sp-slave-1', 'spk-sp-slave-2']);
     keyFile = (await machinery().provider.keys.ensure(clusterId)).privateKeyFile;
     const svc = (r.cluster.Services as Array<{ Type: string; URL: string }>).find((s) => s.Type === 'spark')!;
     expect(svc.URL).toBe(`${node('-master').address}:8080`);
-    const ev = await call('GET', `/projects/sp/clusters/s-sp/events?limit=1000`);
+    const ev = await call('GET', `/projects/sp/clusters/spk-sp/events?limit=1000`);
     console.log(((ev.body.Detail.Data ?? []) as Array<{ Message: string }>).filter((e) => /artifact cache|health|ok=/.test(e.Message)).map((e) => e.Message).join('\n'));
   }, 15 * 60_000);
 
@@ -184,4 +184,74 @@ describe.skipIf(nspawnMissing !== undefined)('a Spark + HDFS cluster on nspawn, 
     expect(out).toContain(node('-slave-1').address);
     expect(out).toContain(node('-slave-2').address);
   }, 300_000);
+  it('writes into HDFS from a job driven on slave-1 and reads it back from a job driven on slave-2', () => {
+    const path = `hdfs://${node('-master').address}:9000/michman-test/lines`;
+    const w = submit(node('-slave-1'), 'HdfsWrite', path);
+    expect(w).toContain(`wrote ${path}`);
+    const r = submit(node('-slave-2'), 'HdfsRead', path);
+    expect(r).toContain('read 10000 lines, sum 50005000');
+    // The file is in HDFS with two replicas (one per DataNode), not on a local disk.
+    const ls = ssh(keyFile, node('-slave-2').address, `hdfs dfs -ls ${path}`);
+    expect(ls).toMatch(/part-00000/);
+  }, 300_000);
+
+  it('scales out to 3 slaves: the new worker and DataNode join, and a job runs on 3 workers', async () => {
+    const started = Date.now();
+    const put = await call('PUT', '/projects/sp/clusters/spk-sp', { NSlaves: 3 });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    const r = await settle('spk-sp', 12);
+    expect(r.status, `${JSON.stringify(r.op?.Error ?? r.op, null, 2)}\n${r.events.join('\n')}`).toBe('ACTIVE');
+    console.log(`nspawn spark: scale-out 2 -> 3 slaves in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    await refreshNodes();
+    expect(nodes.map((n) => n.name).sort()).toEqual(['spk-sp-master', 'spk-sp-slave-1', 'spk-sp-slave-2', 'spk-sp-slave-3']);
+    const jmx = JSON.parse((await httpGet(`http://${node('-master').address}:9870/jmx?qry=Hadoop:service=NameNode,name=FSNamesystemState`)).body) as { beans: Array<{ NumLiveDataNodes: number }> };
+    expect(jmx.beans[0]!.NumLiveDataNodes).toBe(3);
+    const out = submit(node('-master'), 'SparkPi', '12');
+    expect(out).toMatch(/Pi is roughly 3\.1/);
+    for (const s of ['-slave-1', '-slave-2', '-slave-3']) expect(out).toContain(node(s).address);
+    // What slave-1 wrote before the scale-out is still readable from the new node.
+    await copyJar(['-slave-3']);
+    expect(submit(node('-slave-3'), 'HdfsRead', `hdfs://${node('-master').address}:9000/michman-test/lines`)).toContain('read 10000 lines, sum 50005000');
+  }, 15 * 60_000);
+
+  it('a second apply of the roles (create.yml) reports changed=0', async () => {
+    const op = (await running.store.operations.latest(clusterId, 'create'))!;
+    const plan = op.plan as OperationPlan;
+    const m = machinery();
+    const key = await m.provider.keys.ensure(clusterId);
+    const changed: string[] = [];
+    const vars = runVars({ plan, clusterName: 'spk-sp', action: 'create', knownTypes: catalogTypes(join(PACKAGE_ROOT, 'catalog')), keyFile: key.privateKeyFile, nodes, aptProxy: m.provider.aptProxyUrl()!, generated: {} });
+    vars.n_slaves = 3;
+    vars.michman_pypi_mirror = `${m.provider.artifacts.url}/pypi`;
+    vars.michman_maven_mirror = `${m.provider.artifacts.url}/maven2`;
+    const out = await runPlaybook({
+      ansibleDir: join(PACKAGE_ROOT, 'ansible'),
+      playbook: 'create.yml',
+      inventory: buildInventory('spk-sp', nodes, key.privateKeyFile),
+      extraVars: serializeExtraVars(vars),
+      callbackDir: join(PACKAGE_ROOT, 'ansible', 'callback_plugins'),
+      signal: AbortSignal.timeout(8 * 60_000),
+      taskTimeoutSeconds: 300,
+      redact: (t) => t,
+      onResult: (r) => {
+        if (r.status === 'changed') changed.push(`${r.host} [${r.role}] ${r.task}`);
+      },
+    });
+    expect(changed).toEqual([]);
+    expect(Object.values(out.stats).reduce((a, s) => a + s.changed, 0)).toBe(0);
+  }, 9 * 60_000);
+
+  it('delete leaves no container, namespace, link or process', async () => {
+    const started = Date.now();
+    expect((await call('DELETE', '/projects/sp/clusters/spk-sp')).status).toBe(200);
+    expect((await settle('spk-sp', 10)).status).toBe('GONE');
+    console.log(`nspawn spark: delete in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const m = machinery();
+    expect(await m.provider.leftovers(clusterId)).toEqual([]);
+    expect(netnsList().filter((n) => n.includes(clusterId))).toEqual([]);
+    expect(linkNames()).not.toContain(m.provider.bridge);
+    expect(processesWith(join(dir, 'data', 'nspawn'))).toEqual([]);
+    // The artifact cache stays (shared, like the node image) but its server is gone with the bridge.
+    expect(await m.provider.artifacts.running()).toBeUndefined();
+  }, 11 * 60_000);
 });
