@@ -132,7 +132,10 @@ const spark: Check = async (h, n) => {
     const live = Object.values(JSON.parse(info?.LiveNodes ?? '{}') as Record<string, { xferaddr?: string; infoAddr?: string }>).map((v) => (v.xferaddr ?? v.infoAddr ?? '').split(':')[0]);
     const noDataNode = slaves.filter((s) => !live.includes(s.address)).map((s) => s.name);
     if (noDataNode.length > 0) return { healthy: false, detail: `${n.name}: HDFS NameNode has no live DataNode on ${noDataNode.join(', ')} (${live.length} live)` };
-    return { healthy: true, detail: `${n.name}: spark master ${workers.length} ALIVE worker(s), HDFS ${live.length} live DataNode(s) (${slaves.length} slave(s))` };
+    return {
+      healthy: true,
+      detail: `${n.name}: spark://${n.address}:7077 has ${workers.length} ALIVE worker(s), hdfs://${n.address}:9000 ${live.length} live DataNode(s) (${slaves.length} slave(s))`,
+    };
   } catch (e) {
     return { healthy: false, detail: `${n.name}: spark/HDFS status at ${n.address}: ${errorText(e)}` };
   }

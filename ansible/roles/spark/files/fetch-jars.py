@@ -53,6 +53,16 @@ def main() -> int:
         shutil.rmtree(stage, ignore_errors=True)
         print('checksum mismatch: ' + '; '.join(problems), file=sys.stderr)
         return 1
+    # The daemons' embedded web servers look up webapps/<name> on the class path; the tarball keeps
+    # them (the HTML console) in share/hadoop/hdfs/webapps, Maven has no artifact with them. Empty
+    # web applications are enough for what Michman uses: /jmx, WebHDFS and the DataNode protocols.
+    for app in ('hdfs', 'datanode', 'secondary', 'journal'):
+        web_inf = os.path.join(stage, 'share', 'hadoop', 'hdfs', 'webapps', app, 'WEB-INF')
+        os.makedirs(web_inf)
+        with open(os.path.join(web_inf, 'web.xml'), 'w') as f:
+            f.write('<?xml version="1.0"?>\n<web-app version="2.5" xmlns="http://java.sun.com/xml/ns/javaee"/>\n')
+        with open(os.path.join(web_inf, '..', 'index.html'), 'w') as f:
+            f.write(f'<!DOCTYPE html><title>{app}</title><p>Hadoop from Maven jars: no HTML console; see <a href="/jmx">/jmx</a>.\n')
     with open(os.path.join(stage, 'MICHMAN-INSTALLED'), 'w') as f:
         f.write(f'{len(entries)} jars from {base}, each checked against its Maven Central SHA-1\n')
     shutil.rmtree(dest, ignore_errors=True)
