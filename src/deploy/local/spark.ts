@@ -31,12 +31,20 @@ async function firstExisting(paths: string[], mode = constants.R_OK): Promise<st
   return undefined;
 }
 
-/** Spark's home for `version`: a tree with jars/spark-core_<scala>-<version>.jar. */
+/** Spark's home for `version` (a tree with jars/spark-core_<scala>-<version>.jar) and its Scala version. */
 export async function sparkHome(version: string): Promise<string | undefined> {
+  return (await sparkTree(version))?.home;
+}
+
+async function sparkTree(version: string): Promise<{ home: string; scala: string } | undefined> {
   const candidates = [process.env.SPARK_HOME, `/opt/spark-${version}-bin-hadoop3`, '/opt/spark'].filter((x): x is string => !!x);
+  const core = new RegExp(`^spark-core_(2\\.1[23])-${version.replace(/\./g, '\\.')}\\.jar$`);
   for (const home of candidates) {
     const jars = await readdir(join(home, 'jars')).catch(() => [] as string[]);
-    if (jars.some((j) => new RegExp(`^spark-core_2\\.1[23]-${version.replace(/\./g, '\\.')}\\.jar$`).test(j))) return home;
+    for (const j of jars) {
+      const m = core.exec(j);
+      if (m) return { home, scala: m[1]! };
+    }
   }
   return undefined;
 }
@@ -84,11 +92,12 @@ export const spark: ServiceModule = {
   },
 
   async configure(run, program) {
-    const home = (await sparkHome(run.version))!;
+    const { home, scala } = (await sparkTree(run.version))!;
     const work = join(run.dataDir, 'work');
     await mkdirOwned(work, run.user, 0o700);
     const common = ['-Xmx' + DAEMON_HEAP, '-cp', `${home}/jars/*`, `-Dmichman.service.dir=${run.dir}`, `-Dspark.local.dir=${work}`];
-    const env = { SPARK_HOME: home, SPARK_LOCAL_IP: run.address, SPARK_PUBLIC_DNS: run.address, SPARK_WORKER_DIR: work, HOME: run.dataDir };
+    // Spark's launch scripts export SPARK_SCALA_VERSION; the worker's executor launcher needs it.
+    const env = { SPARK_HOME: home, SPARK_SCALA_VERSION: scala, SPARK_LOCAL_IP: run.address, SPARK_PUBLIC_DNS: run.address, SPARK_WORKER_DIR: work, HOME: run.dataDir };
     if (isMaster(run)) {
       return {
         program,
