@@ -127,15 +127,15 @@ program
   .description("the nspawn provider's artifact cache (files nodes install from PyPI and Maven Central)")
   .command('fetch')
   .argument('<type>', 'service type (spark)')
-  .option('--version <v>', 'service version (default: every pinned version)')
+  .option('--spark-version <v>', 'spark version (default: every pinned version)')
   .option('--hadoop-version <line>', 'spark: Hadoop line 3.3 or 3.4 (default: every pinned line)')
   .description('download into nspawn_artifacts_dir, and check against the pins, what a service needs (a cache warm-up; deploys do it on demand)')
-  .action(async (type: string, o: { version?: string; hadoopVersion?: string }) => {
+  .action(async (type: string, o: { sparkVersion?: string; hadoopVersion?: string }) => {
     if (type !== 'spark') throw new Error(`no artifacts are pinned for '${type}' (only spark)`);
     const { provider } = nspawnMachinery(config());
     const pins = readSparkPins(join(PACKAGE_ROOT, 'ansible'));
     const seen = new Set<string>();
-    for (const v of o.version ? [o.version] : Object.keys(pins.pyspark)) {
+    for (const v of o.sparkVersion ? [o.sparkVersion] : Object.keys(pins.pyspark)) {
       for (const line of o.hadoopVersion ? [o.hadoopVersion] : Object.keys(pins.hadoop)) {
         const items = sparkArtifacts(pins, v, line).filter((a) => !seen.has(a.path));
         items.forEach((a) => seen.add(a.path));

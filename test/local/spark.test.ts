@@ -20,7 +20,7 @@ import type { ProvisionedNode } from '../../src/providers/types.js';
 import { JOBS } from '../helpers/sparkJobs.js';
 import { context, deployment, tempRoot } from './helpers.js';
 
-const VERSION = '3.5.7';
+const VERSION = process.env.MICHMAN_TEST_SPARK_VERSION ?? '3.5.7';
 const CACHE = process.env.MICHMAN_ARTIFACTS_DIR ?? '/var/tmp/michman-artifacts';
 const java = ['/usr/lib/jvm/java-17-openjdk-amd64/bin/java', '/usr/bin/java'].find((p) => existsSync(p));
 
@@ -28,7 +28,7 @@ const java = ['/usr/lib/jvm/java-17-openjdk-amd64/bin/java', '/usr/bin/java'].fi
 async function localSparkHome(): Promise<string> {
   const home = join(CACHE, 'local', `spark-${VERSION}-bin-hadoop3`);
   if (existsSync(join(home, 'RELEASE'))) return home;
-  const sdist = sparkArtifacts(readSparkPins(join(PACKAGE_ROOT, 'ansible')), VERSION, '3.3')[0]!;
+  const sdist = sparkArtifacts(readSparkPins(join(PACKAGE_ROOT, 'ansible')), VERSION, '3.4')[0]!;
   await new ArtifactCache(CACHE, join(CACHE, '.state-local'), '127.0.0.1').fetch([sdist], (l) => console.log(l));
   const stage = `${home}.staging-${process.pid}`;
   mkdirSync(stage, { recursive: true });

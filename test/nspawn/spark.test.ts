@@ -120,7 +120,13 @@ describe.skipIf(nspawnMissing !== undefined)('a Spark + HDFS cluster on nspawn, 
 
   it('creates 1 master + 2 slaves with Spark and HDFS, and reaches ACTIVE', async () => {
     const started = Date.now();
-    const created = await call('POST', '/projects/sp/clusters', { DisplayName: 'spk', NSlaves: 2, Services: [{ Type: 'spark' }] });
+    // The catalog's default (3.5.7, Hadoop 3.3) unless MICHMAN_TEST_SPARK_VERSION / _HADOOP pick another.
+    const service = {
+      Type: 'spark',
+      ...(process.env.MICHMAN_TEST_SPARK_VERSION ? { Version: process.env.MICHMAN_TEST_SPARK_VERSION } : {}),
+      ...(process.env.MICHMAN_TEST_SPARK_HADOOP ? { Config: { hadoop_version: process.env.MICHMAN_TEST_SPARK_HADOOP } } : {}),
+    };
+    const created = await call('POST', '/projects/sp/clusters', { DisplayName: 'spk', NSlaves: 2, Services: [service] });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const r = await settle('spk-sp', 14);
     expect(r.status, `${JSON.stringify(r.op?.Error ?? r.op, null, 2)}\n${r.events.join('\n')}`).toBe('ACTIVE');
@@ -173,28 +179,27 @@ describe.skipIf(nspawnMissing !== undefined)('a Spark + HDFS cluster on nspawn, 
     const out = submit(node('-master'), 'SparkPi', '12');
     expect(out).toMatch(/Pi is roughly 3\.1/);
     for (const s of ['-slave-1', '-slave-2', '-slave-3']) expect(out).toContain(node(s).address);
-    // What slave-1 wrote before the scale-out is still readable from the new node.
-    await copyJar(['-slave-3']);
-    expect(submit(node('-slave-3'), 'HdfsRead', `hdfs://${node('-master').address}:9000/michman-test/lines`)).toContain('read 10000 lines, sum 50005000');
   }, 15 * 60_000);
 
-  it('a second apply of the roles (create.yml) reports changed=0', async () => {
+  // The spark role's own second apply (deploy.yml, as the deployer runs it); base's is proven by
+  // cluster.test.ts.
+  it('a second apply of the spark role (deploy.yml) reports changed=0', async () => {
     const op = (await running.store.operations.latest(clusterId, 'create'))!;
     const plan = op.plan as OperationPlan;
     const m = machinery();
     const key = await m.provider.keys.ensure(clusterId);
     const changed: string[] = [];
-    const vars = runVars({ plan, clusterName: 'spk-sp', action: 'create', knownTypes: catalogTypes(join(PACKAGE_ROOT, 'catalog')), keyFile: key.privateKeyFile, nodes, aptProxy: m.provider.aptProxyUrl()!, generated: {} });
+    const vars = runVars({ plan, clusterName: 'spk-sp', action: 'create', only: 'spark', knownTypes: catalogTypes(join(PACKAGE_ROOT, 'catalog')), keyFile: key.privateKeyFile, nodes, aptProxy: m.provider.aptProxyUrl()!, generated: {} });
     vars.n_slaves = 3;
     vars.michman_pypi_mirror = `${m.provider.artifacts.url}/pypi`;
     vars.michman_maven_mirror = `${m.provider.artifacts.url}/maven2`;
     const out = await runPlaybook({
       ansibleDir: join(PACKAGE_ROOT, 'ansible'),
-      playbook: 'create.yml',
+      playbook: 'deploy.yml',
       inventory: buildInventory('spk-sp', nodes, key.privateKeyFile),
       extraVars: serializeExtraVars(vars),
       callbackDir: join(PACKAGE_ROOT, 'ansible', 'callback_plugins'),
-      signal: AbortSignal.timeout(8 * 60_000),
+      signal: AbortSignal.timeout(6 * 60_000),
       taskTimeoutSeconds: 300,
       redact: (t) => t,
       onResult: (r) => {
