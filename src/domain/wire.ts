@@ -169,7 +169,7 @@ export const ClusterSchema = Type.Object(
     ID: opt(Id),
     Name: opt(Name('Generated: DisplayName-ProjectName.')),
     DisplayName: opt(Name('Letters, digits and "-", starting with a letter.')),
-    HostURL: opt(Text('Generated.')),
+    HostURL: opt(Text('Generated: the protocol endpoints of its services, space-separated (spark: spark://<master>:7077 hdfs://<master>:9000); empty when none.')),
     EntityStatus: opt(Name('Generated: INITED, CREATING, ACTIVE, FAILED, ...')),
     ClusterType: opt(Name('Generated.')),
     Services: opt(Type.Array(ServiceSchema, { maxItems: 100 })),

@@ -137,6 +137,7 @@ describe.skipIf(nspawnMissing !== undefined)('a Spark + HDFS cluster on nspawn, 
     keyFile = (await machinery().provider.keys.ensure(clusterId)).privateKeyFile;
     const svc = (r.cluster.Services as Array<{ Type: string; URL: string }>).find((s) => s.Type === 'spark')!;
     expect(svc.URL).toBe(`${node('-master').address}:8080`);
+    expect(r.cluster.HostURL).toBe(`spark://${node('-master').address}:7077 hdfs://${node('-master').address}:9000`);
     const ev = await call('GET', `/projects/sp/clusters/spk-sp/events?limit=1000`);
     console.log(((ev.body.Detail.Data ?? []) as Array<{ Message: string }>).filter((e) => /artifact cache|health|ok=/.test(e.Message)).map((e) => e.Message).join('\n'));
   }, 15 * 60_000);
