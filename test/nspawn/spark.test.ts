@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
+import { request } from 'node:http';
 import { loadConfig } from '../../src/config/load.js';
 import { serve, type Running } from '../../src/app.js';
 import { nspawnMachinery } from '../../src/deploy/ansible/nspawn.js';
@@ -46,11 +47,21 @@ describe.skipIf(nspawnMissing !== undefined)('a Spark + HDFS cluster on nspawn, 
   let port = 0;
   const settings = () => ({ data_dir: join(dir, 'data'), nspawn_network: NETWORK, nspawn_images_dir: IMAGES_DIR, nspawn_apt_cache: true, nspawn_artifacts_dir: ARTIFACTS_DIR });
   const machinery = () => nspawnMachinery(settings());
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(base + path, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
-  };
+  // A fresh connection per call: the API closes idle keep-alive sockets (72 s) while a job runs,
+  // and fetch's pool would reuse one of those (ECONNRESET).
+  const call = (method: string, path: string, body?: unknown) =>
+    new Promise<{ status: number; body: any }>((resolve, reject) => {
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const req = request(base + path, { method, agent: false, headers: payload === undefined ? {} : { 'content-type': 'application/json' } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
   const settle = async (name: string, minutes: number) => {
     const until = performance.now() + minutes * 60_000;
     for (;;) {
