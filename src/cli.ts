@@ -137,7 +137,7 @@ program
     const seen = new Set<string>();
     for (const v of o.sparkVersion ? [o.sparkVersion] : Object.keys(pins.pyspark)) {
       for (const line of o.hadoopVersion ? [o.hadoopVersion] : Object.keys(pins.hadoop)) {
-        const items = sparkArtifacts(pins, v, line).filter((a) => !seen.has(a.path));
+        const items = sparkArtifacts(pins, v, line, { yarn: true }).filter((a) => !seen.has(a.path));
         items.forEach((a) => seen.add(a.path));
         await provider.artifacts.fetch(items, (line) => process.stdout.write(`${line}\n`));
       }

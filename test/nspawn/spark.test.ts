@@ -235,4 +235,29 @@ describe.skipIf(nspawnMissing !== undefined)('a Spark + HDFS cluster on nspawn, 
     // The artifact cache stays (shared, like the node image) but its server is gone with the bridge.
     expect(await m.provider.artifacts.running()).toBeUndefined();
   }, 11 * 60_000);
+
+  // use_yarn (opt-in: MICHMAN_TEST_SPARK_YARN=1, about 4 more minutes): the ResourceManager on the
+  // master and a NodeManager on the slave, and SparkPi submitted with --master yarn.
+  it.skipIf(process.env.MICHMAN_TEST_SPARK_YARN !== '1')('with use_yarn, SparkPi runs with --master yarn, and delete leaves nothing', async () => {
+    const started = Date.now();
+    const created = await call('POST', '/projects/sp/clusters', { DisplayName: 'yrn', NSlaves: 1, Services: [{ Type: 'spark', Config: { use_yarn: 'true' } }] });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const r = await settle('yrn-sp', 14);
+    expect(r.status, `${JSON.stringify(r.op?.Error ?? r.op, null, 2)}\n${r.events.join('\n')}`).toBe('ACTIVE');
+    console.log(`nspawn spark on YARN: POST -> ACTIVE in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    clusterId = r.cluster.ID;
+    nodes = await machinery().provider.listNodes({ clusterId, clusterName: 'yrn-sp', signal: new AbortController().signal, emit: () => undefined });
+    keyFile = (await machinery().provider.keys.ensure(clusterId)).privateKeyFile;
+    const master = node('-master');
+    const rm = JSON.parse((await httpGet(`http://${master.address}:8088/ws/v1/cluster/nodes`, { accept: 'application/json' })).body) as { nodes: { node: Array<{ state: string }> } };
+    expect(rm.nodes.node.filter((n) => n.state === 'RUNNING')).toHaveLength(1);
+    ssh(keyFile, master.address, `cat > /root/jobs.scala <<'EOF'\n${JOBS}\nEOF\njava -cp '/opt/spark/jars/*' scala.tools.nsc.Main -usejavacp -d /root/jobs.jar /root/jobs.scala`);
+    const out = ssh(keyFile, master.address, 'spark-submit --master yarn --deploy-mode client --class SparkPi /root/jobs.jar 4 2>/root/yarn.err || { tail -40 /root/yarn.err; exit 1; }');
+    console.log(out.trim());
+    expect(out).toMatch(/Pi is roughly 3\.1/);
+    expect(out).toContain(node('-slave-1').address);
+    expect((await call('DELETE', '/projects/sp/clusters/yrn-sp')).status).toBe(200);
+    expect((await settle('yrn-sp', 10)).status).toBe('GONE');
+    expect(await machinery().provider.leftovers(clusterId)).toEqual([]);
+  }, 20 * 60_000);
 });

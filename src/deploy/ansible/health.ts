@@ -132,9 +132,19 @@ const spark: Check = async (h, n) => {
     const live = Object.values(JSON.parse(info?.LiveNodes ?? '{}') as Record<string, { xferaddr?: string; infoAddr?: string }>).map((v) => (v.xferaddr ?? v.infoAddr ?? '').split(':')[0]);
     const noDataNode = slaves.filter((s) => !live.includes(s.address)).map((s) => s.name);
     if (noDataNode.length > 0) return { healthy: false, detail: `${n.name}: HDFS NameNode has no live DataNode on ${noDataNode.join(', ')} (${live.length} live)` };
+    let yarn = '';
+    if (h.params.use_yarn === 'true') {
+      const rm = await httpGet(`http://${n.address}:8088/ws/v1/cluster/nodes`, { accept: 'application/json' }, 5000);
+      if (rm.status !== 200) return { healthy: false, detail: `${n.name}: YARN ResourceManager GET /ws/v1/cluster/nodes → ${rm.status}` };
+      const nms = ((JSON.parse(rm.body) as { nodes?: { node?: Array<{ nodeHostName?: string; state?: string }> } | null }).nodes?.node ?? []).filter((x) => x.state === 'RUNNING');
+      const hosts = new Set(nms.map((x) => x.nodeHostName));
+      const noNm = slaves.filter((s) => !hosts.has(s.address) && !hosts.has(s.name)).map((s) => s.name);
+      if (noNm.length > 0) return { healthy: false, detail: `${n.name}: YARN ResourceManager has no RUNNING NodeManager on ${noNm.join(', ')} (${nms.length} running)` };
+      yarn = `, YARN ${nms.length} RUNNING NodeManager(s)`;
+    }
     return {
       healthy: true,
-      detail: `${n.name}: spark://${n.address}:7077 has ${workers.length} ALIVE worker(s), hdfs://${n.address}:9000 ${live.length} live DataNode(s) (${slaves.length} slave(s))`,
+      detail: `${n.name}: spark://${n.address}:7077 has ${workers.length} ALIVE worker(s), hdfs://${n.address}:9000 ${live.length} live DataNode(s)${yarn} (${slaves.length} slave(s))`,
     };
   } catch (e) {
     return { healthy: false, detail: `${n.name}: spark/HDFS status at ${n.address}: ${errorText(e)}` };

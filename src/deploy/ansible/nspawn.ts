@@ -42,7 +42,8 @@ export function nspawnMachinery(
     beforeDeploy: async (ctx, d) => {
       if (d.type !== 'spark') return;
       const line = d.config.hadoop_version || d.params.find((p) => p.ParameterName === 'hadoop_version')?.DefaultValue || '3.3';
-      const items = sparkArtifacts(readSparkPins(ansibleDir), d.version, line);
+      const yarn = (d.config.use_yarn || d.params.find((p) => p.ParameterName === 'use_yarn')?.DefaultValue || 'false') === 'true';
+      const items = sparkArtifacts(readSparkPins(ansibleDir), d.version, line, { yarn });
       ctx.emit({ level: 'info', phase: 'deploy', service: 'spark', message: `artifact cache ${provider.artifacts.root}: ${items.length} file(s) for Spark ${d.version} with Hadoop ${line}` });
       await provider.artifacts.fetch(items, (message) => ctx.emit({ level: 'info', phase: 'deploy', service: 'spark', message }), ctx.signal);
     },

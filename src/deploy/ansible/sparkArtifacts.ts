@@ -11,7 +11,7 @@ export const MAVEN_CENTRAL = 'https://repo1.maven.org/maven2';
 
 interface Pins {
   pyspark: Record<string, { file: string; path: string; sha256: string; size: number }>;
-  hadoop: Record<string, { version: string; jars: Array<{ path: string; sha1: string }> }>;
+  hadoop: Record<string, { version: string; jars: Array<{ path: string; sha1: string }>; yarn_jars?: Array<{ path: string; sha1: string }> }>;
 }
 
 export function readSparkPins(ansibleDir: string): Pins {
@@ -19,13 +19,13 @@ export function readSparkPins(ansibleDir: string): Pins {
 }
 
 /** What a Spark service needs in the cache; throws, naming the choice, when nothing is pinned for it. */
-export function sparkArtifacts(pins: Pins, sparkVersion: string, hadoopLine: string, upstream = { pypi: PYPI_FILES, maven: MAVEN_CENTRAL }): Artifact[] {
+export function sparkArtifacts(pins: Pins, sparkVersion: string, hadoopLine: string, opts: { yarn?: boolean } = {}, upstream = { pypi: PYPI_FILES, maven: MAVEN_CENTRAL }): Artifact[] {
   const sdist = pins.pyspark[sparkVersion];
   if (!sdist) throw new Error(`spark ${sparkVersion}: no pinned pyspark sdist (pinned: ${Object.keys(pins.pyspark).join(', ')})`);
   const hadoop = pins.hadoop[hadoopLine];
   if (!hadoop) throw new Error(`spark hadoop_version ${hadoopLine}: no pinned Hadoop jars (pinned: ${Object.keys(pins.hadoop).join(', ')})`);
   return [
     { path: `pypi/${sdist.path}`, url: `${upstream.pypi}/${sdist.path}`, sha256: sdist.sha256 },
-    ...hadoop.jars.map((j) => ({ path: `maven2/${j.path}`, url: `${upstream.maven}/${j.path}`, sha1: j.sha1 })),
+    ...[...hadoop.jars, ...(opts.yarn ? (hadoop.yarn_jars ?? []) : [])].map((j) => ({ path: `maven2/${j.path}`, url: `${upstream.maven}/${j.path}`, sha1: j.sha1 })),
   ];
 }
