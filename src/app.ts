@@ -91,6 +91,7 @@ function openstackDeployer(config: MichmanConfig, provider: Provider): Deployer 
     // Cloud images log in as their own user (the Michman image's AnsibleUser), not root.
     loginAs: 'image-user',
     taskTimeoutSeconds: config.ansible_task_timeout_seconds,
+    ...(config.artifact_mirror ? { extraVars: () => ({ artifact_mirror: config.artifact_mirror! }) } : {}),
   });
 }
 

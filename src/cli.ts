@@ -7,6 +7,9 @@ import { runJanitor, storeDirectory } from './engine/janitor.js';
 import { importCatalogFiles } from './catalog.js';
 import { VERSION } from './version.js';
 import { nspawnMachinery } from './machinery/nspawn.js';
+import { readSparkPins, sparkArtifacts } from './deploy/ansible/sparkArtifacts.js';
+import { PACKAGE_ROOT } from './paths.js';
+import { join } from 'node:path';
 import { issueApiToken, tokenRepo } from './auth/tokens.js';
 
 const program = new Command('michman').version(VERSION).description('Clusters of services in your cloud project');
@@ -117,6 +120,29 @@ program
     if (problems.length > 0) throw new Error(problems.join('; '));
     const root = await provider.buildImage((line) => process.stdout.write(`${line}\n`));
     process.stdout.write(`${root}\n`);
+  });
+
+program
+  .command('artifacts')
+  .description("the nspawn provider's artifact cache (files nodes install from PyPI and Maven Central)")
+  .command('fetch')
+  .argument('<type>', 'service type (spark)')
+  .option('--spark-version <v>', 'spark version (default: every pinned version)')
+  .option('--hadoop-version <line>', 'spark: Hadoop line 3.3 or 3.4 (default: every pinned line)')
+  .description('download into nspawn_artifacts_dir, and check against the pins, what a service needs (a cache warm-up; deploys do it on demand)')
+  .action(async (type: string, o: { sparkVersion?: string; hadoopVersion?: string }) => {
+    if (type !== 'spark') throw new Error(`no artifacts are pinned for '${type}' (only spark)`);
+    const { provider } = nspawnMachinery(config());
+    const pins = readSparkPins(join(PACKAGE_ROOT, 'ansible'));
+    const seen = new Set<string>();
+    for (const v of o.sparkVersion ? [o.sparkVersion] : Object.keys(pins.pyspark)) {
+      for (const line of o.hadoopVersion ? [o.hadoopVersion] : Object.keys(pins.hadoop)) {
+        const items = sparkArtifacts(pins, v, line, { yarn: true }).filter((a) => !seen.has(a.path));
+        items.forEach((a) => seen.add(a.path));
+        await provider.artifacts.fetch(items, (line) => process.stdout.write(`${line}\n`));
+      }
+    }
+    process.stdout.write(`${provider.artifacts.root}: ${seen.size} file(s) present and checked\n`);
   });
 
 const token = program.command('token').description('API tokens, created straight in the database (e.g. the first admin\'s, before any login)');

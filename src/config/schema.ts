@@ -93,6 +93,11 @@ export const ConfigSchema = Type.Object(
     yum_mirror_address: str('Address of the Red Hat packages mirror.', { notYet: NO_MIRRORS }),
     pip_mirror_address: str('Address of the pip packages mirror.', { notYet: NO_MIRRORS }),
     pip_trusted_host: str('Host of the pip mirror to trust without TLS verification.', { notYet: NO_MIRRORS }),
+    // --- Artifacts (ours) ---
+    artifact_mirror: str(
+      'URL prefix that replaces https://archive.apache.org/dist for the official release archives roles download (Spark, Hadoop); each archive is still checked against the .sha512 file beside it. Passed to roles as artifact_mirror.',
+      { docDefault: 'https://archive.apache.org/dist' },
+    ),
 
     // --- Docker registries (original) ---
     docker_insecure_registry: bool('Use a local insecure (no TLS, no auth) Docker registry.', { notYet: NO_DOCKER }),
@@ -193,6 +198,10 @@ export const ConfigSchema = Type.Object(
     }),
     nspawn_images_dir: str('Where the nspawn provider keeps its debootstrap image (built once, about 300 MB).', { docDefault: '<data_dir>/nspawn/images' }),
     nspawn_mirror: str('Debian mirror for building the nspawn image.', { docDefault: 'the first URIs of /etc/apt/sources.list.d/debian.sources' }),
+    nspawn_artifacts_dir: str(
+      "Where the nspawn provider's artifact cache keeps files nodes install from PyPI and Maven Central (Spark's jars), downloaded once per host and checked against the pins in the repository; served to the nodes on the bridge address, port 3143. May be shared between data directories.",
+      { docDefault: '<data_dir>/nspawn/artifacts' },
+    ),
     nspawn_apt_cache: Type.Boolean({ description: "Run apt-cacher-ng on the nspawn bridge address for the nodes' apt (they have no other way out).", default: true }),
   },
   { additionalProperties: false },

@@ -288,6 +288,21 @@ export function masterIp(nodes: readonly NodeAddress[]): string | undefined {
 }
 
 /**
+ * Protocol endpoints a service type publishes besides its URL (a UI): Spark's master RPC and HDFS.
+ * The cluster's `HostURL` lists them, space-separated, once the operation succeeded.
+ */
+const ENDPOINTS: Record<string, (master: string) => string[]> = {
+  spark: (m) => [`spark://${m}:7077`, `hdfs://${m}:9000`],
+};
+
+export function clusterEndpoints(services: ReadonlyArray<{ type: string }>, nodes: readonly NodeAddress[]): string {
+  const m = addressOf(nodes, 'master');
+  if (m === undefined) return '';
+  const host = m.includes(':') && !m.startsWith('[') ? `[${m}]` : m;
+  return services.flatMap((s) => ENDPOINTS[s.type]?.(host) ?? []).join(' ');
+}
+
+/**
  * A service's `URL` by the original rule: `<address>:<AccessPort>`, or the bare address when the
  * type has no AccessPort (0), with the master's address for stand-alone and master-slave services
  * and the storage node's for storage services. No scheme, as the original stored it, so clients

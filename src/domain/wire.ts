@@ -171,7 +171,7 @@ export const ClusterSchema = Type.Object(
     ID: opt(Id),
     Name: opt(Gen('Generated: DisplayName-ProjectName.')),
     DisplayName: opt(Name('Letters, digits and "-", starting with a letter.')),
-    HostURL: opt(Type.String({ maxLength: 16_000, description: 'Generated.', readOnly: true })),
+    HostURL: opt(Type.String({ maxLength: 16_000, description: 'Generated: the protocol endpoints of its services, space-separated (spark: spark://<master>:7077 hdfs://<master>:9000); empty when none.', readOnly: true })),
     EntityStatus: opt(Gen('Generated: INITED, CREATING, ACTIVE, FAILED, ...')),
     ClusterType: opt(Gen('Generated.')),
     Services: opt(Type.Array(ServiceSchema, { maxItems: 100 })),

@@ -6,7 +6,7 @@ import { setMaxListeners } from 'node:events';
 import type { OperationPlan, PlannedService } from '../domain/plan.js';
 import type { Provider, ProvisionedNode, StepContext, EngineEvent } from '../providers/types.js';
 import type { Deployer, ServiceDeployment } from '../deploy/types.js';
-import { masterIp, serviceUrl } from '../domain/topology.js';
+import { clusterEndpoints, masterIp, serviceUrl } from '../domain/topology.js';
 import { raceAbort } from '../abort.js';
 
 export type OperationKind = 'create' | 'update' | 'scale' | 'delete';
@@ -75,6 +75,8 @@ export interface RunResult {
   masterIp?: string;
   /** Service ID → URL by the original rule. */
   urls: Record<string, string>;
+  /** The cluster's protocol endpoints (HostURL), e.g. spark://<master>:7077 hdfs://<master>:9000. */
+  hostUrl?: string;
 }
 
 class StepFailure extends Error {
@@ -295,7 +297,7 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
       const u = serviceUrl(s.class, s.accessPort, nodes);
       if (u !== undefined) urls[s.id] = u;
     }
-    return { status: 'succeeded', nodes, masterIp: masterIp(nodes), urls };
+    return { status: 'succeeded', nodes, masterIp: masterIp(nodes), urls, hostUrl: clusterEndpoints(o.plan.services, nodes) };
   } catch (err) {
     await saving.catch(() => undefined);
     if (err instanceof StepFailure) {

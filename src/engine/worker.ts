@@ -249,7 +249,7 @@ export class Worker {
         // Each write checks that the cluster is still this operation's: a forced delete may have
         // taken it over, and its STOPPING must stand.
         if (result.status === 'succeeded' && op.kind === 'delete') await tx.clusters.remove(cluster.ID, owned);
-        else if (result.status === 'succeeded') await tx.clusters.settle(cluster.ID, statusOnSuccess(op.kind), owned, { masterIp: result.masterIp, urls: result.urls });
+        else if (result.status === 'succeeded') await tx.clusters.settle(cluster.ID, statusOnSuccess(op.kind), owned, { masterIp: result.masterIp, urls: result.urls, hostUrl: result.hostUrl });
         else await tx.clusters.setStatus(cluster.ID, statusOnFailure(op.kind), owned);
       });
     } catch (err) {

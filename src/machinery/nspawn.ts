@@ -7,9 +7,10 @@ import { PACKAGE_ROOT } from '../paths.js';
 import { NspawnProvider } from '../providers/nspawn/index.js';
 import type { SecretStore } from '../secrets/types.js';
 import { AnsibleDeployer, catalogTypes } from '../deploy/ansible/deployer.js';
+import { readSparkPins, sparkArtifacts } from '../deploy/ansible/sparkArtifacts.js';
 
 type NspawnConfig = Pick<MichmanConfig, 'data_dir' | 'nspawn_network' | 'nspawn_images_dir' | 'nspawn_mirror' | 'nspawn_apt_cache'> &
-  Partial<Pick<MichmanConfig, 'use_package_mirror' | 'apt_mirror_address' | 'ansible_task_timeout_seconds'>>;
+  Partial<Pick<MichmanConfig, 'use_package_mirror' | 'apt_mirror_address' | 'ansible_task_timeout_seconds' | 'artifact_mirror' | 'nspawn_artifacts_dir'>>;
 
 export function nspawnMachinery(
   config: NspawnConfig,
@@ -24,9 +25,11 @@ export function nspawnMachinery(
     network: config.nspawn_network,
     ...(config.nspawn_mirror ? { mirror: config.nspawn_mirror } : {}),
     aptCache: config.nspawn_apt_cache,
+    ...(config.nspawn_artifacts_dir ? { artifactsDir: config.nspawn_artifacts_dir } : {}),
   });
+  const ansibleDir = opts.ansibleDir ?? join(PACKAGE_ROOT, 'ansible');
   const deployer = new AnsibleDeployer({
-    ansibleDir: opts.ansibleDir ?? join(PACKAGE_ROOT, 'ansible'),
+    ansibleDir,
     callbackDir: join(PACKAGE_ROOT, 'ansible', 'callback_plugins'),
     keys: provider.keys,
     secretsDir,
@@ -34,6 +37,21 @@ export function nspawnMachinery(
     listNodes: (ctx) => provider.listNodes(ctx),
     aptProxy: () => provider.aptProxyUrl(),
     preflight: () => provider.problems(),
+    // Nodes reach nothing but the bridge: spark's jars come from the host's artifact cache, filled
+    // (downloaded once, checked against the pins) before the role runs.
+    beforeDeploy: async (ctx, d) => {
+      if (d.type !== 'spark') return;
+      const line = d.config.hadoop_version || d.params.find((p) => p.ParameterName === 'hadoop_version')?.DefaultValue || '3.3';
+      const yarn = (d.config.use_yarn || d.params.find((p) => p.ParameterName === 'use_yarn')?.DefaultValue || 'false') === 'true';
+      const items = sparkArtifacts(readSparkPins(ansibleDir), d.version, line, { yarn });
+      ctx.emit({ level: 'info', phase: 'deploy', service: 'spark', message: `artifact cache ${provider.artifacts.root}: ${items.length} file(s) for Spark ${d.version} with Hadoop ${line}` });
+      await provider.artifacts.fetch(items, (message) => ctx.emit({ level: 'info', phase: 'deploy', service: 'spark', message }), ctx.signal);
+    },
+    extraVars: () => ({
+      michman_pypi_mirror: `${provider.artifacts.url}/pypi`,
+      michman_maven_mirror: `${provider.artifacts.url}/maven2`,
+      ...(config.artifact_mirror ? { artifact_mirror: config.artifact_mirror } : {}),
+    }),
     knownTypes: catalogTypes(join(PACKAGE_ROOT, 'catalog')),
     ...(config.ansible_task_timeout_seconds !== undefined ? { taskTimeoutSeconds: config.ansible_task_timeout_seconds } : {}),
   });

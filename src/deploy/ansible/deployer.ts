@@ -44,6 +44,13 @@ export interface AnsibleDeployerOptions {
   listNodes?(ctx: StepContext): Promise<ProvisionedNode[]>;
   /** `michman_apt_proxy`, when the provider runs an apt cache. */
   aptProxy?(): string | undefined;
+  /**
+   * Runs before a service's deploy.yml, e.g. to fill the provider's artifact cache with the files
+   * the role will fetch (nspawn: spark's jars).
+   */
+  beforeDeploy?(ctx: StepContext, d: ServiceDeployment): Promise<void>;
+  /** Variables added to every run (artifact_mirror, the provider's PyPI/Maven mirrors). */
+  extraVars?(): Record<string, string>;
   /** Provider problems to refuse at POST (root, packages). */
   preflight?(): Promise<string[]>;
   /** Service type names of the catalog (each gets deploy_<type>). Default: the built-in catalog/. */
@@ -168,6 +175,7 @@ export class AnsibleDeployer implements Deployer {
       ...(this.o.settings ? { settings: this.o.settings } : {}),
       loginUser,
     });
+    for (const [k, v] of Object.entries(this.o.extraVars?.() ?? {})) vars[k] = v;
     const catalog = planCatalog(ctx.plan, o.service, []);
     const secretValues = secretVarNames(vars, catalog)
       .map((n) => vars[n])
@@ -216,6 +224,7 @@ export class AnsibleDeployer implements Deployer {
 
   /** Runs deploy.yml for one service; returns the outcome (tests read changed counts). */
   async deployWithOutcome(ctx: StepContext, d: ServiceDeployment): Promise<PlaybookOutcome | undefined> {
+    await this.o.beforeDeploy?.(ctx, d);
     const nodes = await this.clusterNodes(ctx, d.nodes);
     return this.play(ctx, { playbook: this.playbooks.deploy, phase: 'deploy', action: 'create', service: d, only: d.type, nodes });
   }

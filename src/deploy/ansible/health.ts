@@ -112,7 +112,47 @@ const slurm: Check = async (h, n) => {
   }
 };
 
-const CHECKS: Record<string, Check> = { redis, postgresql, mariadb, jupyter, clickhouse, prometheus, slurm };
+/**
+ * Spark with HDFS, through the master: its status JSON lists an ALIVE worker at every slave's
+ * address, and the NameNode counts every slave's DataNode live (and names each one).
+ */
+const spark: Check = async (h, n) => {
+  if (n.role !== 'master') return { healthy: true, detail: `${n.name}: checked through the master` };
+  const slaves = h.nodes.filter((x) => x.role === 'slave');
+  const ui = port(h, 8080);
+  try {
+    const m = await httpGet(`http://${n.address}:${ui}/json/`, {}, 5000);
+    if (m.status !== 200) return { healthy: false, detail: `${n.name}: spark master GET /json/ → ${m.status}` };
+    const workers = ((JSON.parse(m.body) as { workers?: Array<{ host?: string; state?: string }> }).workers ?? []).filter((w) => w.state === 'ALIVE');
+    const alive = new Set(workers.map((w) => w.host));
+    const noWorker = slaves.filter((s) => !alive.has(s.address) && !alive.has(s.name)).map((s) => s.name);
+    if (noWorker.length > 0) return { healthy: false, detail: `${n.name}: spark master at ${n.address}:${ui} has no ALIVE worker on ${noWorker.join(', ')} (${workers.length} alive)` };
+    const jmx = await httpGet(`http://${n.address}:9870/jmx?qry=Hadoop:service=NameNode,name=NameNodeInfo`, {}, 5000);
+    if (jmx.status !== 200) return { healthy: false, detail: `${n.name}: HDFS NameNode JMX → ${jmx.status}` };
+    const info = (JSON.parse(jmx.body) as { beans?: Array<{ LiveNodes?: string }> }).beans?.[0];
+    const live = Object.values(JSON.parse(info?.LiveNodes ?? '{}') as Record<string, { xferaddr?: string; infoAddr?: string }>).map((v) => (v.xferaddr ?? v.infoAddr ?? '').split(':')[0]);
+    const noDataNode = slaves.filter((s) => !live.includes(s.address)).map((s) => s.name);
+    if (noDataNode.length > 0) return { healthy: false, detail: `${n.name}: HDFS NameNode has no live DataNode on ${noDataNode.join(', ')} (${live.length} live)` };
+    let yarn = '';
+    if (h.params.use_yarn === 'true') {
+      const rm = await httpGet(`http://${n.address}:8088/ws/v1/cluster/nodes`, { accept: 'application/json' }, 5000);
+      if (rm.status !== 200) return { healthy: false, detail: `${n.name}: YARN ResourceManager GET /ws/v1/cluster/nodes → ${rm.status}` };
+      const nms = ((JSON.parse(rm.body) as { nodes?: { node?: Array<{ nodeHostName?: string; state?: string }> } | null }).nodes?.node ?? []).filter((x) => x.state === 'RUNNING');
+      const hosts = new Set(nms.map((x) => x.nodeHostName));
+      const noNm = slaves.filter((s) => !hosts.has(s.address) && !hosts.has(s.name)).map((s) => s.name);
+      if (noNm.length > 0) return { healthy: false, detail: `${n.name}: YARN ResourceManager has no RUNNING NodeManager on ${noNm.join(', ')} (${nms.length} running)` };
+      yarn = `, YARN ${nms.length} RUNNING NodeManager(s)`;
+    }
+    return {
+      healthy: true,
+      detail: `${n.name}: spark://${n.address}:7077 has ${workers.length} ALIVE worker(s), hdfs://${n.address}:9000 ${live.length} live DataNode(s)${yarn} (${slaves.length} slave(s))`,
+    };
+  } catch (e) {
+    return { healthy: false, detail: `${n.name}: spark/HDFS status at ${n.address}: ${errorText(e)}` };
+  }
+};
+
+const CHECKS: Record<string, Check> = { redis, postgresql, mariadb, jupyter, clickhouse, prometheus, slurm, spark };
 
 export async function checkHealth(h: HealthInput): Promise<HealthResult> {
   if (h.nodes.length === 0) return { healthy: false, detail: 'no nodes' };

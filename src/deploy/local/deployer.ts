@@ -37,8 +37,9 @@ import { nats } from './nats.js';
 import { postgresql } from './postgresql.js';
 import { prometheus } from './prometheus.js';
 import { redis } from './redis.js';
+import { spark } from './spark.js';
 
-export const LOCAL_SERVICE_MODULES: readonly ServiceModule[] = [redis, postgresql, mariadb, jupyter, clickhouse, nats, prometheus];
+export const LOCAL_SERVICE_MODULES: readonly ServiceModule[] = [redis, postgresql, mariadb, jupyter, clickhouse, nats, prometheus, spark];
 
 export interface LocalDeployerOptions {
   /** How long a start may take until the health check passes (default 120 s). */

@@ -23,6 +23,7 @@ import { portOpen } from '../../host/net.js';
 import { sshOptions } from '../../host/ssh.js';
 import { Mutex } from '../../host/mutex.js';
 import { AptCache } from './aptCache.js';
+import { ArtifactCache } from './artifactCache.js';
 import { ClusterKeys } from './clusterKeys.js';
 import { PROGRAMS, findProgram, preflight, run } from '../../host/run.js';
 import { NODE_APT_PROXY, NODE_AUTHORIZED_KEYS, ensureImage, hostAptSource, imagePath, imageReady, type ImageSpec } from './image.js';
@@ -46,6 +47,12 @@ export interface NspawnProviderOptions {
   suite?: string;
   /** Run apt-cacher-ng on the bridge address for the nodes' apt (default true). */
   aptCache?: boolean;
+  /**
+   * Where the artifact cache keeps downloaded, checked files (default `<dir>/artifacts`; may be
+   * shared between data directories). Served on the bridge address for roles that need files from
+   * PyPI or Maven (spark).
+   */
+  artifactsDir?: string;
   /** How long a booted node may take to answer SSH (default 120 s). */
   bootTimeoutMs?: number;
 }
@@ -98,6 +105,7 @@ export class NspawnProvider implements Provider {
   readonly bridge: string;
   readonly keys: ClusterKeys;
   readonly aptCache?: AptCache;
+  readonly artifacts: ArtifactCache;
   private readonly opts: NspawnProviderOptions;
   private readonly hostLock = new Mutex();
   private imageSpec?: ImageSpec;
@@ -110,6 +118,7 @@ export class NspawnProvider implements Provider {
     this.bridge = bridgeName(this.net.cidr);
     this.keys = new ClusterKeys(resolve(opts.secretsDir), opts.secretStore);
     if (opts.aptCache !== false) this.aptCache = new AptCache(join(this.dir, 'apt-cacher-ng'), this.net.gateway);
+    this.artifacts = new ArtifactCache(resolve(opts.artifactsDir ?? join(this.dir, 'artifacts')), join(this.dir, 'artifact-cache'), this.net.gateway);
   }
 
   /** What this host lacks for the provider (root, packages), as sentences naming the fix. */
@@ -158,6 +167,7 @@ export class NspawnProvider implements Provider {
     await this.hostLock.run(async () => {
       await ensureBridge(this.bridge, this.net);
       if (this.aptCache) await this.aptCache.ensure(ctx.signal);
+      await this.artifacts.ensure(ctx.signal);
     });
     return root;
   }
@@ -402,6 +412,7 @@ export class NspawnProvider implements Provider {
       if (clusters.length > 0) return;
       if ((await bridgePorts(this.bridge)).length > 0) return;
       await this.aptCache?.stop();
+      await this.artifacts.stop();
       await deleteLink(this.bridge);
     });
   }

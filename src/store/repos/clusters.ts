@@ -167,8 +167,13 @@ export class ClusterRepo {
    * cluster is still in one of `expected` (compare-and-set, as setStatus). Services keep their
    * other fields; a service not in `urls` keeps its URL. True if written.
    */
-  async settle(id: string, status: string, expected: readonly string[], outcome: { masterIp?: string; urls?: Record<string, string> } = {}, now = Date.now()): Promise<boolean> {
-    const set = { entity_status: status, updated_at: iso(now), ...(outcome.masterIp !== undefined ? { master_ip: outcome.masterIp } : {}) };
+  async settle(id: string, status: string, expected: readonly string[], outcome: { masterIp?: string; urls?: Record<string, string>; hostUrl?: string } = {}, now = Date.now()): Promise<boolean> {
+    const set = {
+      entity_status: status,
+      updated_at: iso(now),
+      ...(outcome.masterIp !== undefined ? { master_ip: outcome.masterIp } : {}),
+      ...(outcome.hostUrl !== undefined ? { host_url: outcome.hostUrl } : {}),
+    };
     const r = await this.ctx.db.updateTable('clusters').set(set).where('id', '=', id).where('entity_status', 'in', [...expected]).executeTakeFirst();
     if (r.numUpdatedRows === 0n) return false;
     for (const [serviceId, url] of Object.entries(outcome.urls ?? {})) {
