@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 import { LocalProvider } from '../../src/providers/local/provider.js';
 import { LocalDeployer } from '../../src/deploy/local/deployer.js';
-import { findProcesses } from '../../src/providers/local/processes.js';
+import { findProcesses } from '../../src/host/processes.js';
 import { httpGet } from '../../src/deploy/local/net.js';
 import { ArtifactCache } from '../../src/providers/nspawn/artifactCache.js';
 import { readSparkPins, sparkArtifacts } from '../../src/deploy/ansible/sparkArtifacts.js';

@@ -14,7 +14,7 @@ import { createServer } from 'node:net';
 import { request } from 'node:http';
 import { loadConfig } from '../../src/config/load.js';
 import { serve, type Running } from '../../src/app.js';
-import { nspawnMachinery } from '../../src/deploy/ansible/nspawn.js';
+import { nspawnMachinery } from '../../src/machinery/nspawn.js';
 import { httpGet } from '../../src/deploy/local/net.js';
 import type { OperationPlan } from '../../src/domain/plan.js';
 import type { ProvisionedNode, StepContext } from '../../src/providers/types.js';
