@@ -41,8 +41,8 @@ function stranger(): number {
 
 describe('check', () => {
   it('refuses services the local provider cannot run, naming the alternative', async () => {
-    expect(await deployer.check([{ type: 'spark', version: '3.5' }])).toEqual([
-      "service 'spark' cannot run on the local provider; use openstack or nspawn",
+    expect(await deployer.check([{ type: 'ignite', version: '2.17.0' }])).toEqual([
+      "service 'ignite' cannot run on the local provider; use openstack or nspawn",
     ]);
     const [lab] = await deployer.check([{ type: 'jupyter', version: 'jupyter-lab' }]);
     expect(lab).toMatch(/^service 'jupyter' version 'jupyter-lab' cannot run on the local provider/);
