@@ -128,7 +128,9 @@ describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === und
     for (const s of to) execFileSync('ssh', [...sshArgs(node(s).address), 'cat > /root/jobs.jar'], { input: jar });
   };
   const submit = (on: ProvisionedNode, cls: string, args: string) =>
-    ssh(keyFile, on.address, `spark-submit --class ${cls} /root/jobs.jar ${args} 2>/root/${cls}.err || { tail -40 /root/${cls}.err; exit 1; }`);
+    // The driver waits until every worker's executor has registered (up to 2 min): otherwise a short
+    // job can finish on the first executor alone, and the check that it ran on every slave is a race.
+    ssh(keyFile, on.address, `spark-submit --conf spark.scheduler.minRegisteredResourcesRatio=1.0 --conf spark.scheduler.maxRegisteredResourcesWaitingTime=120s --class ${cls} /root/jobs.jar ${args} 2>/root/${cls}.err || { tail -40 /root/${cls}.err; exit 1; }`);
 
   it('creates 1 master + 2 slaves with Spark and HDFS, and reaches ACTIVE', async () => {
     const started = Date.now();
