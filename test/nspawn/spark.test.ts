@@ -127,10 +127,21 @@ describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === und
     const jar = execFileSync('ssh', [...sshArgs(node('-master').address), 'cat /root/jobs.jar'], { maxBuffer: 64 * 1024 * 1024 });
     for (const s of to) execFileSync('ssh', [...sshArgs(node(s).address), 'cat > /root/jobs.jar'], { input: jar });
   };
-  const submit = (on: ProvisionedNode, cls: string, args: string) =>
-    // The driver waits until every worker's executor has registered (up to 2 min): otherwise a short
-    // job can finish on the first executor alone, and the check that it ran on every slave is a race.
-    ssh(keyFile, on.address, `spark-submit --conf spark.scheduler.minRegisteredResourcesRatio=1.0 --conf spark.scheduler.maxRegisteredResourcesWaitingTime=120s --class ${cls} /root/jobs.jar ${args} 2>/root/${cls}.err || { tail -40 /root/${cls}.err; exit 1; }`);
+  // With `everyWorker`, the job asks for every core the master has (spark.cores.max, spread over the
+  // workers) and the driver waits until all of them have registered (up to 2 min): otherwise a short
+  // job can finish on the first executor alone, and the check that it ran on every slave is a race
+  // (seen in CI). Standalone mode counts the ratio against spark.cores.max, so both are needed.
+  const submit = (on: ProvisionedNode, cls: string, args: string, everyWorker?: { cores: number }) => {
+    const wait = everyWorker
+      ? `--conf spark.cores.max=${everyWorker.cores} --conf spark.scheduler.minRegisteredResourcesRatio=1.0 --conf spark.scheduler.maxRegisteredResourcesWaitingTime=120s `
+      : '';
+    return ssh(keyFile, on.address, `spark-submit ${wait}--class ${cls} /root/jobs.jar ${args} 2>/root/${cls}.err || { tail -40 /root/${cls}.err; exit 1; }`);
+  };
+  /** Cores of the master's ALIVE workers, from its JSON status. */
+  const masterCores = async (): Promise<{ cores: number }> => {
+    const s = JSON.parse((await httpGet(`http://${node('-master').address}:8080/json/`)).body) as { cores: number };
+    return { cores: s.cores };
+  };
 
   it('creates 1 master + 2 slaves with Spark and HDFS, and reaches ACTIVE', async () => {
     const started = Date.now();
@@ -163,7 +174,7 @@ describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === und
     expect(status.workers.filter((w) => w.state === 'ALIVE').map((w) => w.host).sort()).toEqual([node('-slave-1').address, node('-slave-2').address].sort());
     ssh(keyFile, master.address, `cat > /root/jobs.scala <<'EOF'\n${JOBS}\nEOF\nJAVA_HOME=$(dirname $(dirname $(readlink -f /usr/bin/java))) java -cp '/opt/spark/jars/*' scala.tools.nsc.Main -usejavacp -d /root/jobs.jar /root/jobs.scala`);
     await copyJar(['-slave-1', '-slave-2']);
-    const out = submit(master, 'SparkPi', '8');
+    const out = submit(master, 'SparkPi', '8', await masterCores());
     console.log(out.trim());
     expect(out).toMatch(/Pi is roughly 3\.1\d*/);
     expect(out).toContain(node('-slave-1').address);
@@ -191,7 +202,7 @@ describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === und
     expect(nodes.map((n) => n.name).sort()).toEqual(['spk-sp-master', 'spk-sp-slave-1', 'spk-sp-slave-2', 'spk-sp-slave-3']);
     const jmx = JSON.parse((await httpGet(`http://${node('-master').address}:9870/jmx?qry=Hadoop:service=NameNode,name=FSNamesystemState`)).body) as { beans: Array<{ NumLiveDataNodes: number }> };
     expect(jmx.beans[0]!.NumLiveDataNodes).toBe(3);
-    const out = submit(node('-master'), 'SparkPi', '12');
+    const out = submit(node('-master'), 'SparkPi', '12', await masterCores());
     expect(out).toMatch(/Pi is roughly 3\.1/);
     for (const s of ['-slave-1', '-slave-2', '-slave-3']) expect(out).toContain(node(s).address);
   }, 15 * 60_000);
