@@ -48,10 +48,22 @@ describe('michman CLI', () => {
 
   it('serve refuses a key whose feature is missing, saying it is not supported yet, with a non-zero exit', () => {
     const cfg = join(dir, 'mirror.yaml');
-    writeFileSync(cfg, 'use_package_mirror: true\napt_mirror_address: http://apt.example.org\n');
+    writeFileSync(cfg, 'yum_mirror_address: http://yum.example.org\n');
     const r = run(['--config', cfg, 'serve', '--listen', '127.0.0.1:1']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain("'use_package_mirror' is not supported yet");
+    expect(r.stderr).toContain("'yum_mirror_address' is not supported yet");
+  });
+
+  it('serve exits 2 naming apt_mirror_address when use_package_mirror has no usable address', () => {
+    const cfg = join(dir, 'apt-mirror.yaml');
+    writeFileSync(cfg, 'use_package_mirror: true\n');
+    const r = run(['--config', cfg, 'serve', '--listen', '127.0.0.1:1']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("'apt_mirror_address' is required when use_package_mirror is true");
+    writeFileSync(cfg, 'use_package_mirror: true\napt_mirror_address: ftp://mirror.example.org/debian\n');
+    const r2 = run(['--config', cfg, 'serve', '--listen', '127.0.0.1:1']);
+    expect(r2.status).toBe(2);
+    expect(r2.stderr).toMatch(/apt_mirror_address.*http:\/\/ or https:\/\/ URL/);
   });
 
   it('migrate creates the SQLite database in the data directory', () => {
