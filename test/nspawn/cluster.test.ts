@@ -22,7 +22,7 @@ import { runPlaybook } from '../../src/deploy/ansible/playbook.js';
 import { catalogTypes } from '../../src/deploy/ansible/deployer.js';
 import { serializeExtraVars } from '../../src/domain/extraVars.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
-import { IMAGES_DIR, linkNames, netnsList, nspawnMissing, processesWith, ssh } from './helpers.js';
+import { IMAGES_DIR, nothingLeftOf, nspawnMissing, ssh } from './helpers.js';
 import { lacks } from '../helpers/requirements.js';
 
 const NETWORK = '10.213.241.0/24';
@@ -252,10 +252,6 @@ describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === und
   it('delete leaves no container, namespace or link', async () => {
     expect((await call('DELETE', '/projects/e2e/clusters/hpc-e2e')).status).toBe(200);
     expect((await settle('hpc-e2e', 10)).status).toBe('GONE');
-    const m = machinery();
-    expect(await m.provider.leftovers(clusterId)).toEqual([]);
-    expect(netnsList().filter((n) => n.includes(clusterId))).toEqual([]);
-    expect(linkNames()).not.toContain(m.provider.bridge);
-    expect(processesWith(join(dir, 'data', 'nspawn'))).toEqual([]);
+    await nothingLeftOf(machinery().provider, clusterId, join(dir, 'data'));
   }, 11 * 60_000);
 });

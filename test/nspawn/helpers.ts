@@ -2,6 +2,9 @@
 // that nothing of a cluster is left (containers, namespaces, links).
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import type { NspawnProvider } from '../../src/providers/nspawn/index.js';
 
 /** Root, the Debian packages, and the opt-in of `npm run test:nspawn` (these tests take minutes). */
 export const nspawnMissing: string | undefined = (() => {
@@ -52,4 +55,18 @@ export function ssh(keyFile: string, address: string, command: string): string {
     ['-i', keyFile, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', `root@${address}`, command],
     { encoding: 'utf8', timeout: 60_000 },
   );
+}
+
+/**
+ * After a cluster's delete: no container, network namespace or link of it, no bridge (it was the
+ * provider's last cluster), no process under the data directory's nspawn/ (apt cache, artifact
+ * server), and the artifact server gone with the bridge.
+ */
+export async function nothingLeftOf(provider: NspawnProvider, clusterId: string, dataDir: string): Promise<void> {
+  expect(await provider.leftovers(clusterId)).toEqual([]);
+  expect(netnsList().filter((n) => n.includes(clusterId))).toEqual([]);
+  expect(linkNames()).not.toContain(provider.bridge);
+  expect(processesWith(join(dataDir, 'nspawn'))).toEqual([]);
+  // The artifact cache's files stay (shared, like the node image), not its server.
+  expect(await provider.artifacts.running()).toBeUndefined();
 }

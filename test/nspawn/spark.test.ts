@@ -25,7 +25,7 @@ import { catalogTypes } from '../../src/deploy/ansible/deployer.js';
 import { serializeExtraVars } from '../../src/domain/extraVars.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { JOBS } from '../helpers/sparkJobs.js';
-import { IMAGES_DIR, linkNames, netnsList, nspawnMissing, processesWith, ssh } from './helpers.js';
+import { IMAGES_DIR, nothingLeftOf, nspawnMissing, ssh } from './helpers.js';
 import { lacks } from '../helpers/requirements.js';
 
 const NETWORK = process.env.MICHMAN_TEST_SPARK_NETWORK ?? '10.214.7.0/24';
@@ -241,13 +241,7 @@ describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === und
     expect((await call('DELETE', '/projects/sp/clusters/spk-sp')).status).toBe(200);
     expect((await settle('spk-sp', 10)).status).toBe('GONE');
     console.log(`nspawn spark: delete in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    const m = machinery();
-    expect(await m.provider.leftovers(clusterId)).toEqual([]);
-    expect(netnsList().filter((n) => n.includes(clusterId))).toEqual([]);
-    expect(linkNames()).not.toContain(m.provider.bridge);
-    expect(processesWith(join(dir, 'data', 'nspawn'))).toEqual([]);
-    // The artifact cache stays (shared, like the node image) but its server is gone with the bridge.
-    expect(await m.provider.artifacts.running()).toBeUndefined();
+    await nothingLeftOf(machinery().provider, clusterId, join(dir, 'data'));
   }, 11 * 60_000);
 
   // use_yarn (opt-in: MICHMAN_TEST_SPARK_YARN=1, about 4 more minutes): the ResourceManager on the
@@ -274,6 +268,6 @@ describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === und
     expect(out).toMatch(new RegExp(`executor hosts: .*(${node('-slave-1').address.replace(/\./g, '\\.')}|yrn-sp-slave-1)`));
     expect((await call('DELETE', '/projects/sp/clusters/yrn-sp')).status).toBe(200);
     expect((await settle('yrn-sp', 10)).status).toBe('GONE');
-    expect(await machinery().provider.leftovers(clusterId)).toEqual([]);
+    await nothingLeftOf(machinery().provider, clusterId, join(dir, 'data'));
   }, 20 * 60_000);
 });
