@@ -4,19 +4,8 @@
 // when that very process holds the listening socket: a daemon that could not bind lives on without
 // one, and the port may be another program's.
 import { readFile } from 'node:fs/promises';
-import {
-  findProcesses,
-  holdsListener,
-  isOurProcess,
-  readPidFile,
-  removeFile,
-  sleep,
-  spawnDetached,
-  stopProcess,
-  writePidFile,
-  type ProcessIdentity,
-  type SpawnSpec,
-} from './processes.js';
+import { findProcesses, holdsListener, isOurProcess, readPidFile, removeFile, sleep, spawnDetached, stopProcess, writePidFile } from './processes.js';
+import type { ProcessIdentity, SpawnSpec } from './processes.js';
 
 export interface DaemonSpec {
   /** How errors name it ("apt-cacher-ng", "the artifact cache"). */

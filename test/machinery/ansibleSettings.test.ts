@@ -25,23 +25,15 @@ const vars = (overrides: Record<string, unknown>) => {
 
 describe('mirror settings in the extra-vars', () => {
   it('passes the apt and pip mirrors under the original names', () => {
-    const v = vars({
+    const mirrors = {
       use_package_mirror: true,
       apt_mirror_address: 'http://10.0.0.1:3142/deb.debian.org/debian',
       apt_security_mirror_address: 'http://10.0.0.1:3142/security.debian.org/debian-security',
       use_pip_mirror: true,
       pip_mirror_address: 'http://10.0.0.1:8080/simple',
       pip_trusted_host: '10.0.0.1:8080',
-    });
-    expect(v).toMatchObject({
-      use_package_mirror: true,
-      apt_mirror_address: 'http://10.0.0.1:3142/deb.debian.org/debian',
-      apt_security_mirror_address: 'http://10.0.0.1:3142/security.debian.org/debian-security',
-      use_pip_mirror: true,
-      pip_mirror_address: 'http://10.0.0.1:8080/simple',
-      pip_trusted_host: '10.0.0.1:8080',
-      yum_mirror_address: '',
-    });
+    };
+    expect(vars(mirrors)).toMatchObject({ ...mirrors, yum_mirror_address: '' });
   });
 
   it('unset, they are false and empty, and our own keys are absent (the roles remove the mirrors)', () => {

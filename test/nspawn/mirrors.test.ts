@@ -10,25 +10,17 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config/load.js';
 import type { MichmanConfig } from '../../src/config/schema.js';
 import { serve, type Running } from '../../src/app.js';
 import { nspawnMachinery } from '../../src/machinery/nspawn.js';
 import { ansibleSettings, ourAnsibleVars } from '../../src/machinery/ansibleSettings.js';
-import type { OperationPlan } from '../../src/domain/plan.js';
-import type { ProvisionedNode, StepContext } from '../../src/providers/types.js';
-import { runVars } from '../../src/deploy/ansible/vars.js';
-import { buildInventory } from '../../src/deploy/ansible/inventory.js';
-import { runPlaybook } from '../../src/deploy/ansible/playbook.js';
-import { catalogTypes } from '../../src/deploy/ansible/deployer.js';
-import { serializeExtraVars } from '../../src/domain/extraVars.js';
-import { PACKAGE_ROOT } from '../../src/paths.js';
-import { IMAGES_DIR, nothingLeftOf, nspawnMissing, ssh } from './helpers.js';
+import type { ProvisionedNode } from '../../src/providers/types.js';
+import { IMAGES_DIR, apiCall, applyAgain, createProject, e2eConfig, nothingLeftOf, nspawnMissing, tearDown, settle, ssh } from './helpers.js';
+import { freePort } from '../helpers/ports.js';
 import { lacks } from '../helpers/requirements.js';
 
 const NETWORK = '10.214.11.0/24';
@@ -38,15 +30,6 @@ const INDEX_PORT = 3190;
 const PIP_MIRROR = `http://${BRIDGE}:${INDEX_PORT}/simple`;
 const PIP_HOST = `${BRIDGE}:${INDEX_PORT}`;
 const WHEEL = 'michman_probe-1.0-py3-none-any.whl';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** A minimal pure-Python wheel, built here (python3's zipfile) so the index needs no download. */
 function buildWheel(dir: string): Buffer {
@@ -100,65 +83,29 @@ describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === und
   const fetchedBy: string[] = [];
   const settings = () => ({ data_dir: join(dir, 'data'), nspawn_network: NETWORK, nspawn_images_dir: IMAGES_DIR, nspawn_apt_cache: true });
   const machinery = () => nspawnMachinery(settings());
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(base + path, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
-  };
-  const settle = async (name: string, minutes: number) => {
-    const until = performance.now() + minutes * 60_000;
-    for (;;) {
-      const s = await call('GET', `/projects/mi/clusters/${name}`);
-      const st = s.body?.Detail?.Data?.EntityStatus as string | undefined;
-      if (st === 'ACTIVE' || st === 'FAILED' || s.status === 404 || performance.now() > until) {
-        const ops = await call('GET', `/projects/mi/clusters/${name}/operations`);
-        const ev = s.status === 404 ? undefined : await call('GET', `/projects/mi/clusters/${name}/events?limit=1000`);
-        const events = ((ev?.body?.Detail?.Data ?? []) as Array<{ Time: string; Level: string; Node: string; Message: string }>).slice(-40).map((e) => `${e.Time} ${e.Level} ${e.Node} ${e.Message}`);
-        return { status: s.status === 404 ? 'GONE' : st, cluster: s.body?.Detail?.Data, op: (ops.body?.Detail?.Data ?? [])[0], events };
-      }
-      await new Promise((r) => setTimeout(r, 2000));
-    }
-  };
+  const call = apiCall(() => base);
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'michman-nspawn-mirrors-'));
     port = await freePort();
-    config = loadConfig({
-      env: {},
-      cwd: dir,
-      overrides: {
-        provider: 'nspawn',
-        ...settings(),
-        log_level: 'warn',
-        listen: `127.0.0.1:${port}`,
-        workers: 2,
-        deploy_deadline_seconds: 660,
-        ansible_task_timeout_seconds: 480,
-        use_package_mirror: true,
-        apt_mirror_address: APT_MIRROR,
-        use_pip_mirror: true,
-        pip_mirror_address: PIP_MIRROR,
-        pip_trusted_host: PIP_HOST,
-      },
+    config = e2eConfig(dir, port, {
+      ...settings(),
+      deploy_deadline_seconds: 660,
+      ansible_task_timeout_seconds: 480,
+      use_package_mirror: true,
+      apt_mirror_address: APT_MIRROR,
+      use_pip_mirror: true,
+      pip_mirror_address: PIP_MIRROR,
+      pip_trusted_host: PIP_HOST,
     });
     running = await serve(config);
     base = `http://127.0.0.1:${port}`;
-    expect((await call('POST', '/images', { Name: 'debian', AnsibleUser: 'root', CloudImageID: 'nspawn' })).status).toBe(201);
-    expect((await call('POST', '/flavors', { Name: 'small', VCPUs: 1, RAM: 1024, Disk: 5 })).status).toBe(201);
-    const project = { DisplayName: 'mi', DefaultImage: 'debian', DefaultMasterFlavor: 'small', DefaultSlavesFlavor: 'small', DefaultStorageFlavor: 'small', DefaultMonitoringFlavor: 'small' };
-    expect((await call('POST', '/projects', project)).status).toBe(201);
+    await createProject(call, 'mi');
   }, 120_000);
 
   afterAll(async () => {
     await new Promise<void>((resolve) => (index ? index.close(() => resolve()) : resolve()));
-    const m = machinery();
-    await running?.close();
-    for (const id of await m.provider.clusterIds()) {
-      const ctx: StepContext = { clusterId: id, clusterName: '', signal: new AbortController().signal, emit: () => undefined };
-      for (const n of await m.provider.listNodes(ctx)) await m.provider.deleteNode(ctx, n).catch(() => undefined);
-      await m.provider.cleanupCluster(ctx).catch(() => undefined);
-    }
-    rmSync(dir, { recursive: true, force: true });
+    await tearDown(running, machinery().provider, dir);
   }, 300_000);
 
   let clusterId = '';
@@ -167,44 +114,14 @@ describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === und
   let release = '';
   const onEvery = (command: string) => nodes.map((n) => ({ node: n.name, out: ssh(keyFile, n.address, command) }));
 
-  /** One playbook run with what the deployer passes (plan, nodes, key), with the given settings. */
-  const apply = async (playbook: string, c: MichmanConfig) => {
-    const op = (await running.store.operations.latest(clusterId, 'create'))!;
-    const m = machinery();
-    const key = await m.provider.keys.ensure(clusterId);
-    const vars = runVars({
-      plan: op.plan as OperationPlan,
-      clusterName: 'mir-mi',
-      action: 'create',
-      knownTypes: catalogTypes(join(PACKAGE_ROOT, 'catalog')),
-      keyFile: key.privateKeyFile,
-      nodes,
-      aptProxy: m.provider.aptProxyUrl()!,
-      generated: {},
-      settings: ansibleSettings(c),
-    });
-    Object.assign(vars, ourAnsibleVars(c));
-    const changed: string[] = [];
-    const out = await runPlaybook({
-      ansibleDir: join(PACKAGE_ROOT, 'ansible'),
-      playbook,
-      inventory: buildInventory('mir-mi', nodes, key.privateKeyFile),
-      extraVars: serializeExtraVars(vars),
-      callbackDir: join(PACKAGE_ROOT, 'ansible', 'callback_plugins'),
-      signal: AbortSignal.timeout(8 * 60_000),
-      taskTimeoutSeconds: 300,
-      redact: (t) => t,
-      onResult: (r) => {
-        if (r.status === 'changed') changed.push(`${r.host} [${r.role}] ${r.task}`);
-      },
-    });
-    return { changed, stats: out.stats };
-  };
+  /** One run of prepare.yml (the base role) as the deployer runs it, with the mirror settings of `c`. */
+  const apply = (c: MichmanConfig) =>
+    applyAgain({ running, provider: machinery().provider, clusterId, clusterName: 'mir-mi', nodes, playbook: 'prepare.yml', settings: ansibleSettings(c), vars: ourAnsibleVars(c), timeoutMs: 8 * 60_000 });
 
   it('creates a master and a slave with the mirrors configured, and reaches ACTIVE', async () => {
     const created = await call('POST', '/projects/mi/clusters', { DisplayName: 'mir', NSlaves: 1, Services: [] });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const r = await settle('mir-mi', 12);
+    const r = await settle(call, 'mi', 'mir-mi', 12);
     expect(r.status, `${JSON.stringify(r.op?.Error ?? r.op, null, 2)}\n${r.events.join('\n')}`).toBe('ACTIVE');
     clusterId = r.cluster.ID;
     const m = machinery();
@@ -262,14 +179,14 @@ describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === und
   }, 5 * 60_000);
 
   it('a second apply of the base role (prepare.yml) reports changed=0', async () => {
-    const { changed, stats } = await apply('prepare.yml', config);
+    const { changed, total } = await apply(config);
     expect(changed).toEqual([]);
-    expect(Object.values(stats).reduce((a, s) => a + s.changed, 0)).toBe(0);
+    expect(total).toBe(0);
   }, 9 * 60_000);
 
   it('with the mirrors unset, an apply puts the image sources back and removes pip.conf', async () => {
     const unset = { ...config, use_package_mirror: false, apt_mirror_address: undefined, use_pip_mirror: false, pip_mirror_address: undefined, pip_trusted_host: undefined };
-    const { changed } = await apply('prepare.yml', unset);
+    const { changed } = await apply(unset);
     expect(changed.length).toBeGreaterThan(0);
     for (const { node, out } of onEvery('ls /etc/apt/sources.list.d; test -e /etc/pip.conf || echo "no pip.conf"; cat /etc/apt/apt.conf.d/01michman-proxy; ls /var/lib/apt/lists')) {
       expect(out, node).toMatch(/^debian\.sources$/m);
@@ -280,12 +197,12 @@ describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === und
       // The lists were refreshed from the image's own sources (through the proxy).
       expect(out, node).toMatch(/^deb\.debian\.org_debian_dists_\w+_InRelease$/m);
     }
-    expect((await apply('prepare.yml', unset)).changed).toEqual([]);
+    expect((await apply(unset)).changed).toEqual([]);
   }, 12 * 60_000);
 
   it('delete leaves no container, namespace, link or process', async () => {
     expect((await call('DELETE', '/projects/mi/clusters/mir-mi')).status).toBe(200);
-    expect((await settle('mir-mi', 10)).status).toBe('GONE');
+    expect((await settle(call, 'mi', 'mir-mi', 10)).status).toBe('GONE');
     await nothingLeftOf(machinery().provider, clusterId, join(dir, 'data'));
   }, 11 * 60_000);
 });
