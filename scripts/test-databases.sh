@@ -65,11 +65,11 @@ mariadb_start() {
   echo $! > "$STATE/mariadb.started"
   wait_until 60 MariaDB mariadb_up
 }
-mariadb_account() {
+mariadb_account() { # password
   # Through the socket as root (unix_socket); the statement and its password go on stdin.
   mariadb --protocol=socket -u root <<SQL
-CREATE USER IF NOT EXISTS '$USER_NAME'@'$H' IDENTIFIED BY '$(password)';
-ALTER USER '$USER_NAME'@'$H' IDENTIFIED BY '$(password)';
+CREATE USER IF NOT EXISTS '$USER_NAME'@'$H' IDENTIFIED BY '$1';
+ALTER USER '$USER_NAME'@'$H' IDENTIFIED BY '$1';
 GRANT ALL PRIVILEGES ON *.* TO '$USER_NAME'@'$H' WITH GRANT OPTION;
 SQL
 }
@@ -87,10 +87,10 @@ pg_start() {
   echo "$v" > "$STATE/postgresql.started"
   wait_until 60 PostgreSQL pg_up
 }
-pg_account() {
+pg_account() { # password
   # As postgres through the socket (peer). The debian cluster already asks TCP logins from
   # 127.0.0.1 for a password (scram-sha-256), which the role gets here.
-  local pw; pw=$(password)
+  local pw=$1
   (cd / && setpriv --reuid=postgres --regid=postgres --init-groups psql -q -v ON_ERROR_STOP=1 -d postgres) <<SQL
 SELECT 'CREATE ROLE $USER_NAME' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$USER_NAME')\gexec
 ALTER ROLE $USER_NAME LOGIN CREATEDB PASSWORD '$pw';
@@ -101,10 +101,11 @@ cmd=${1:-}
 case "$cmd" in
   up)
     command -v setpriv >/dev/null || die "setpriv (util-linux) is missing"
+    pw=$(password)
     mariadb_start
-    mariadb_account
+    mariadb_account "$pw"
     pg_start
-    pg_account
+    pg_account "$pw"
     log "MariaDB and PostgreSQL answer on $H; account $USER_NAME (password in $STATE/password)"
     ;;
   env)

@@ -20,6 +20,7 @@ import { LocalDeployer } from './deploy/local/index.js';
 import { Worker } from './engine/worker.js';
 import { openstackFromConfig } from './providers/openstack/index.js';
 import { nspawnMachinery } from './machinery/nspawn.js';
+import { ansibleSettings, ourAnsibleVars } from './machinery/ansibleSettings.js';
 import { AnsibleDeployer, catalogTypes } from './deploy/ansible/deployer.js';
 import { StoredSshKey } from './deploy/ansible/storedKey.js';
 import { PACKAGE_ROOT } from './paths.js';
@@ -91,7 +92,8 @@ function openstackDeployer(config: MichmanConfig, provider: Provider): Deployer 
     // Cloud images log in as their own user (the Michman image's AnsibleUser), not root.
     loginAs: 'image-user',
     taskTimeoutSeconds: config.ansible_task_timeout_seconds,
-    ...(config.artifact_mirror ? { extraVars: () => ({ artifact_mirror: config.artifact_mirror! }) } : {}),
+    settings: ansibleSettings(config),
+    extraVars: () => ourAnsibleVars(config),
   });
 }
 

@@ -24,10 +24,11 @@ export function servicesTable(ansibleDir = join(PACKAGE_ROOT, 'ansible')): strin
     .map((t) => ({ type: t.Type ?? '', versions: (t.Versions ?? []).map((v) => v.Version).join(', ') }))
     .sort((a, b) => a.type.localeCompare(b.type));
   const rows = types.map(({ type, versions }) => {
-    const cells = [local.has(type) ? YES : NO, ansible.has(type) ? YES : NO, ansible.has(type) ? YES : NO];
+    const cells = [local.has(type) ? YES : NO, ansible.has(type) ? YES : NO];
     return `| \`${type}\` | ${versions} | ${cells.join(' | ')} |`;
   });
-  return ['| service type | versions in the catalog | local | nspawn | openstack |', '|---|---|---|---|---|', ...rows].join('\n');
+  // nspawn and OpenStack deploy with the same Ansible roles, so one column says for both.
+  return ['| service type | versions in the catalog | local | nspawn / OpenStack (Ansible roles) |', '|---|---|---|---|', ...rows].join('\n');
 }
 
 const code = (v: unknown) => (v === undefined ? '' : `\`${JSON.stringify(v)}\``);

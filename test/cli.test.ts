@@ -46,12 +46,26 @@ describe('michman CLI', () => {
     expect(r.stderr).toMatch(/storage/);
   });
 
+  /** `michman serve` with a config file of `text`, which must stop it before it listens. */
+  const serveWith = (name: string, text: string) => {
+    const cfg = join(dir, name);
+    writeFileSync(cfg, text);
+    return run(['--config', cfg, 'serve', '--listen', '127.0.0.1:1']);
+  };
+
   it('serve refuses a key whose feature is missing, saying it is not supported yet, with a non-zero exit', () => {
-    const cfg = join(dir, 'mirror.yaml');
-    writeFileSync(cfg, 'use_package_mirror: true\napt_mirror_address: http://apt.example.org\n');
-    const r = run(['--config', cfg, 'serve', '--listen', '127.0.0.1:1']);
+    const r = serveWith('yum.yaml', 'yum_mirror_address: http://yum.example.org\n');
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain("'use_package_mirror' is not supported yet");
+    expect(r.stderr).toContain("'yum_mirror_address' is not supported yet");
+  });
+
+  it('serve exits 2 naming apt_mirror_address when use_package_mirror has no usable address', () => {
+    const none = serveWith('apt-none.yaml', 'use_package_mirror: true\n');
+    expect(none.status).toBe(2);
+    expect(none.stderr).toContain("'apt_mirror_address' is required when use_package_mirror is true");
+    const ftp = serveWith('apt-ftp.yaml', 'use_package_mirror: true\napt_mirror_address: ftp://mirror.example.org/debian\n');
+    expect(ftp.status).toBe(2);
+    expect(ftp.stderr).toMatch(/apt_mirror_address.*http:\/\/ or https:\/\/ URL/);
   });
 
   it('migrate creates the SQLite database in the data directory', () => {

@@ -109,6 +109,72 @@ describe('defaults', () => {
   });
 });
 
+describe('package mirrors', () => {
+  const load = (env: Record<string, string>) => loadConfig({ cwd: dir, env });
+
+  it('accepts the apt and pip mirrors of the original config', () => {
+    const c = loadConfig({
+      configPath: writeConfig(
+        'use_package_mirror: true\napt_mirror_address: "http://10.0.0.5:3142/deb.debian.org/debian"\n' +
+          'use_pip_mirror: true\npip_mirror_address: "http://10.0.0.5:8081/repository/pypi-all/simple"\npip_trusted_host: "10.0.0.5:8081"\n',
+      ),
+      cwd: dir,
+      env: {},
+    });
+    expect(c).toMatchObject({
+      use_package_mirror: true,
+      apt_mirror_address: 'http://10.0.0.5:3142/deb.debian.org/debian',
+      use_pip_mirror: true,
+      pip_mirror_address: 'http://10.0.0.5:8081/repository/pypi-all/simple',
+      pip_trusted_host: '10.0.0.5:8081',
+    });
+    expect(keySchema('apt_mirror_address')?.notYet).toBeUndefined();
+  });
+
+  it('refuses use_package_mirror without apt_mirror_address, naming the key', () => {
+    for (const address of [undefined, '', '  ']) {
+      const err = fail({ env: { MICHMAN_USE_PACKAGE_MIRROR: 'true', ...(address === undefined ? {} : { MICHMAN_APT_MIRROR_ADDRESS: address }) } });
+      expect(err.key).toBe('apt_mirror_address');
+      expect(err.message).toContain("'apt_mirror_address' is required when use_package_mirror is true");
+    }
+  });
+
+  it('refuses use_pip_mirror without pip_mirror_address, naming the key', () => {
+    const err = fail({ env: { MICHMAN_USE_PIP_MIRROR: 'true' } });
+    expect(err.key).toBe('pip_mirror_address');
+    expect(err.message).toContain("'pip_mirror_address' is required when use_pip_mirror is true");
+  });
+
+  it('refuses a mirror address that is not an http(s) URL, naming the key', () => {
+    for (const [key, value] of [
+      ['apt_mirror_address', 'ftp://mirror.example.org/debian'],
+      ['apt_mirror_address', 'mirror.example.org/debian'],
+      ['apt_security_mirror_address', 'file:///srv/debian-security'],
+      ['pip_mirror_address', 'https://'],
+      ['pip_mirror_address', 'http://pypi example/simple'],
+    ] as const) {
+      const err = fail({ env: { [`MICHMAN_${key.toUpperCase()}`]: value } });
+      expect(err.key, value).toBe(key);
+      expect(err.message).toContain(`for '${key}'; allowed: an http:// or https:// URL`);
+    }
+    expect(load({ MICHMAN_APT_MIRROR_ADDRESS: 'https://deb.example.org/debian' }).apt_mirror_address).toBe('https://deb.example.org/debian');
+  });
+
+  it('refuses a pip_trusted_host with a scheme or a path', () => {
+    for (const value of ['http://10.0.0.5', '10.0.0.5/simple', 'a b']) {
+      const err = fail({ env: { MICHMAN_PIP_TRUSTED_HOST: value } });
+      expect(err.key).toBe('pip_trusted_host');
+    }
+    for (const value of ['10.0.0.5', 'pypi.example.org:8080', '[::1]:3141']) expect(load({ MICHMAN_PIP_TRUSTED_HOST: value }).pip_trusted_host).toBe(value);
+  });
+
+  it('keeps refusing yum_mirror_address: nodes are Debian', () => {
+    const err = fail({ env: { MICHMAN_YUM_MIRROR_ADDRESS: 'http://yum.example.org' } });
+    expect(err.key).toBe('yum_mirror_address');
+    expect(err.message).toMatch(/'yum_mirror_address' is not supported yet: cluster nodes run Debian \(apt\), and no role configures yum/);
+  });
+});
+
 describe('config file', () => {
   it('refuses, one at a time and by name, the original keys whose feature is missing', () => {
     // ORIGINAL_CONFIG asks for log shipping, mirrors and registries; each is refused by name.
@@ -129,10 +195,9 @@ describe('config file', () => {
       text = text.split('\n').filter((l) => !l.startsWith(`${err.key}:`)).join('\n');
     }
     expect(refused.sort()).toEqual([
-      'apt_mirror_address', 'cb_key', 'docker_cert_path', 'docker_insecure_registry_ip', 'docker_selfsigned_registry',
+      'cb_key', 'docker_cert_path', 'docker_insecure_registry_ip', 'docker_selfsigned_registry',
       'docker_selfsigned_registry_ip', 'docker_selfsigned_registry_port', 'docker_selfsigned_registry_url', 'elastic_addr',
-      'logs_file_path', 'logs_output', 'logstash_addr', 'pip_mirror_address', 'pip_trusted_host', 'registry_key',
-      'use_package_mirror', 'yum_mirror_address',
+      'logs_file_path', 'logs_output', 'logstash_addr', 'registry_key', 'yum_mirror_address',
     ]);
   });
 
@@ -143,9 +208,9 @@ describe('config file', () => {
       env: {},
     });
     expect(c.use_package_mirror).toBe(false);
-    const err = fail({ env: { MICHMAN_USE_PIP_MIRROR: 'true' } });
-    expect(err.key).toBe('use_pip_mirror');
-    expect(err.message).toMatch(/'use_pip_mirror' is not supported yet: package mirrors do not reach the Ansible roles yet.*set it to false/);
+    const err = fail({ env: { MICHMAN_DOCKER_INSECURE_REGISTRY: 'true' } });
+    expect(err.key).toBe('docker_insecure_registry');
+    expect(err.message).toMatch(/'docker_insecure_registry' is not supported yet: no service role uses Docker yet.*set it to false/);
   });
 
   it('accepts every other key of the original config', () => {

@@ -172,6 +172,7 @@ function finish(c: Static<typeof ConfigSchema>, cwd: string): MichmanConfig {
   const databaseUrl = fromSecrets ? '' : resolveDatabaseUrl(c.storage, c.database_url, dataDir, cwd);
 
   refuseNotYet(c);
+  checkMirrors(c);
   if (c.use_auth && c.authorization_model === 'oauth2' && missing(c.oidc_issuer) && missing(c.hydra_client)) {
     throw new ConfigError('oidc_issuer', `'oidc_issuer' (or the original's 'hydra_client') is required when use_auth is true and authorization_model is oauth2`);
   }
@@ -198,6 +199,38 @@ function refuseNotYet(c: Static<typeof ConfigSchema>): void {
     if (!asksNothing) {
       throw new ConfigError(key, `'${key}' is not supported yet: ${schema.notYet}. Remove it from the configuration, or set it to ${schema.default === undefined ? 'an empty value' : JSON.stringify(schema.default)}`);
     }
+  }
+}
+
+const isHttpUrl = (v: string): boolean => {
+  try {
+    const u = new URL(v);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '' && !/\s/.test(v);
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * The package mirrors are written on every node by the base role, so a mirror asked for must have
+ * an address, and each address must be something apt and pip can fetch from: an http(s) URL.
+ */
+function checkMirrors(c: Static<typeof ConfigSchema>): void {
+  if (c.use_package_mirror && missing(c.apt_mirror_address)) {
+    throw new ConfigError('apt_mirror_address', `'apt_mirror_address' is required when use_package_mirror is true (e.g. http://mirror.example.org/debian)`);
+  }
+  if (c.use_pip_mirror && missing(c.pip_mirror_address)) {
+    throw new ConfigError('pip_mirror_address', `'pip_mirror_address' is required when use_pip_mirror is true (e.g. https://mirror.example.org/pypi/simple)`);
+  }
+  for (const key of ['apt_mirror_address', 'apt_security_mirror_address', 'pip_mirror_address'] as const) {
+    const v = c[key];
+    if (!missing(v) && !isHttpUrl(v!.trim())) {
+      throw new ConfigError(key, `invalid value ${show(key, v)} for '${key}'; allowed: an http:// or https:// URL`);
+    }
+  }
+  const host = c.pip_trusted_host?.trim();
+  if (host && !/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?$/i.test(host)) {
+    throw new ConfigError('pip_trusted_host', `invalid value ${show('pip_trusted_host', host)} for 'pip_trusted_host'; allowed: a host name or address, optionally with :port (no scheme or path)`);
   }
 }
 

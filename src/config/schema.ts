@@ -29,7 +29,7 @@ const oneOf = <const T extends readonly string[]>(values: T, description: string
 
 // Why each group of the original's keys is refused for now (KeyAnnotations.notYet).
 const NO_LOG_SHIPPING = 'cluster logs are kept in the database and served by GET /logs/projects/{p}/clusters/{c}; nothing writes them to files or ships them to Logstash yet';
-const NO_MIRRORS = 'package mirrors do not reach the Ansible roles yet; cluster nodes install from the image\'s own sources (nspawn: through the host\'s apt cache)';
+const NO_YUM = 'cluster nodes run Debian (apt), and no role configures yum; use apt_mirror_address';
 const NO_DOCKER = 'no service role uses Docker yet, so there is no registry to configure';
 const NO_COUCHBASE = 'Couchbase storage is not supported';
 
@@ -87,12 +87,17 @@ export const ConfigSchema = Type.Object(
     elastic_addr: str('Elasticsearch address; required when logs_output is logstash.', { notYet: NO_LOG_SHIPPING }),
 
     // --- Package mirrors (original) ---
-    use_package_mirror: bool('Use the apt/yum mirrors below on cluster hosts.', { notYet: NO_MIRRORS }),
-    use_pip_mirror: bool('Use the pip mirror below on cluster hosts.', { notYet: NO_MIRRORS }),
-    apt_mirror_address: str('Address of the Debian packages mirror.', { notYet: NO_MIRRORS }),
-    yum_mirror_address: str('Address of the Red Hat packages mirror.', { notYet: NO_MIRRORS }),
-    pip_mirror_address: str('Address of the pip packages mirror.', { notYet: NO_MIRRORS }),
-    pip_trusted_host: str('Host of the pip mirror to trust without TLS verification.', { notYet: NO_MIRRORS }),
+    // The roles write them on every node (ansible/roles/base/tasks/mirrors.yml). Unlike the original,
+    // which appended its Nexus layout (/repository/apt-slurm, /pypi-all/pypi), the addresses are used
+    // as given: the Debian archive root and the PyPI simple index.
+    use_package_mirror: bool('Install Debian packages on cluster nodes from apt_mirror_address instead of the image\'s sources (and the security archive from apt_security_mirror_address).'),
+    use_pip_mirror: bool('Point pip on cluster nodes at pip_mirror_address (/etc/pip.conf).'),
+    apt_mirror_address: str('URL of the Debian archive mirror that replaces deb.debian.org/debian on every node (release and -updates suites), e.g. http://mirror.example.org/debian or an apt-cacher-ng http://<host>:3142/deb.debian.org/debian; required when use_package_mirror is true.'),
+    yum_mirror_address: str('Address of the Red Hat packages mirror.', { notYet: NO_YUM }),
+    pip_mirror_address: str('URL of the PyPI simple index pip uses on every node (index-url in /etc/pip.conf), e.g. https://nexus.example.org/repository/pypi-all/simple; required when use_pip_mirror is true.'),
+    pip_trusted_host: str('Host (or host:port) of the pip mirror that pip trusts without TLS verification (trusted-host in /etc/pip.conf); needed for an http:// mirror.'),
+    // --- Package mirrors (ours) ---
+    apt_security_mirror_address: str('URL of the mirror of the Debian security archive (the -security suite) used with use_package_mirror.', { docDefault: 'apt_mirror_address with -security appended (the layout of Debian mirrors and of apt-cacher-ng)' }),
     // --- Artifacts (ours) ---
     artifact_mirror: str(
       'URL prefix that replaces https://archive.apache.org/dist for the official release archives roles download (Spark, Hadoop); each archive is still checked against the .sha512 file beside it. Passed to roles as artifact_mirror.',

@@ -8,9 +8,11 @@ import { NspawnProvider } from '../providers/nspawn/index.js';
 import type { SecretStore } from '../secrets/types.js';
 import { AnsibleDeployer, catalogTypes } from '../deploy/ansible/deployer.js';
 import { readSparkPins, sparkArtifacts } from '../deploy/ansible/sparkArtifacts.js';
+import { ansibleSettings, ourAnsibleVars, type AnsibleConfig } from './ansibleSettings.js';
 
 type NspawnConfig = Pick<MichmanConfig, 'data_dir' | 'nspawn_network' | 'nspawn_images_dir' | 'nspawn_mirror' | 'nspawn_apt_cache'> &
-  Partial<Pick<MichmanConfig, 'use_package_mirror' | 'apt_mirror_address' | 'ansible_task_timeout_seconds' | 'artifact_mirror' | 'nspawn_artifacts_dir'>>;
+  Partial<Pick<MichmanConfig, 'ansible_task_timeout_seconds' | 'nspawn_artifacts_dir'>> &
+  AnsibleConfig;
 
 export function nspawnMachinery(
   config: NspawnConfig,
@@ -50,8 +52,9 @@ export function nspawnMachinery(
     extraVars: () => ({
       michman_pypi_mirror: `${provider.artifacts.url}/pypi`,
       michman_maven_mirror: `${provider.artifacts.url}/maven2`,
-      ...(config.artifact_mirror ? { artifact_mirror: config.artifact_mirror } : {}),
+      ...ourAnsibleVars(config),
     }),
+    settings: ansibleSettings(config),
     knownTypes: catalogTypes(join(PACKAGE_ROOT, 'catalog')),
     ...(config.ansible_task_timeout_seconds !== undefined ? { taskTimeoutSeconds: config.ansible_task_timeout_seconds } : {}),
   });

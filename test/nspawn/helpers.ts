@@ -1,7 +1,22 @@
 // Shared by the nspawn tests: when they may run, where the cached image lives, and host checks
 // that nothing of a cluster is left (containers, namespaces, links).
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import type { Running } from '../../src/app.js';
+import { loadConfig } from '../../src/config/load.js';
+import type { MichmanConfig } from '../../src/config/schema.js';
+import { catalogTypes } from '../../src/deploy/ansible/deployer.js';
+import { buildInventory } from '../../src/deploy/ansible/inventory.js';
+import { runPlaybook } from '../../src/deploy/ansible/playbook.js';
+import { runVars } from '../../src/deploy/ansible/vars.js';
+import { serializeExtraVars, type ExtraVars, type ExtraVarsSettings } from '../../src/domain/extraVars.js';
+import type { OperationPlan } from '../../src/domain/plan.js';
+import { PACKAGE_ROOT } from '../../src/paths.js';
+import type { NspawnProvider } from '../../src/providers/nspawn/index.js';
+import type { ProvisionedNode, StepContext } from '../../src/providers/types.js';
 
 /** Root, the Debian packages, and the opt-in of `npm run test:nspawn` (these tests take minutes). */
 export const nspawnMissing: string | undefined = (() => {
@@ -52,4 +67,157 @@ export function ssh(keyFile: string, address: string, command: string): string {
     ['-i', keyFile, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', `root@${address}`, command],
     { encoding: 'utf8', timeout: 60_000 },
   );
+}
+
+/**
+ * After a cluster's delete: no container, network namespace or link of it, no bridge (it was the
+ * provider's last cluster), no process under the data directory's nspawn/ (apt cache, artifact
+ * server), and the artifact server gone with the bridge.
+ */
+export async function nothingLeftOf(provider: NspawnProvider, clusterId: string, dataDir: string): Promise<void> {
+  expect(await provider.leftovers(clusterId)).toEqual([]);
+  expect(netnsList().filter((n) => n.includes(clusterId))).toEqual([]);
+  expect(linkNames()).not.toContain(provider.bridge);
+  expect(processesWith(join(dataDir, 'nspawn'))).toEqual([]);
+  // The artifact cache's files stay (shared, like the node image), not its server.
+  expect(await provider.artifacts.running()).toBeUndefined();
+}
+
+// ------------------------------------------------------------------------------ the API under test
+
+/** The configuration of an e2e `serve` on nspawn: API on 127.0.0.1:`port`, two workers, quiet logs. */
+export function e2eConfig(dir: string, port: number, overrides: Record<string, unknown>): MichmanConfig {
+  return loadConfig({ env: {}, cwd: dir, overrides: { provider: 'nspawn', log_level: 'warn', listen: `127.0.0.1:${port}`, workers: 2, ...overrides } });
+}
+
+export type ApiCall = (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }>;
+
+/**
+ * Calls of the API at `base`, a fresh connection each: the API closes idle keep-alive sockets (72 s)
+ * while a long job runs, and fetch's pool would reuse one of those (ECONNRESET).
+ */
+export function apiCall(base: () => string): ApiCall {
+  return (method, path, body) =>
+    new Promise((resolve, reject) => {
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const req = request(base() + path, { method, agent: false, headers: payload === undefined ? {} : { 'content-type': 'application/json' } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
+}
+
+export interface ClusterEvent {
+  ID: number;
+  Time: string;
+  Level: string;
+  Node: string;
+  Message: string;
+}
+
+/** Every event of a cluster, page by page (the API gives at most 1000 at a time). */
+export async function allEvents(call: ApiCall, project: string, name: string): Promise<ClusterEvent[]> {
+  const out: ClusterEvent[] = [];
+  for (let page = 0; page < 100; page++) {
+    const r = await call('GET', `/projects/${project}/clusters/${name}/events?limit=1000&after=${out.at(-1)?.ID ?? 0}`);
+    expect(r.status).toBe(200);
+    const data = r.body.Detail.Data as ClusterEvent[];
+    out.push(...data);
+    if (data.length < 1000) break;
+  }
+  return out;
+}
+
+/**
+ * Waits until the cluster leaves CREATING/UPDATING/...; returns its last operation and the tail of
+ * its events (what was running, for a failure message). Monotonic time: a wall-clock step of the
+ * machine must not end the wait early.
+ */
+export async function settle(call: ApiCall, project: string, name: string, minutes: number) {
+  const until = performance.now() + minutes * 60_000;
+  for (;;) {
+    const s = await call('GET', `/projects/${project}/clusters/${name}`);
+    const st = s.body?.Detail?.Data?.EntityStatus as string | undefined;
+    if (st === 'ACTIVE' || st === 'FAILED' || s.status === 404 || performance.now() > until) {
+      const ops = await call('GET', `/projects/${project}/clusters/${name}/operations`);
+      const events = (s.status === 404 ? [] : await allEvents(call, project, name)).slice(-40).map((e) => `${e.Time} ${e.Level} ${e.Node} ${e.Message}`);
+      return { status: s.status === 404 ? 'GONE' : st, cluster: s.body?.Detail?.Data, op: (ops.body?.Detail?.Data ?? [])[0], events };
+    }
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+/** The image, flavor and project every e2e cluster is created in. */
+export async function createProject(call: ApiCall, project: string): Promise<void> {
+  expect((await call('POST', '/images', { Name: 'debian', AnsibleUser: 'root', CloudImageID: 'nspawn' })).status).toBe(201);
+  expect((await call('POST', '/flavors', { Name: 'small', VCPUs: 1, RAM: 1024, Disk: 5 })).status).toBe(201);
+  const body = { DisplayName: project, DefaultImage: 'debian', DefaultMasterFlavor: 'small', DefaultSlavesFlavor: 'small', DefaultStorageFlavor: 'small', DefaultMonitoringFlavor: 'small' };
+  expect((await call('POST', '/projects', body)).status).toBe(201);
+}
+
+/**
+ * After an e2e file, whatever happened: the API stops, no container, namespace or link of the
+ * provider's clusters stays on the host, and the test's directory goes.
+ */
+export async function tearDown(running: Running | undefined, provider: NspawnProvider, dir: string): Promise<void> {
+  await running?.close();
+  for (const id of await provider.clusterIds()) {
+    const ctx: StepContext = { clusterId: id, clusterName: '', signal: new AbortController().signal, emit: () => undefined };
+    for (const n of await provider.listNodes(ctx)) await provider.deleteNode(ctx, n).catch(() => undefined);
+    await provider.cleanupCluster(ctx).catch(() => undefined);
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * One run of a playbook by hand with exactly what the deployer passes (the create operation's plan,
+ * inventory, extra-vars; `vars` added on top), for the "second apply changes nothing" checks.
+ */
+export async function applyAgain(o: {
+  running: Running;
+  provider: NspawnProvider;
+  clusterId: string;
+  clusterName: string;
+  nodes: ProvisionedNode[];
+  playbook: string;
+  only?: string;
+  settings?: ExtraVarsSettings;
+  vars?: ExtraVars;
+  timeoutMs: number;
+}): Promise<{ changed: string[]; total: number }> {
+  const op = (await o.running.store.operations.latest(o.clusterId, 'create'))!;
+  const key = await o.provider.keys.ensure(o.clusterId);
+  const vars = runVars({
+    plan: op.plan as OperationPlan,
+    clusterName: o.clusterName,
+    action: 'create',
+    ...(o.only !== undefined ? { only: o.only } : {}),
+    knownTypes: catalogTypes(join(PACKAGE_ROOT, 'catalog')),
+    keyFile: key.privateKeyFile,
+    nodes: o.nodes,
+    aptProxy: o.provider.aptProxyUrl()!,
+    generated: {},
+    ...(o.settings ? { settings: o.settings } : {}),
+  });
+  Object.assign(vars, o.vars ?? {});
+  const changed: string[] = [];
+  const out = await runPlaybook({
+    ansibleDir: join(PACKAGE_ROOT, 'ansible'),
+    playbook: o.playbook,
+    inventory: buildInventory(o.clusterName, o.nodes, key.privateKeyFile),
+    extraVars: serializeExtraVars(vars),
+    callbackDir: join(PACKAGE_ROOT, 'ansible', 'callback_plugins'),
+    signal: AbortSignal.timeout(o.timeoutMs),
+    taskTimeoutSeconds: 300,
+    redact: (t) => t,
+    onResult: (r) => {
+      if (r.status === 'changed') changed.push(`${r.host} [${r.role}] ${r.task}`);
+    },
+  });
+  return { changed, total: Object.values(out.stats).reduce((a, s) => a + s.changed, 0) };
 }

@@ -7,39 +7,21 @@
 // Central's HDFS jars), downloaded once per host into /var/tmp/michman-artifacts.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
-import { request } from 'node:http';
-import { loadConfig } from '../../src/config/load.js';
 import { serve, type Running } from '../../src/app.js';
 import { nspawnMachinery } from '../../src/machinery/nspawn.js';
 import { httpGet } from '../../src/deploy/local/net.js';
-import type { OperationPlan } from '../../src/domain/plan.js';
-import type { ProvisionedNode, StepContext } from '../../src/providers/types.js';
-import { runVars } from '../../src/deploy/ansible/vars.js';
-import { buildInventory } from '../../src/deploy/ansible/inventory.js';
-import { runPlaybook } from '../../src/deploy/ansible/playbook.js';
-import { catalogTypes } from '../../src/deploy/ansible/deployer.js';
-import { serializeExtraVars } from '../../src/domain/extraVars.js';
-import { PACKAGE_ROOT } from '../../src/paths.js';
+import type { ProvisionedNode } from '../../src/providers/types.js';
 import { JOBS } from '../helpers/sparkJobs.js';
-import { IMAGES_DIR, linkNames, netnsList, nspawnMissing, processesWith, ssh } from './helpers.js';
+import { IMAGES_DIR, apiCall, applyAgain, createProject, e2eConfig, nothingLeftOf, nspawnMissing, tearDown, settle as settleOf, ssh } from './helpers.js';
+import { freePort } from '../helpers/ports.js';
 import { lacks } from '../helpers/requirements.js';
 
 const NETWORK = process.env.MICHMAN_TEST_SPARK_NETWORK ?? '10.214.7.0/24';
 const ARTIFACTS_DIR = process.env.MICHMAN_ARTIFACTS_DIR ?? '/var/tmp/michman-artifacts';
 
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === undefined))('a Spark + HDFS cluster on nspawn, end to end', () => {
   let dir: string;
@@ -48,70 +30,19 @@ describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === und
   let port = 0;
   const settings = () => ({ data_dir: join(dir, 'data'), nspawn_network: NETWORK, nspawn_images_dir: IMAGES_DIR, nspawn_apt_cache: true, nspawn_artifacts_dir: ARTIFACTS_DIR });
   const machinery = () => nspawnMachinery(settings());
-  // A fresh connection per call: the API closes idle keep-alive sockets (72 s) while a job runs,
-  // and fetch's pool would reuse one of those (ECONNRESET).
-  const call = (method: string, path: string, body?: unknown) =>
-    new Promise<{ status: number; body: any }>((resolve, reject) => {
-      const payload = body === undefined ? undefined : JSON.stringify(body);
-      const req = request(base + path, { method, agent: false, headers: payload === undefined ? {} : { 'content-type': 'application/json' } }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }));
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-      req.end(payload);
-    });
-  const settle = async (name: string, minutes: number) => {
-    const until = performance.now() + minutes * 60_000;
-    for (;;) {
-      const s = await call('GET', `/projects/sp/clusters/${name}`);
-      const st = s.body?.Detail?.Data?.EntityStatus as string | undefined;
-      if (st === 'ACTIVE' || st === 'FAILED' || s.status === 404 || performance.now() > until) {
-        const ops = await call('GET', `/projects/sp/clusters/${name}/operations`);
-        const ev = s.status === 404 ? undefined : await call('GET', `/projects/sp/clusters/${name}/events?limit=1000`);
-        const events = ((ev?.body?.Detail?.Data ?? []) as Array<{ Time: string; Level: string; Node: string; Message: string }>).slice(-40).map((e) => `${e.Time} ${e.Level} ${e.Node} ${e.Message}`);
-        return { status: s.status === 404 ? 'GONE' : st, cluster: s.body?.Detail?.Data, op: (ops.body?.Detail?.Data ?? [])[0], events };
-      }
-      await new Promise((r) => setTimeout(r, 2000));
-    }
-  };
+  const call = apiCall(() => base);
+  const settle = (name: string, minutes: number) => settleOf(call, 'sp', name, minutes);
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'michman-nspawn-spark-'));
     port = await freePort();
-    running = await serve(
-      loadConfig({
-        env: {},
-        cwd: dir,
-        overrides: {
-          provider: 'nspawn',
-          ...settings(),
-          log_level: 'warn',
-          listen: `127.0.0.1:${port}`,
-          workers: 2,
-          deploy_deadline_seconds: 900,
-          ansible_task_timeout_seconds: 600,
-        },
-      }),
-    );
+    running = await serve(e2eConfig(dir, port, { ...settings(), deploy_deadline_seconds: 900, ansible_task_timeout_seconds: 600 }));
     base = `http://127.0.0.1:${port}`;
-    expect((await call('POST', '/images', { Name: 'debian', AnsibleUser: 'root', CloudImageID: 'nspawn' })).status).toBe(201);
-    expect((await call('POST', '/flavors', { Name: 'small', VCPUs: 1, RAM: 1024, Disk: 5 })).status).toBe(201);
-    const project = { DisplayName: 'sp', DefaultImage: 'debian', DefaultMasterFlavor: 'small', DefaultSlavesFlavor: 'small', DefaultStorageFlavor: 'small', DefaultMonitoringFlavor: 'small' };
-    expect((await call('POST', '/projects', project)).status).toBe(201);
+    await createProject(call, 'sp');
   }, 120_000);
 
   afterAll(async () => {
-    const m = machinery();
-    await running?.close();
-    for (const id of await m.provider.clusterIds()) {
-      const ctx: StepContext = { clusterId: id, clusterName: '', signal: new AbortController().signal, emit: () => undefined };
-      for (const n of await m.provider.listNodes(ctx)) await m.provider.deleteNode(ctx, n).catch(() => undefined);
-      await m.provider.cleanupCluster(ctx).catch(() => undefined);
-    }
-    rmSync(dir, { recursive: true, force: true });
+    await tearDown(running, machinery().provider, dir);
   }, 300_000);
 
   let clusterId = '';
@@ -210,30 +141,20 @@ describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === und
   // The spark role's own second apply (deploy.yml, as the deployer runs it); base's is proven by
   // cluster.test.ts.
   it('a second apply of the spark role (deploy.yml) reports changed=0', async () => {
-    const op = (await running.store.operations.latest(clusterId, 'create'))!;
-    const plan = op.plan as OperationPlan;
     const m = machinery();
-    const key = await m.provider.keys.ensure(clusterId);
-    const changed: string[] = [];
-    const vars = runVars({ plan, clusterName: 'spk-sp', action: 'create', only: 'spark', knownTypes: catalogTypes(join(PACKAGE_ROOT, 'catalog')), keyFile: key.privateKeyFile, nodes, aptProxy: m.provider.aptProxyUrl()!, generated: {} });
-    vars.n_slaves = 3;
-    vars.michman_pypi_mirror = `${m.provider.artifacts.url}/pypi`;
-    vars.michman_maven_mirror = `${m.provider.artifacts.url}/maven2`;
-    const out = await runPlaybook({
-      ansibleDir: join(PACKAGE_ROOT, 'ansible'),
+    const { changed, total } = await applyAgain({
+      running,
+      provider: m.provider,
+      clusterId,
+      clusterName: 'spk-sp',
+      nodes,
       playbook: 'deploy.yml',
-      inventory: buildInventory('spk-sp', nodes, key.privateKeyFile),
-      extraVars: serializeExtraVars(vars),
-      callbackDir: join(PACKAGE_ROOT, 'ansible', 'callback_plugins'),
-      signal: AbortSignal.timeout(6 * 60_000),
-      taskTimeoutSeconds: 300,
-      redact: (t) => t,
-      onResult: (r) => {
-        if (r.status === 'changed') changed.push(`${r.host} [${r.role}] ${r.task}`);
-      },
+      only: 'spark',
+      vars: { n_slaves: 3, michman_pypi_mirror: `${m.provider.artifacts.url}/pypi`, michman_maven_mirror: `${m.provider.artifacts.url}/maven2` },
+      timeoutMs: 6 * 60_000,
     });
     expect(changed).toEqual([]);
-    expect(Object.values(out.stats).reduce((a, s) => a + s.changed, 0)).toBe(0);
+    expect(total).toBe(0);
   }, 9 * 60_000);
 
   it('delete leaves no container, namespace, link or process', async () => {
@@ -241,13 +162,7 @@ describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === und
     expect((await call('DELETE', '/projects/sp/clusters/spk-sp')).status).toBe(200);
     expect((await settle('spk-sp', 10)).status).toBe('GONE');
     console.log(`nspawn spark: delete in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    const m = machinery();
-    expect(await m.provider.leftovers(clusterId)).toEqual([]);
-    expect(netnsList().filter((n) => n.includes(clusterId))).toEqual([]);
-    expect(linkNames()).not.toContain(m.provider.bridge);
-    expect(processesWith(join(dir, 'data', 'nspawn'))).toEqual([]);
-    // The artifact cache stays (shared, like the node image) but its server is gone with the bridge.
-    expect(await m.provider.artifacts.running()).toBeUndefined();
+    await nothingLeftOf(machinery().provider, clusterId, join(dir, 'data'));
   }, 11 * 60_000);
 
   // use_yarn (opt-in: MICHMAN_TEST_SPARK_YARN=1, about 4 more minutes): the ResourceManager on the
@@ -274,6 +189,6 @@ describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === und
     expect(out).toMatch(new RegExp(`executor hosts: .*(${node('-slave-1').address.replace(/\./g, '\\.')}|yrn-sp-slave-1)`));
     expect((await call('DELETE', '/projects/sp/clusters/yrn-sp')).status).toBe(200);
     expect((await settle('yrn-sp', 10)).status).toBe('GONE');
-    expect(await machinery().provider.leftovers(clusterId)).toEqual([]);
+    await nothingLeftOf(machinery().provider, clusterId, join(dir, 'data'));
   }, 20 * 60_000);
 });

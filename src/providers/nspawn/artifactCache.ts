@@ -12,7 +12,7 @@ import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, normalize } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { findProcesses, holdsListener, isOurProcess, readPidFile, removeFile, sleep, spawnDetached, stopProcess, writePidFile, type ProcessIdentity } from '../../host/processes.js';
+import { Daemon } from '../../host/daemon.js';
 import type { Artifact } from '../../domain/artifacts.js';
 
 export type { Artifact } from '../../domain/artifacts.js';
@@ -61,6 +61,8 @@ http.createServer((req, res) => {
 `;
 
 export class ArtifactCache {
+  private readonly daemon: Daemon;
+
   constructor(
     /** Where the files are kept (shared between data directories). */
     readonly root: string,
@@ -68,18 +70,20 @@ export class ArtifactCache {
     readonly stateDir: string,
     readonly address: string,
     readonly port = ARTIFACT_CACHE_PORT,
-  ) {}
+  ) {
+    this.daemon = new Daemon({
+      name: 'the artifact cache',
+      id: { programs: ['node'], marker: stateDir },
+      pidFile: join(stateDir, 'server.pid'),
+      address,
+      port,
+      logPath: join(stateDir, 'server.log'),
+      startTimeoutMs: 10_000,
+    });
+  }
 
   get url(): string {
     return `http://${this.address}:${this.port}`;
-  }
-
-  private get id(): ProcessIdentity {
-    return { programs: ['node'], marker: this.stateDir };
-  }
-
-  private get pidFile(): string {
-    return join(this.stateDir, 'server.pid');
   }
 
   /**
@@ -115,43 +119,29 @@ export class ArtifactCache {
     }
   }
 
-  async running(): Promise<number | undefined> {
-    const pid = await readPidFile(this.pidFile);
-    if (pid !== undefined && (await isOurProcess(pid, this.id))) return pid;
-    return (await findProcesses(this.id))[0];
+  running(): Promise<number | undefined> {
+    return this.daemon.running();
   }
 
   /** Starts the server unless ours runs and listens, and waits until it accepts connections. */
   async ensure(signal?: AbortSignal): Promise<void> {
-    const current = await this.running();
-    if (current !== undefined && (await holdsListener(current, this.address, this.port))) return;
-    if (current !== undefined) await stopProcess(current, this.id, { timeoutMs: 5_000 });
+    if (await this.daemon.serving()) return;
+    await this.daemon.stopRunning();
     await mkdir(this.stateDir, { recursive: true, mode: 0o755 });
     await mkdir(this.root, { recursive: true, mode: 0o755 });
-    const child = await spawnDetached({
-      program: process.execPath,
-      args: ['-e', SERVER, '--', this.root, this.address, String(this.port), this.stateDir],
-      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
-      cwd: this.stateDir,
-      logPath: join(this.stateDir, 'server.log'),
-    });
-    await writePidFile(this.pidFile, child.pid);
-    const until = performance.now() + 10_000;
-    while (performance.now() < until) {
-      if (!(await isOurProcess(child.pid, this.id))) break;
-      if (await holdsListener(child.pid, this.address, this.port)) return;
-      await sleep(100, signal);
-    }
-    await stopProcess(child.pid, this.id, { timeoutMs: 5_000 });
-    await removeFile(this.pidFile);
-    const tail = (await readFile(join(this.stateDir, 'server.log'), 'utf8').catch(() => '')).trim().split('\n').slice(-3).join(' | ');
-    throw new Error(`the artifact cache did not start on ${this.address}:${this.port}${tail ? `: ${tail}` : ''}`);
+    await this.daemon.start(
+      {
+        program: process.execPath,
+        args: ['-e', SERVER, '--', this.root, this.address, String(this.port), this.stateDir],
+        env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+        cwd: this.stateDir,
+      },
+      signal,
+    );
   }
 
-  async stop(): Promise<void> {
-    const pid = await this.running();
-    if (pid !== undefined) await stopProcess(pid, this.id, { timeoutMs: 5_000 });
-    await removeFile(this.pidFile);
+  stop(): Promise<void> {
+    return this.daemon.stop();
   }
 }
 
