@@ -20,7 +20,7 @@ import { httpGet } from '../../src/deploy/local/net.js';
 import { ArtifactCache } from '../../src/providers/nspawn/artifactCache.js';
 import { readSparkPins, sparkArtifacts } from '../../src/deploy/ansible/sparkArtifacts.js';
 import { spark } from '../../src/deploy/local/spark.js';
-import { dataNodePort, hadoopClasspath, hadoopReleases } from '../../src/deploy/local/hdfs.js';
+import { clientSite, dataNodePort, hadoopClasspath, hadoopReleases, siteXml } from '../../src/deploy/local/hdfs.js';
 import { isAlive } from '../../src/host/processes.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import type { ProvisionedNode } from '../../src/providers/types.js';
@@ -100,9 +100,11 @@ describe.skipIf(lacks(`spark on the local provider: ${missing}`, missing === und
     return st.workers.filter((w) => w.state === 'ALIVE').map((w) => w.host).sort();
   };
   const dn = (n: ProvisionedNode) => `${n.address}:${dataNodePort(n.address)}`;
+  /** A client's configuration (core-site.xml, hdfs-site.xml), as README shows it. */
+  const clientConf = join(tmp.root, 'hdfs-conf');
   /** The HDFS shell as a client of the cluster (README shows the same command). */
   const hdfs = (...args: string[]) =>
-    execFileSync(java!, ['-cp', hadoopClasspath(hadoop), 'org.apache.hadoop.fs.FsShell', '-D', `fs.defaultFS=hdfs://${master()}:9000`, '-D', 'dfs.client.use.datanode.hostname=true', ...args], {
+    execFileSync(java!, ['-cp', hadoopClasspath(hadoop, clientConf), 'org.apache.hadoop.fs.FsShell', ...args], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: 300_000,
@@ -140,6 +142,10 @@ describe.skipIf(lacks(`spark on the local provider: ${missing}`, missing === und
     await addNode('master', 'master');
     await addNode('slave-1', 'slave');
     await addNode('slave-2', 'slave');
+    const site = clientSite(master());
+    mkdirSync(clientConf, { recursive: true });
+    writeFileSync(join(clientConf, 'core-site.xml'), siteXml(site.core));
+    writeFileSync(join(clientConf, 'hdfs-site.xml'), siteXml(site.hdfs));
   }, 600_000);
 
   afterAll(async () => {
@@ -182,7 +188,7 @@ describe.skipIf(lacks(`spark on the local provider: ${missing}`, missing === und
     hdfs('-put', file, '/michman/hello.txt');
     expect(hdfs('-cat', '/michman/hello.txt')).toBe('hello from michman\n');
     // Replication 2 over 2 DataNodes: the block is on both, so both took part in the write.
-    const where = execFileSync(java!, ['-cp', hadoopClasspath(hadoop), 'org.apache.hadoop.hdfs.tools.DFSck', '-D', `fs.defaultFS=hdfs://${master()}:9000`, '-D', `dfs.namenode.http-address=${master()}:9870`, '/michman/hello.txt', '-files', '-blocks', '-locations'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+    const where = execFileSync(java!, ['-cp', hadoopClasspath(hadoop, clientConf), 'org.apache.hadoop.hdfs.tools.DFSck', '-D', `dfs.namenode.http-address=${master()}:9870`, '/michman/hello.txt', '-files', '-blocks', '-locations'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
     expect(where).toMatch(/Status: HEALTHY/);
     expect(where).toContain(`:${dataNodePort(nodes[1]!.address)}`);
     expect(where).toContain(`:${dataNodePort(nodes[2]!.address)}`);

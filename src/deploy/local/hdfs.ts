@@ -73,7 +73,7 @@ const masterOf = (run: ServiceRun) => run.nodes.find((n) => n.role === 'master')
 const slavesOf = (run: ServiceRun) => run.nodes.filter((n) => n.role === 'slave');
 const line = (run: ServiceRun) => (run.config.hadoop_version ?? '3.3').trim() || '3.3';
 
-function xml(props: Record<string, string | number | boolean>): string {
+export function siteXml(props: Record<string, string | number | boolean>): string {
   const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   const body = Object.entries(props)
     .map(([k, v]) => `  <property><name>${esc(k)}</name><value>${esc(String(v))}</value></property>`)
@@ -93,10 +93,10 @@ async function writeConf(run: ServiceRun): Promise<void> {
   const master = masterOf(run).address;
   const client = clientSite(master);
   const xfer = dataNodePort(run.address);
-  await writeOwned(join(run.confDir, 'core-site.xml'), xml({ ...client.core, 'hadoop.tmp.dir': join(run.dataDir, 'tmp') }), run.user, 0o644);
+  await writeOwned(join(run.confDir, 'core-site.xml'), siteXml({ ...client.core, 'hadoop.tmp.dir': join(run.dataDir, 'tmp') }), run.user, 0o644);
   await writeOwned(
     join(run.confDir, 'hdfs-site.xml'),
-    xml({
+    siteXml({
       ...client.hdfs,
       'dfs.replication': Math.max(1, Math.min(3, slavesOf(run).length)),
       'dfs.namenode.name.dir': `file://${join(run.dataDir, 'name')}`,
