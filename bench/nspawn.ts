@@ -10,6 +10,7 @@
 // default /var/tmp/michman-bench-nspawn), so the second run finds packages cached and the ratio
 // is, if anything, unfavourable to Michman. Needs root and the Debian packages (see README).
 // Environment: BENCH_DATA_DIR, BENCH_NETWORK (default 10.213.242.0/24), BENCH_TIMEOUT_MIN (60).
+// `--service spark` (or BENCH_SERVICE=spark) benchmarks a Spark cluster instead: see nspawnSpark.ts.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, openSync, closeSync } from 'node:fs';
@@ -143,7 +144,13 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => {
+const argAt = process.argv.indexOf('--service');
+const service = (argAt >= 0 ? process.argv[argAt + 1] : undefined) ?? process.env.BENCH_SERVICE ?? 'slurm';
+if (service !== 'slurm' && service !== 'spark') {
+  process.stderr.write(`bench:nspawn: --service must be slurm or spark, got '${service}'\n`);
+  process.exit(2);
+}
+(service === 'spark' ? import('./nspawnSpark.js').then((b) => b.benchSpark()) : main()).catch((e: unknown) => {
   process.stderr.write(`bench:nspawn: ${(e as Error).message}\n`);
   process.exit(1);
 });

@@ -79,8 +79,10 @@ export class LocalDeployer implements Deployer {
         problems.push(`service '${s.type}' cannot run on the local provider; use openstack or nspawn`);
         continue;
       }
-      const loc = await m.locate(s.version);
-      if ('problem' in loc) problems.push(loc.problem);
+      for (const part of [m, ...(m.companion ? [m.companion] : [])]) {
+        const loc = await part.locate(s.version);
+        if ('problem' in loc) problems.push(loc.problem);
+      }
     }
     return problems;
   }
@@ -101,9 +103,19 @@ export class LocalDeployer implements Deployer {
     return readSecrets(join(this.serviceDir(first, d.type), SECRETS_FILE));
   }
 
+  /** The module of `d` and its companion, each with the deployment it runs as (companion first). */
+  private parts(m: ServiceModule, d: ServiceDeployment): Array<[ServiceModule, ServiceDeployment]> {
+    return m.companion ? [[m.companion, { ...d, type: m.companion.type, accessPort: 0 }], [m, d]] : [[m, d]];
+  }
+
   async deploy(ctx: StepContext, d: ServiceDeployment): Promise<void> {
     if (ctx.signal.aborted) throw abortError(ctx.signal);
     const m = this.module(d.type);
+    // A companion starts alongside (spark's HDFS next to its master and workers): neither waits for the other.
+    await Promise.all(this.parts(m, d).map(([pm, pd]) => this.deployModule(ctx, pd, pm)));
+  }
+
+  private async deployModule(ctx: StepContext, d: ServiceDeployment, m: ServiceModule): Promise<void> {
     const loc = await m.locate(d.version);
     if ('problem' in loc) throw new Error(loc.problem);
     if (d.nodes.length === 0) throw new Error(`local deployer: service '${d.type}' has no nodes`);
@@ -128,6 +140,11 @@ export class LocalDeployer implements Deployer {
   async health(ctx: StepContext, d: ServiceDeployment): Promise<HealthResult> {
     const m = this.modules.get(d.type);
     if (!m) return { healthy: false, detail: `service '${d.type}' cannot run on the local provider` };
+    const results = await Promise.all(this.parts(m, d).map(([pm, pd]) => this.healthOf(ctx, pd, pm)));
+    return { healthy: results.every((r) => r.healthy), detail: results.map((r) => r.detail).join('; ') };
+  }
+
+  private async healthOf(ctx: StepContext, d: ServiceDeployment, m: ServiceModule): Promise<HealthResult> {
     if (d.nodes.length === 0) return { healthy: false, detail: 'no nodes' };
     const config = mergeConfig(d);
     const results = await Promise.all(
@@ -148,6 +165,10 @@ export class LocalDeployer implements Deployer {
 
   async remove(ctx: StepContext, d: ServiceDeployment): Promise<void> {
     const m = this.modules.get(d.type);
+    await Promise.all((m ? this.parts(m, d) : [[undefined, d] as const]).map(([pm, pd]) => this.removeModule(ctx, pd, pm)));
+  }
+
+  private async removeModule(ctx: StepContext, d: ServiceDeployment, m: ServiceModule | undefined): Promise<void> {
     await Promise.all(
       d.nodes.map(async (node) => {
         if (!node.dataDir) return;

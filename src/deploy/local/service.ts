@@ -58,6 +58,12 @@ export interface ServiceModule {
   readonly runAs: string[];
   /** Secret name → config parameter ('' = always generated). Empty configured values are generated. */
   readonly secretParams: Record<string, string>;
+  /**
+   * A second module run on the same nodes with this one, as part of the same service (spark's HDFS):
+   * deployed, health-checked and removed with it, in its own service directory (`services/<its type>`),
+   * with the same config; its main port is its own default, not the catalog AccessPort.
+   */
+  readonly companion?: ServiceModule;
   /** The polite stop signal (default SIGTERM; PostgreSQL wants SIGINT, a fast shutdown). */
   readonly stopSignal?: NodeJS.Signals;
   locate(version: string): Promise<Located>;

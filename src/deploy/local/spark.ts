@@ -3,10 +3,12 @@
 // (no launch scripts, so the process is `java` with its service directory in its arguments).
 // Spark is not a Debian package: it is looked for in SPARK_HOME, /opt/spark-<version>-bin-hadoop3
 // and /opt/spark (a tarball's tree, or the jars of the pyspark sdist as the spark role unpacks it);
-// Java from Debian's openjdk-17-jre-headless. HDFS is not run here (use nspawn for Spark + HDFS).
+// Java from Debian's openjdk-17-jre-headless. HDFS (NameNode on the master, a DataNode per slave)
+// is the companion module of hdfs.ts, started, checked and removed with it.
 import { access, constants, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mkdirOwned } from './files.js';
+import { sparkHdfs } from './hdfs.js';
 import { httpGet } from './net.js';
 import { errorText, intParam, type Located, type ServiceModule, type ServiceRun } from './service.js';
 
@@ -69,6 +71,7 @@ export const spark: ServiceModule = {
   processName: 'java',
   runAs: ['nobody'],
   secretParams: {},
+  companion: sparkHdfs,
 
   async locate(version): Promise<Located> {
     const java = await firstExisting(JAVA, constants.X_OK);
@@ -79,7 +82,7 @@ export const spark: ServiceModule = {
         problem: `service 'spark' ${version} needs Spark's jars on this host: set SPARK_HOME or unpack spark-${version}-bin-hadoop3 (or the jars/ of the pyspark ${version} sdist) into /opt/spark-${version}-bin-hadoop3`,
       };
     }
-    return { program: java, note: `spark ${version} from ${home} (standalone master and workers; HDFS runs only on nspawn/openstack)` };
+    return { program: java, note: `spark ${version} from ${home} (standalone master and workers, with HDFS)` };
   },
 
   ports: (run) => (isMaster(run) ? [run.port, SPARK_MASTER_PORT] : [SPARK_WORKER_UI_PORT]),
