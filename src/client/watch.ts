@@ -58,7 +58,7 @@ export async function watch(ctx: Ctx, project: string, cluster: string, o: Watch
     ctx.out.write(`cluster ${o.label ?? cluster} has no operations to watch\n`);
     return EXIT.ok;
   }
-  const label = o.label ?? cluster;
+  const label = o.label ?? (await nameOf(ctx, project, target.ClusterID)) ?? cluster;
   const view = makeView(ctx.out, label);
   let op = target;
   const messages = new Map<string, string>();
@@ -84,7 +84,8 @@ export async function watch(ctx: Ctx, project: string, cluster: string, o: Watch
   view.update(op, messages);
   const ticker = ctx.out.tty && ctx.out.format === 'table' ? setInterval(() => view.update(op, messages), 1000) : undefined;
   try {
-    if (!FINAL.includes(op.Status)) {
+    {
+      // Also for a finished operation: the stream replays its events, then ends at once.
       await ctx.api.stream(`/projects/${enc(project)}/clusters/${enc(op.ClusterID)}/events`, async (e) => {
         let ev: EventView;
         try {
@@ -110,6 +111,15 @@ export async function watch(ctx: Ctx, project: string, cluster: string, o: Watch
   }
   view.done(op);
   return FINAL.includes(op.Status) ? exitOf(op) : EXIT.operationFailed;
+}
+
+/** The cluster's name while it exists (a deleted one is known by its ID only). */
+async function nameOf(ctx: Ctx, project: string, clusterId: string): Promise<string | undefined> {
+  try {
+    return (await ctx.api.get<{ Name?: string }>(`/projects/${enc(project)}/clusters/${enc(clusterId)}`)).Name;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The step an event belongs to: `<phase>:<node or service>`, as the runner names steps. */

@@ -30,11 +30,12 @@ export function catalogCommands(program: Command): void {
   common(
     g
       .command('show')
-      .description("a service type: its versions; with --version, that version's parameters and dependencies")
+      .description("a service type and its versions; with a version, that version's parameters and dependencies")
       .argument('<type>', 'service type, e.g. redis')
-      .option('--version <v>', 'one version'),
+      .argument('[version]', 'one version, e.g. 7.0'),
   ).action(
-    act(async (ctx, [type], o: { version?: string }) => {
+    act(async (ctx, [type, version]) => {
+      const o = { version };
       const t = await ctx.api.get<ServiceType>(`/configs/${enc(type!)}`, { view: 'full' });
       if (o.version !== undefined) {
         const v = await ctx.api.get(`/configs/${enc(type!)}/versions/${enc(o.version)}`);
