@@ -103,6 +103,9 @@ export function loginCommands(program: Command): void {
       if (!/^[\x21-\x7e]+$/.test(token)) throw new UsageError('the token has spaces or characters a token cannot have');
 
       const api = new ApiClient(url, token);
+      // /tokens needs a valid identity, so a bad token is refused with the real reason (expired,
+      // revoked, unknown); /auth then names the user.
+      await api.get('/tokens');
       const who = await api.get<AuthData>('/auth');
       let keep = token;
       let tokenId: string | undefined;
