@@ -176,8 +176,17 @@ function liveView(out: Out, label: string): View {
   };
   const render = (op: OperationView, messages: Map<string, string>) => {
     const lines = [header(out, label, op)];
-    const nameW = Math.max(0, ...op.Steps.map((s) => s.name.length));
-    for (const s of op.Steps) {
+    // A redraw can only move up within the screen: on a short terminal the finished steps fold
+    // into one count and the rest is cut to fit.
+    const room = Math.max(3, (process.stdout.rows || 40) - 2);
+    let steps = op.Steps;
+    if (steps.length + 1 > room) {
+      const done = steps.filter((s) => s.status === 'done').length;
+      steps = steps.filter((s) => s.status !== 'done').slice(0, room - 2);
+      lines.push(`  ${paint(out, 'green', `✓ ${done} step(s) done`)}, ${op.Steps.length - done} to go`);
+    }
+    const nameW = Math.max(0, ...steps.map((s) => s.name.length));
+    for (const s of steps) {
       const sym = paint(out, colourOf[s.status] ?? 'grey', `${SYMBOL[s.status] ?? '?'} ${s.status.padEnd(7)}`);
       const t = s.startedAt ? elapsed(s.startedAt, s.finishedAt).padStart(6) : '      ';
       const msg = messages.get(s.name);

@@ -74,6 +74,7 @@ export function loginCommands(program: Command): void {
   common(
     program
       .command('login')
+      .summary('log in to a Michman server and keep its token (0600)')
       .description(
         'log in to a Michman server and keep the token (0600, in $XDG_CONFIG_HOME/michman or ~/.config/michman). The token is read from a hidden prompt, or from stdin when it is not a terminal (e.g. `openstack token issue -f value -c id | michman login --url ...`); --token works but puts the token where other users of this machine can see it (ps, shell history)',
       )
@@ -122,7 +123,7 @@ export function loginCommands(program: Command): void {
     }),
   );
 
-  common(program.command('logout').description('forget the token kept for the server (and revoke the API token login created)'), { output: false }).action(
+  common(program.command('logout').summary('forget the kept token and revoke it').description('forget the token kept for the server (and revoke the API token login created)'), { output: false }).action(
     act(async (ctx) => {
       const url = ctx.url;
       const c = loadCredentials();
