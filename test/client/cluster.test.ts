@@ -16,11 +16,13 @@ async function closedPort(): Promise<number> {
   });
 }
 
-describe('michman cluster … against a real server', () => {
+describe('michman cluster … against a real server', { timeout: 180_000 }, () => {
   let server: TestServer;
   let home: ReturnType<typeof configHome>;
   // Each node boots in 1.5 s, so watch joins an operation that is still running.
   let failNext = false;
+  // The provider reads its options on every boot, so a test can slow it down.
+  const fake = { bootLatencyMs: 1500, failureRate: 0.5, random: () => (failNext ? 0 : 1) };
   const env = () => ({ MICHMAN_URL: server.url, XDG_CONFIG_HOME: home.dir });
   const m = async (...args: string[]): Promise<Run> => {
     const r = await run(args, { env: env() });
@@ -32,7 +34,7 @@ describe('michman cluster … against a real server', () => {
 
   beforeAll(async () => {
     home = configHome();
-    server = await startServer({ fake: { bootLatencyMs: 1500, failureRate: 0.5, random: () => (failNext ? 0 : 1) } });
+    server = await startServer({ fake });
     for (const args of [
       ['image', 'create', '--name', 'debian', '--ansible-user', 'root', '--cloud-image-id', 'local'],
       ['flavor', 'create', '--name', 'small', '--vcpus', '1', '--ram', '1024', '--disk', '5'],
@@ -41,7 +43,7 @@ describe('michman cluster … against a real server', () => {
       const r = await m(...args);
       expect(r.code, r.stderr).toBe(0);
     }
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     await server?.close();
@@ -100,7 +102,7 @@ describe('michman cluster … against a real server', () => {
     // A deleted cluster's history stays reachable by its ID.
     const history = JSON.parse((await m('operation', 'list', '-p', 'demo', c.ID, '-o', 'json')).stdout);
     expect(history.map((o: { Kind: string; Status: string }) => `${o.Kind}:${o.Status}`)).toEqual(['create:succeeded', 'scale:succeeded', 'delete:succeeded']);
-  }, 120_000);
+  }, 240_000);
 
   it('create --wait exits 4 when the operation fails, prints where, and operation retry --wait recovers it', async () => {
     failNext = true;
@@ -118,7 +120,28 @@ describe('michman cluster … against a real server', () => {
     expect(retried.stdout).toContain('create of doomed-demo succeeded');
     const del = await m('cluster', 'delete', '-p', 'demo', 'doomed-demo', '--wait');
     expect(del.code, del.stderr).toBe(0);
-  }, 120_000);
+  }, 240_000);
+
+  it('operation cancel stops a running create; watch then exits 4', async () => {
+    fake.bootLatencyMs = 600_000;
+    try {
+      const c = await m('cluster', 'create', '-p', 'demo', '--name', 'slow', '--service', 'redis');
+      expect(c.code, c.stderr).toBe(0);
+      const [op] = JSON.parse((await m('operation', 'list', '-p', 'demo', 'slow-demo', '-o', 'json')).stdout);
+      const cancel = await m('operation', 'cancel', op.ID);
+      expect(cancel.code, cancel.stderr).toBe(0);
+      expect(cancel.stdout).toMatch(new RegExp(`operation ${op.ID} \\(create\\): (cancelled|queued, cancel requested|running, cancel requested)`));
+      const w = await m('cluster', 'watch', '-p', 'demo', 'slow-demo');
+      expect(w.code, w.stdout + w.stderr).toBe(4);
+      expect(w.stdout).toContain('create of slow-demo cancelled');
+      const shown = await m('operation', 'show', op.ID);
+      expect(shown.stdout).toMatch(/^Status:\s+cancelled$/m);
+    } finally {
+      fake.bootLatencyMs = 1500;
+    }
+    const del = await m('cluster', 'delete', '-p', 'demo', 'slow-demo', '--wait');
+    expect(del.code, del.stderr).toBe(0);
+  }, 240_000);
 
   it('--dry-run prints the plan and stores nothing', async () => {
     const r = await m('cluster', 'create', '-p', 'demo', '--name', 'plan', '--slaves', '2', '--service', 'spark', '--dry-run');
@@ -167,7 +190,7 @@ describe('michman cluster … against a real server', () => {
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
       expect(r.stderr).not.toBe('');
     }
-  }, 120_000);
+  }, 240_000);
 
   it('creates from a YAML file, flags overriding it', async () => {
     const { writeFileSync } = await import('node:fs');
@@ -181,7 +204,7 @@ describe('michman cluster … against a real server', () => {
     const w = await m('cluster', 'watch', '-p', 'demo', 'fromfile-demo');
     expect(w.code, w.stderr).toBe(0);
     expect((await m('cluster', 'delete', '-p', 'demo', 'fromfile-demo', '--wait')).code).toBe(0);
-  }, 60_000);
+  }, 240_000);
 
   it('help lists the exit codes', async () => {
     const r = await m('cluster', '--help');
@@ -206,5 +229,5 @@ describe('michman cluster … against a real server', () => {
     expect(versions.stdout).toMatch(/^7\.0\s+1\s/m);
     const params = await m('catalog', 'show', 'redis', '7.0');
     expect(params.stdout).toMatch(/^db_password\s+string/m);
-  }, 120_000);
+  }, 240_000);
 });

@@ -41,7 +41,7 @@ async function fakeKeystone(): Promise<{ addr: string; close(): Promise<void> }>
   };
 }
 
-describe('michman login / logout', () => {
+describe('michman login / logout', { timeout: 120_000 }, () => {
   let keystone: Awaited<ReturnType<typeof fakeKeystone>>;
   let server: TestServer;
   let open: TestServer;
@@ -56,7 +56,7 @@ describe('michman login / logout', () => {
       auth: { model: 'keystone', adminGroup: 'admins', policy: await Policy.load(), sessionIdleMs: 3_600_000, sessionLifetimeMs: 8 * 3_600_000, keystone: new KeystoneClient({ addr: keystone.addr, cacheMs: 0 }) },
     });
     open = await startServer();
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     await server?.close();
@@ -124,7 +124,7 @@ describe('michman login / logout', () => {
     const list = await run(['image', 'list'], { env: { XDG_CONFIG_HOME: other.dir } });
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toBe('no images\n');
-  }, 60_000);
+  }, 120_000);
 
   it('the help of login says why the token is not an argument', async () => {
     const r = await run(['login', '--help']);

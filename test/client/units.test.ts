@@ -45,7 +45,7 @@ describe('client pieces', () => {
   });
 });
 
-describe('cluster credentials', () => {
+describe('cluster credentials', { timeout: 120_000 }, () => {
   let stub: Server;
   let url: string;
   let home: ReturnType<typeof configHome>;
@@ -77,5 +77,5 @@ describe('cluster credentials', () => {
     expect(JSON.parse(json.stdout)[0].User).toBe('postgres');
     const shown = await run(['cluster', 'credentials', '-p', 'demo', 'db-demo', '--show-passwords', '-o', 'json'], { env });
     expect(JSON.parse(shown.stdout)).toEqual(creds);
-  }, 60_000);
+  }, 120_000);
 });

@@ -59,7 +59,7 @@ export function operationCommands(program: Command): void {
         if (o.wait && !o.project) throw new UsageError('--wait needs --project');
         const op = await ctx.api.post<OperationView>(`/operations/${enc(id!)}/${verb}`);
         if (o.wait) return watch(ctx, o.project!, op.ClusterID, { operationId: op.ID });
-        print(ctx.out, op, () => `operation ${op.ID} (${op.Kind}): ${status(ctx.out, op.Status)}${op.CancelRequested && op.Status === 'running' ? ', cancel requested' : ''}\n`);
+        print(ctx.out, op, () => `operation ${op.ID} (${op.Kind}): ${status(ctx.out, op.Status)}${op.CancelRequested && (op.Status === 'running' || op.Status === 'queued') ? ', cancel requested' : ''}\n`);
       }),
     );
   }
