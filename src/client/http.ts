@@ -84,16 +84,16 @@ export class ApiClient {
    * A server-sent event stream, resumed with Last-Event-ID when the connection drops, until the
    * server sends `event: end` (its operations ended). Calls onEvent for every event but `end`.
    */
-  async stream(path: string, onEvent: (e: ServerEvent) => void | Promise<void>, o: { lastEventId?: string; signal?: AbortSignal; retries?: number } = {}): Promise<void> {
+  async stream(path: string, onEvent: (e: ServerEvent) => void | Promise<void>, o: { lastEventId?: string; signal?: AbortSignal; retries?: number } = {}): Promise<string | undefined> {
     let last = o.lastEventId;
     let failures = 0;
     for (;;) {
       const headers = this.headers({ accept: 'text/event-stream', ...(last !== undefined ? { 'last-event-id': last } : {}) });
       let res: Response;
       try {
-        res = await fetch(this.url(path), { headers, signal: o.signal });
+        res = await fetch(this.url(path), { headers, signal: o.signal, redirect: 'manual' });
       } catch (err) {
-        if (o.signal?.aborted) return;
+        if (o.signal?.aborted) return last;
         if (++failures > (o.retries ?? 5)) throw unreachable(this.baseUrl, err);
         await sleep(Math.min(5_000, 250 * 2 ** failures));
         continue;
@@ -104,16 +104,26 @@ export class ApiClient {
         await this.get(path, { limit: '1' });
         throw new ApiError(res.status, 'Not an event stream', `${path} answered ${res.headers.get('content-type') ?? 'no content type'}`);
       }
-      try {
-        for await (const e of parseEvents(res.body!)) {
-          failures = 0;
-          if (e.id !== undefined) last = e.id;
-          if (e.event === 'end') return;
-          await onEvent(e);
+      const events = parseEvents(res.body!);
+      for (;;) {
+        let next: IteratorResult<ServerEvent>;
+        try {
+          next = await events.next();
+        } catch (err) {
+          if (o.signal?.aborted) return last;
+          if (++failures > (o.retries ?? 5)) throw unreachable(this.baseUrl, err);
+          break;
         }
-      } catch (err) {
-        if (o.signal?.aborted) return;
-        if (++failures > (o.retries ?? 5)) throw unreachable(this.baseUrl, err);
+        if (next.done) break;
+        const e = next.value;
+        failures = 0;
+        if (e.id !== undefined) last = e.id;
+        if (e.event === 'end') {
+          await events.return(undefined).catch(() => undefined);
+          return last;
+        }
+        // The handler's own errors (an API error while it reads the operation) are the caller's.
+        await onEvent(e);
       }
       // Closed without `end` (a proxy's idle timeout, a server restart): resume where it stopped.
       await sleep(Math.min(5_000, 250 * 2 ** failures));

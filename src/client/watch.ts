@@ -84,9 +84,13 @@ export async function watch(ctx: Ctx, project: string, cluster: string, o: Watch
   view.update(op, messages);
   const ticker = ctx.out.tty && ctx.out.format === 'table' ? setInterval(() => view.update(op, messages), 1000) : undefined;
   try {
-    {
-      // Also for a finished operation: the stream replays its events, then ends at once.
-      await ctx.api.stream(`/projects/${enc(project)}/clusters/${enc(op.ClusterID)}/events`, async (e) => {
+    let last: string | undefined;
+    // Also for a finished operation: the stream replays its events, then ends at once. The server
+    // ends a stream after an hour, or when the cluster has no active operation while ours is still
+    // finishing its last write: follow again from the last event until the operation is final.
+    for (let round = 0; ; round++) {
+      if (round > 0) await new Promise((r) => setTimeout(r, 1000));
+      last = await ctx.api.stream(`/projects/${enc(project)}/clusters/${enc(op.ClusterID)}/events`, async (e) => {
         let ev: EventView;
         try {
           ev = JSON.parse(e.data) as EventView;
@@ -97,20 +101,15 @@ export async function watch(ctx: Ctx, project: string, cluster: string, o: Watch
         messages.set(stepKey(ev), ev.Message);
         view.event(ev);
         await refresh();
-      });
-    }
-    await refresh();
-    // The stream ends when the cluster has no active operation; ours may still be finishing its
-    // last write, or queued behind another: poll the little that is left.
-    for (let i = 0; !FINAL.includes(op.Status) && i < 600; i++) {
-      await new Promise((r) => setTimeout(r, 1000));
+      }, { lastEventId: last });
       await refresh();
+      if (FINAL.includes(op.Status)) break;
     }
   } finally {
     if (ticker) clearInterval(ticker);
   }
   view.done(op);
-  return FINAL.includes(op.Status) ? exitOf(op) : EXIT.operationFailed;
+  return exitOf(op);
 }
 
 /** The cluster's name while it exists (a deleted one is known by its ID only). */
