@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `michman` command: serve, worker, janitor, migrate, catalog import.
+// The `michman` command: serve, worker, janitor, migrate, catalog import; and the HTTP client (src/client/).
 import { Command } from 'commander';
 import { loadConfig, ConfigError } from './config/load.js';
 import { serve, openStore, logger, machinery, startWorker, stopWorker } from './app.js';
@@ -11,6 +11,7 @@ import { readSparkPins, sparkArtifacts } from './deploy/ansible/sparkArtifacts.j
 import { PACKAGE_ROOT } from './paths.js';
 import { join } from 'node:path';
 import { issueApiToken, tokenRepo } from './auth/tokens.js';
+import { registerClientCommands } from './client/index.js';
 
 const program = new Command('michman').version(VERSION).description('Clusters of services in your cloud project');
 program.option('-c, --config <file>', 'YAML configuration file (default: configs/config.yaml when it exists)');
@@ -196,6 +197,8 @@ token
       await store.close();
     }
   });
+
+registerClientCommands(program);
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof ConfigError) process.stderr.write(`michman: configuration error: ${err.message}\n`);

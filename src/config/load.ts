@@ -31,6 +31,8 @@ const ENV_PREFIX = 'MICHMAN_';
 const ENV_IGNORED_PREFIX = 'MICHMAN_TEST_';
 // Secrets of the env secret store (src/secrets/env.ts), not configuration keys.
 const ENV_SECRET_PREFIX = 'MICHMAN_SECRET_';
+// The client's variables (src/client/context.ts): a shell that sets them may also run `michman serve`.
+const ENV_CLIENT = new Set(['MICHMAN_URL', 'MICHMAN_API_TOKEN']);
 
 /** Replaces the password of a URL (userinfo or `password=` query parameter) with `***`. */
 export function redactUrl(url: string): string {
@@ -57,7 +59,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): MichmanConfig {
   if (file) for (const [key, value] of Object.entries(readYaml(file))) set(key, value, file);
 
   for (const [name, text] of Object.entries(opts.env ?? process.env)) {
-    if (text === undefined || !name.startsWith(ENV_PREFIX) || name.startsWith(ENV_IGNORED_PREFIX) || name.startsWith(ENV_SECRET_PREFIX)) continue;
+    if (text === undefined || !name.startsWith(ENV_PREFIX) || name.startsWith(ENV_IGNORED_PREFIX) || name.startsWith(ENV_SECRET_PREFIX) || ENV_CLIENT.has(name)) continue;
     const key = name.slice(ENV_PREFIX.length).toLowerCase();
     if (!keySchema(key)) throw new ConfigError(name, `unknown environment variable ${name}: no configuration key '${key}'`);
     set(key, fromText(key, text, `environment variable ${name}`), name);
