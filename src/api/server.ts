@@ -22,6 +22,9 @@ import { authRoutes } from './routes/auth.js';
 import { logRoutes } from './routes/logs.js';
 import { finishDocument } from './openapi.js';
 import type { AuthSetup } from '../auth/setup.js';
+import type { SecretStore } from '../secrets/types.js';
+import { MemorySecretStore } from '../secrets/memory.js';
+import { credentialsRoutes } from './routes/credentials.js';
 
 export interface ServerOptions {
   store: Store;
@@ -39,6 +42,8 @@ export interface ServerOptions {
   logsDir?: string;
   /** Idempotency-Key retention and purge interval (default: 24 h, purged every 10 minutes). */
   idempotency?: IdempotencyOptions;
+  /** Where services' passwords are kept (secrets_store); absent: this process's memory (tests). */
+  secrets?: SecretStore;
 }
 
 export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
@@ -121,7 +126,9 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   projectRoutes(app, o.store);
   configRoutes(app, o.store);
   templateRoutes(app, o.store);
-  clusterRoutes(app, o.store, { store: o.store, deployer: o.deployer, onEnqueue: o.onEnqueue, quota: o.quota });
+  const secrets = o.secrets ?? new MemorySecretStore();
+  clusterRoutes(app, o.store, { store: o.store, deployer: o.deployer, onEnqueue: o.onEnqueue, quota: o.quota, secrets });
+  credentialsRoutes(app, o.store, secrets);
 
   await app.ready();
   return app;
