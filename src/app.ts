@@ -147,7 +147,16 @@ export function startWorker(store: Store, config: MichmanConfig, log: Logger, m:
     remove: s(config.delete_deadline_seconds),
     deprovision: s(config.delete_deadline_seconds),
   };
-  const worker = new Worker(store, { ...m, concurrency: config.workers, leaseMs: s(config.lease_seconds), deadlines, log, secrets });
+  const worker = new Worker(store, {
+    ...m,
+    concurrency: config.workers,
+    leaseMs: s(config.lease_seconds),
+    deadlines,
+    log,
+    secrets,
+    healthIntervalMs: s(config.health_interval),
+    healthTimeoutMs: Math.min(s(config.health_deadline_seconds), 30_000),
+  });
   worker.start();
   if (m.provider.listTaggedClusters && config.janitor_interval_seconds > 0) {
     janitors.set(worker, new PeriodicJanitor(m.provider, storeDirectory(store), { intervalMs: s(config.janitor_interval_seconds), remove: config.janitor_delete, log }).start());
