@@ -6,6 +6,7 @@ import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { Store } from './store/store.js';
 import { buildServer } from './api/server.js';
+import { Metrics } from './metrics.js';
 import { startAuth } from './auth/start.js';
 import { requestSerializer } from './auth/redact.js';
 import { databaseUrlFromSecrets } from './secrets/database.js';
@@ -136,7 +137,7 @@ export async function stopWorker(worker: Worker | undefined): Promise<void> {
   await worker.stop();
 }
 
-export function startWorker(store: Store, config: MichmanConfig, log: Logger, m: { provider: Provider; deployer: Deployer }, secrets: SecretStore = openSecretStore(config)): Worker | undefined {
+export function startWorker(store: Store, config: MichmanConfig, log: Logger, m: { provider: Provider; deployer: Deployer }, secrets: SecretStore = openSecretStore(config), metrics?: Metrics): Worker | undefined {
   if (config.workers === 0) return undefined;
   const s = (n: number) => n * 1000;
   const deadlines = {
@@ -156,6 +157,7 @@ export function startWorker(store: Store, config: MichmanConfig, log: Logger, m:
     secrets,
     healthIntervalMs: s(config.health_interval),
     healthTimeoutMs: Math.min(s(config.health_deadline_seconds), 30_000),
+    ...(metrics ? { onClaim: (op: { kind: string; attempt: number; createdAt: number }, now: number) => op.attempt === 1 && metrics.claimed(op.kind, op.createdAt, now) } : {}),
   });
   worker.start();
   if (m.provider.listTaggedClusters && config.janitor_interval_seconds > 0) {
@@ -179,8 +181,9 @@ export async function serve(config: MichmanConfig): Promise<Running> {
   const secrets = openSecretStore(config);
   const sealed = await sealStoredPasswords(store, secrets);
   if (sealed > 0) log.info({ services: sealed }, 'passwords stored in plain text by an older version moved to the secret store');
-  const worker = startWorker(store, config, logger(config, 'launcher'), m, secrets);
-  const app = await buildServer({ store, logger: log, logsDir: config.logs_file_path, bodyLimit: config.body_limit, deployer: m.deployer, onEnqueue: () => worker?.notify(), auth, quota: quotaCheck(config, m.provider), secrets });
+  const metrics = new Metrics(store);
+  const worker = startWorker(store, config, logger(config, 'launcher'), m, secrets, metrics);
+  const app = await buildServer({ store, logger: log, logsDir: config.logs_file_path, bodyLimit: config.body_limit, deployer: m.deployer, onEnqueue: () => worker?.notify(), auth, quota: quotaCheck(config, m.provider), secrets, metrics, metricsToken: config.metrics_token });
   const { host, port } = parseListen(config.listen);
   const url = await app.listen({ host, port });
   return {

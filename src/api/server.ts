@@ -25,6 +25,8 @@ import type { AuthSetup } from '../auth/setup.js';
 import type { SecretStore } from '../secrets/types.js';
 import { MemorySecretStore } from '../secrets/memory.js';
 import { credentialsRoutes } from './routes/credentials.js';
+import { opsRoutes } from './routes/ops.js';
+import { Metrics } from '../metrics.js';
 
 export interface ServerOptions {
   store: Store;
@@ -44,6 +46,10 @@ export interface ServerOptions {
   idempotency?: IdempotencyOptions;
   /** Where services' passwords are kept (secrets_store); absent: this process's memory (tests). */
   secrets?: SecretStore;
+  /** Prometheus metrics (GET /metrics); absent: the server makes its own. */
+  metrics?: Metrics;
+  /** Bearer token /metrics wants (metrics_token); absent: open, as /healthz and /readyz. */
+  metricsToken?: string;
 }
 
 export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
@@ -97,6 +103,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   );
 
   // Before every route, so the hooks cover them all (and the 404 handler).
+  opsRoutes(app, o.store, o.metrics ?? new Metrics(o.store, { defaultMetrics: false }), { metricsToken: o.metricsToken });
   const authRuntime = registerAuth(app, o.store, o.auth);
   registerIdempotency(app, o.store, o.idempotency);
 

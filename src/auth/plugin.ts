@@ -20,8 +20,11 @@ export { SESSION_COOKIE } from './cookies.js';
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
+/** Probes and metrics (api/routes/ops.ts): no login, and nothing to authenticate. */
+const isProbe = (path: string): boolean => path === '/healthz' || path === '/readyz' || path === '/metrics';
+
 /** Routes every caller reaches: what the service is, its documentation, and logging in and out. */
-const isPublic = (path: string): boolean => path === '/version' || path === '/api' || path.startsWith('/api/') || path === '/auth' || path === '/logout';
+const isPublic = (path: string): boolean => path === '/version' || isProbe(path) || path === '/api' || path.startsWith('/api/') || path === '/auth' || path === '/logout';
 
 /** What the auth routes (api/routes/auth.ts) need of the hooks' state. */
 export interface AuthRuntime {
@@ -151,6 +154,8 @@ export function registerAuth(app: FastifyInstance, store: Store, setup: AuthSetu
   if (setup.model !== 'none') {
     app.addHook('onRequest', async (req, reply) => {
       const path = pathOf(req.url);
+      // A bearer on /metrics is the metrics_token, not a login: no identity provider is asked.
+      if (isProbe(path)) return;
       const open = isPublic(path);
       let identity: Identity | undefined;
       try {

@@ -159,6 +159,7 @@ export const ConfigSchema = Type.Object(
       description: 'HTTP listen address as host:port; IPv6 hosts in brackets, e.g. [::1]:8081.',
       default: '127.0.0.1:8081',
     }),
+    metrics_token: str('Bearer token GET /metrics requires; unset = /metrics is open on the listen address, like /healthz and /readyz (it shows counts and route patterns, no names).', { secret: true }),
     log_level: oneOf(LOG_LEVELS, 'Service log level.', 'info'),
     body_limit: Type.Integer({ description: 'Maximum request body size in bytes.', default: 1048576, minimum: 1 }),
     workers: Type.Integer({

@@ -33,6 +33,8 @@ export interface WorkerOptions {
   healthIntervalMs?: number;
   /** The longest one cluster's periodic check may take (default 30 s). */
   healthTimeoutMs?: number;
+  /** Called for each operation this worker claims (metrics: claim latency). */
+  onClaim?: (op: Operation, now: number) => void;
   /** Where the services' passwords are (given ones, and those generated here); see secretDeployer.ts. */
   secrets?: SecretStore;
   log?: { error(obj: object, msg: string): void; info(obj: object, msg: string): void };
@@ -174,6 +176,7 @@ export class Worker {
         }, { readCommitted: true });
         // Rows someone else held a moment ago: look again after the gap, not at the next poll.
         if (contended) this.tickAgain = true;
+        if (this.o.onClaim) for (const op of ops) this.o.onClaim(op, Date.now());
         for (const op of ops) {
           const p = this.execute(op, started.has(op.clusterId)).finally(() => {
             this.running.delete(p);

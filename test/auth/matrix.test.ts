@@ -99,6 +99,9 @@ for (const backend of backends()) {
     const routes = (): [string, string, Rule, unknown?][] => [
       ['GET', '/version', 'public'],
       ['GET', '/api/openapi.json', 'public'],
+      ['GET', '/healthz', 'public'],
+      ['GET', '/readyz', 'public'],
+      ['GET', '/metrics', 'public'],
       ['GET', '/projects', 'user'],
       ['GET', '/configs', 'user'],
       ['GET', '/configs/kv', 'user'],
