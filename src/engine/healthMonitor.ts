@@ -12,6 +12,7 @@ import type { Deployer, HealthResult } from '../deploy/types.js';
 import type { StoredPlan } from '../domain/operation.js';
 import type { EngineEvent } from '../domain/nodes.js';
 import { HealthRepo, CHECKED_STATUSES, type DueCluster } from '../store/repos/health.js';
+import { raceAbort } from '../abort.js';
 
 export const SERVICE_ACTIVE = 'ACTIVE';
 export const SERVICE_UNHEALTHY = 'UNHEALTHY';
@@ -118,8 +119,8 @@ export class HealthMonitor {
       const nodes = names.map((n) => live.get(n));
       // A node that is gone is the reconciler's to report (MISSING), not a service's health.
       if (nodes.some((n) => n === undefined)) return undefined;
-      const h: HealthResult = await this.o.deployer
-        .health(ctx, { type: s.type, version: s.version, config: s.config, params: s.params, accessPort: s.accessPort, nodes: nodes as ProvisionedNode[] })
+      // Raced with the timeout: a deployer that keeps retrying must not hold the claim past its lease.
+      const h: HealthResult = await raceAbort(this.o.deployer.health(ctx, { type: s.type, version: s.version, config: s.config, params: s.params, accessPort: s.accessPort, nodes: nodes as ProvisionedNode[] }), signal)
         .catch((err: unknown) => ({ healthy: false, detail: signal.aborted ? `no answer within ${Math.round(this.timeoutMs / 1000)} s` : (err as Error).message }));
       verdicts.push({ serviceId: svc.ID ?? s.id, type: s.type, healthy: h.healthy, detail: h.detail });
     }
