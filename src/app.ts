@@ -1,10 +1,12 @@
 // Start-up shared by the CLI and the benchmarks: config → store (migrated) → built-in catalog →
 // provider, deployer and workers → API.
 import { join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { Store } from './store/store.js';
 import { buildServer } from './api/server.js';
+import { Metrics } from './metrics.js';
 import { startAuth } from './auth/start.js';
 import { requestSerializer } from './auth/redact.js';
 import { databaseUrlFromSecrets } from './secrets/database.js';
@@ -24,9 +26,9 @@ import { ansibleSettings, ourAnsibleVars } from './machinery/ansibleSettings.js'
 import { AnsibleDeployer, catalogTypes } from './deploy/ansible/deployer.js';
 import { StoredSshKey } from './deploy/ansible/storedKey.js';
 import { PACKAGE_ROOT } from './paths.js';
-import { openSecretStore } from './secrets/index.js';
+import { openSecretStore, type SecretStore } from './secrets/index.js';
 import { PeriodicJanitor, storeDirectory } from './engine/janitor.js';
-import type { QuotaCheck } from './clusters/index.js';
+import { sealStoredPasswords, type QuotaCheck } from './clusters/index.js';
 
 export interface Running {
   app: FastifyInstance;
@@ -37,6 +39,8 @@ export interface Running {
 }
 
 export async function openStore(config: MichmanConfig): Promise<Store> {
+  // The data directory holds the database, secrets and keys: nobody else's to list (0700).
+  if (!existsSync(config.data_dir)) mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
   const url = config.database_url || (config.storage !== 'sqlite' && config.mysql_key ? await databaseUrlFromSecrets(config.storage, config.mysql_key, openSecretStore(config)) : config.database_url);
   const store = await Store.open({ storage: config.storage, url });
   await store.migrate();
@@ -69,7 +73,23 @@ export function machinery(config: MichmanConfig): { provider: Provider; deployer
   }
   if (config.provider === 'nspawn') return nspawnMachinery(config, { secretStore: openSecretStore(config) });
   if (config.provider !== 'local') throw new Error(`provider ${config.provider} is not available in this build`);
+  if (process.getuid?.() === 0) searchable(config.data_dir);
   return { provider: new LocalProvider({ dataRoot: join(config.data_dir, 'nodes') }), deployer: new LocalDeployer() };
+}
+
+/**
+ * Run as root, the local provider starts services as their own users (redis, postgres, ...), who
+ * must pass through the data directory to their nodes' directories: it becomes 0711, traversable
+ * but still unlistable; the database and secrets files in it stay 0600.
+ */
+function searchable(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const mode = statSync(dir).mode & 0o777;
+    if ((mode & 0o011) !== 0o011) chmodSync(dir, mode | 0o011);
+  } catch {
+    // the provider's own checks name the directory a service user cannot reach
+  }
 }
 
 /**
@@ -119,7 +139,7 @@ export async function stopWorker(worker: Worker | undefined): Promise<void> {
   await worker.stop();
 }
 
-export function startWorker(store: Store, config: MichmanConfig, log: Logger, m: { provider: Provider; deployer: Deployer }): Worker | undefined {
+export function startWorker(store: Store, config: MichmanConfig, log: Logger, m: { provider: Provider; deployer: Deployer }, secrets: SecretStore = openSecretStore(config), metrics?: Metrics): Worker | undefined {
   if (config.workers === 0) return undefined;
   const s = (n: number) => n * 1000;
   const deadlines = {
@@ -130,7 +150,17 @@ export function startWorker(store: Store, config: MichmanConfig, log: Logger, m:
     remove: s(config.delete_deadline_seconds),
     deprovision: s(config.delete_deadline_seconds),
   };
-  const worker = new Worker(store, { ...m, concurrency: config.workers, leaseMs: s(config.lease_seconds), deadlines, log });
+  const worker = new Worker(store, {
+    ...m,
+    concurrency: config.workers,
+    leaseMs: s(config.lease_seconds),
+    deadlines,
+    log,
+    secrets,
+    healthIntervalMs: s(config.health_interval),
+    healthTimeoutMs: Math.min(s(config.health_deadline_seconds), 30_000),
+    ...(metrics ? { onClaim: (op: { kind: string; attempt: number; createdAt: number }, now: number) => op.attempt === 1 && metrics.claimed(op.kind, op.createdAt, now) } : {}),
+  });
   worker.start();
   if (m.provider.listTaggedClusters && config.janitor_interval_seconds > 0) {
     janitors.set(worker, new PeriodicJanitor(m.provider, storeDirectory(store), { intervalMs: s(config.janitor_interval_seconds), remove: config.janitor_delete, log }).start());
@@ -149,8 +179,13 @@ export async function serve(config: MichmanConfig): Promise<Running> {
   }
   const auth = await startAuth(config, log);
   const m = machinery(config);
-  const worker = startWorker(store, config, logger(config, 'launcher'), m);
-  const app = await buildServer({ store, logger: log, logsDir: config.logs_file_path, bodyLimit: config.body_limit, deployer: m.deployer, onEnqueue: () => worker?.notify(), auth, quota: quotaCheck(config, m.provider) });
+  // One secret store for the API (passwords given at POST) and the workers (that deploy with them).
+  const secrets = openSecretStore(config);
+  const sealed = await sealStoredPasswords(store, secrets);
+  if (sealed > 0) log.info({ services: sealed }, 'passwords stored in plain text by an older version moved to the secret store');
+  const metrics = new Metrics(store);
+  const worker = startWorker(store, config, logger(config, 'launcher'), m, secrets, metrics);
+  const app = await buildServer({ store, logger: log, logsDir: config.logs_file_path, bodyLimit: config.body_limit, deployer: m.deployer, onEnqueue: () => worker?.notify(), auth, quota: quotaCheck(config, m.provider), secrets, metrics, metricsToken: config.metrics_token });
   const { host, port } = parseListen(config.listen);
   const url = await app.listen({ host, port });
   return {

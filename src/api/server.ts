@@ -22,6 +22,11 @@ import { authRoutes } from './routes/auth.js';
 import { logRoutes } from './routes/logs.js';
 import { finishDocument } from './openapi.js';
 import type { AuthSetup } from '../auth/setup.js';
+import type { SecretStore } from '../secrets/types.js';
+import { MemorySecretStore } from '../secrets/memory.js';
+import { credentialsRoutes } from './routes/credentials.js';
+import { opsRoutes } from './routes/ops.js';
+import { Metrics } from '../metrics.js';
 
 export interface ServerOptions {
   store: Store;
@@ -39,6 +44,12 @@ export interface ServerOptions {
   logsDir?: string;
   /** Idempotency-Key retention and purge interval (default: 24 h, purged every 10 minutes). */
   idempotency?: IdempotencyOptions;
+  /** Where services' passwords are kept (secrets_store); absent: this process's memory (tests). */
+  secrets?: SecretStore;
+  /** Prometheus metrics (GET /metrics); absent: the server makes its own. */
+  metrics?: Metrics;
+  /** Bearer token /metrics wants (metrics_token); absent: open, as /healthz and /readyz. */
+  metricsToken?: string;
 }
 
 export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
@@ -92,6 +103,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   );
 
   // Before every route, so the hooks cover them all (and the 404 handler).
+  opsRoutes(app, o.store, o.metrics ?? new Metrics(o.store, { defaultMetrics: false }), { metricsToken: o.metricsToken });
   const authRuntime = registerAuth(app, o.store, o.auth);
   registerIdempotency(app, o.store, o.idempotency);
 
@@ -121,7 +133,9 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   projectRoutes(app, o.store);
   configRoutes(app, o.store);
   templateRoutes(app, o.store);
-  clusterRoutes(app, o.store, { store: o.store, deployer: o.deployer, onEnqueue: o.onEnqueue, quota: o.quota });
+  const secrets = o.secrets ?? new MemorySecretStore();
+  clusterRoutes(app, o.store, { store: o.store, deployer: o.deployer, onEnqueue: o.onEnqueue, quota: o.quota, secrets });
+  credentialsRoutes(app, o.store, secrets);
 
   await app.ready();
   return app;

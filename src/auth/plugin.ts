@@ -20,8 +20,11 @@ export { SESSION_COOKIE } from './cookies.js';
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
+/** Probes and metrics (api/routes/ops.ts): no login, and nothing to authenticate. */
+const isProbe = (path: string): boolean => path === '/healthz' || path === '/readyz' || path === '/metrics';
+
 /** Routes every caller reaches: what the service is, its documentation, and logging in and out. */
-const isPublic = (path: string): boolean => path === '/version' || path === '/api' || path.startsWith('/api/') || path === '/auth' || path === '/logout';
+const isPublic = (path: string): boolean => path === '/version' || isProbe(path) || path === '/api' || path.startsWith('/api/') || path === '/auth' || path === '/logout';
 
 /** What the auth routes (api/routes/auth.ts) need of the hooks' state. */
 export interface AuthRuntime {
@@ -57,7 +60,9 @@ export function registerAuth(app: FastifyInstance, store: Store, setup: AuthSetu
   // leaves, so a client that reads /audit right after sees its own request there.
   app.addHook('onSend', async (req, reply, payload) => {
     const path = pathOf(req.url);
-    if (!MUTATING.has(req.method) && path !== '/auth' && path !== '/logout') return payload;
+    // Routes that reveal secrets (route config `audit`) are audited although they only read.
+    const audited = (req.routeOptions.config as { audit?: boolean } | undefined)?.audit === true;
+    if (!MUTATING.has(req.method) && path !== '/auth' && path !== '/logout' && !audited) return payload;
     if (path === '/auth' && reply.statusCode === 302) return payload; // a login that only started
     try {
       const entry: Omit<AuditEntry, 'id'> = {
@@ -149,6 +154,8 @@ export function registerAuth(app: FastifyInstance, store: Store, setup: AuthSetu
   if (setup.model !== 'none') {
     app.addHook('onRequest', async (req, reply) => {
       const path = pathOf(req.url);
+      // A bearer on /metrics is the metrics_token, not a login: no identity provider is asked.
+      if (isProbe(path)) return;
       const open = isPublic(path);
       let identity: Identity | undefined;
       try {

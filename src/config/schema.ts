@@ -164,6 +164,7 @@ export const ConfigSchema = Type.Object(
       description: 'HTTP listen address as host:port; IPv6 hosts in brackets, e.g. [::1]:8081.',
       default: '127.0.0.1:8081',
     }),
+    metrics_token: str('Bearer token GET /metrics requires; unset = /metrics is open on the listen address, like /healthz and /readyz (it shows counts and route patterns, no names).', { secret: true }),
     log_level: oneOf(LOG_LEVELS, 'Service log level.', 'info'),
     body_limit: Type.Integer({ description: 'Maximum request body size in bytes.', default: 1048576, minimum: 1 }),
     workers: Type.Integer({
@@ -189,6 +190,11 @@ export const ConfigSchema = Type.Object(
       minimum: 0,
     }),
     health_deadline_seconds: Type.Integer({ description: 'Deadline of the health phase.', default: 600, minimum: 1 }),
+    health_interval: Type.Integer({
+      description: 'Seconds between two runs of the health check of every service of a settled cluster, by the workers (a failing service is UNHEALTHY, its cluster DEGRADED); 0 = never.',
+      default: 30,
+      minimum: 0,
+    }),
     delete_deadline_seconds: Type.Integer({ description: 'Deadline of removing services and nodes.', default: 1800, minimum: 1 }),
     lease_seconds: Type.Integer({
       description: 'How long a worker holds an operation without a heartbeat before another worker may take it over.',

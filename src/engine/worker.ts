@@ -13,6 +13,10 @@ import { statusOnStart, statusOnSuccess, statusOnFailure, ownedStatuses } from '
 import { runOperation, type Deadlines, type StepRecord, type OperationKind } from './runner.js';
 import { JournalWriter } from './journalWriter.js';
 import { Reconciler } from './reconciler.js';
+import { SecretResolvingDeployer } from './secretDeployer.js';
+import { HealthMonitor } from './healthMonitor.js';
+import type { SecretStore } from '../secrets/types.js';
+import { serviceSecretPath } from '../domain/credentials.js';
 
 export interface WorkerOptions {
   provider: Provider;
@@ -25,6 +29,14 @@ export interface WorkerOptions {
   /** How often settled clusters are compared with the provider (MISSING nodes); 0 = never. */
   reconcileMs?: number;
   id?: string;
+  /** Every how long each settled cluster's services are health-checked again (health_interval); 0/absent = never. */
+  healthIntervalMs?: number;
+  /** The longest one cluster's periodic check may take (default 30 s). */
+  healthTimeoutMs?: number;
+  /** Called for each operation this worker claims (metrics: claim latency). */
+  onClaim?: (op: Operation, now: number) => void;
+  /** Where the services' passwords are (given ones, and those generated here); see secretDeployer.ts. */
+  secrets?: SecretStore;
   log?: { error(obj: object, msg: string): void; info(obj: object, msg: string): void };
 }
 
@@ -46,6 +58,10 @@ export class Worker {
   /** Journal saves, event appends, starts and finishes of all this worker's operations, in batches. */
   private readonly writer: JournalWriter;
   private readonly reconciler: Reconciler;
+  /** The periodic health check, when health_interval is set. */
+  readonly health: HealthMonitor | undefined;
+  /** The deployer with the services' passwords filled in from the secret store. */
+  readonly deployer: Deployer;
 
   constructor(
     private readonly store: Store,
@@ -54,6 +70,10 @@ export class Worker {
     this.id = o.id ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.writer = new JournalWriter(store, this.id);
     this.reconciler = new Reconciler(store, o.provider);
+    this.deployer = new SecretResolvingDeployer(o.deployer, o.secrets);
+    if ((o.healthIntervalMs ?? 0) > 0) {
+      this.health = new HealthMonitor(store, { provider: o.provider, deployer: this.deployer, intervalMs: o.healthIntervalMs!, checkTimeoutMs: o.healthTimeoutMs, log: o.log });
+    }
     this.leaseMs = o.leaseMs ?? 30_000;
     this.pollMs = o.pollMs ?? 500;
   }
@@ -62,6 +82,7 @@ export class Worker {
     if (!this.stopped) return;
     this.stopped = false;
     this.schedule(0);
+    this.health?.start();
     if (this.o.reconcileMs !== 0) {
       this.reconcileTimer = setInterval(() => {
         if (this.reconciling) return;
@@ -80,6 +101,7 @@ export class Worker {
     this.stopped = true;
     clearTimeout(this.timer);
     clearInterval(this.reconcileTimer);
+    await this.health?.stop();
     await this.reconciling;
     for (const c of this.cancels.values()) c.abort(new LeaseLost('worker stopping'));
     await Promise.allSettled([...this.running]);
@@ -154,6 +176,7 @@ export class Worker {
         }, { readCommitted: true });
         // Rows someone else held a moment ago: look again after the gap, not at the next poll.
         if (contended) this.tickAgain = true;
+        if (this.o.onClaim) for (const op of ops) this.o.onClaim(op, Date.now());
         for (const op of ops) {
           const p = this.execute(op, started.has(op.clusterId)).finally(() => {
             this.running.delete(p);
@@ -222,7 +245,7 @@ export class Worker {
         clusterId: cluster.ID,
         clusterName: cluster.Name,
         provider: this.o.provider,
-        deployer: this.o.deployer,
+        deployer: this.deployer,
         deadlines: this.o.deadlines,
         cancel: cancel.signal,
         journal: {
@@ -239,6 +262,9 @@ export class Worker {
         },
       });
       if (lost) return;
+      if (result.status === 'succeeded' && op.kind === 'delete' && this.o.secrets) {
+        for (const s of plan.services) await this.o.secrets.delete(serviceSecretPath(op.clusterId, s.type)).catch(() => undefined);
+      }
       events.push({
         level: result.status === 'succeeded' ? 'info' : 'error',
         phase: 'finish',

@@ -74,6 +74,12 @@ export class Store {
     return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
   }
 
+  /** Migrations of this version not applied to the database (empty = the schema is current). */
+  async pendingMigrations(): Promise<string[]> {
+    const migrator = new Migrator({ db: this.db, provider: migrationProvider(this.kit) });
+    return (await migrator.getMigrations()).filter((m) => m.executedAt === undefined).map((m) => m.name);
+  }
+
   /**
    * Runs fn in one transaction. A deadlock or serialization failure (concurrent writers on
    * MariaDB/PostgreSQL) rolls back and runs fn again, a few times, before giving up.

@@ -108,6 +108,16 @@ export class LocalDeployer implements Deployer {
     return m.companion ? [[m.companion, { ...d, type: m.companion.type, accessPort: 0 }], [m, d]] : [[m, d]];
   }
 
+  /** The secrets a deployed service runs with, by config parameter (generated ones the parameter left empty). */
+  async secretsInUse(d: Pick<ServiceDeployment, 'type' | 'nodes'>): Promise<Record<string, string>> {
+    const m = this.modules.get(d.type);
+    if (!m) return {};
+    const have = await this.credentials(d);
+    const out: Record<string, string> = {};
+    for (const [key, param] of Object.entries(m.secretParams)) if (param && have[key]) out[param] = have[key];
+    return out;
+  }
+
   async deploy(ctx: StepContext, d: ServiceDeployment): Promise<void> {
     if (ctx.signal.aborted) throw abortError(ctx.signal);
     const m = this.module(d.type);
