@@ -23,9 +23,9 @@ import { nspawnMachinery } from './machinery/nspawn.js';
 import { AnsibleDeployer, catalogTypes } from './deploy/ansible/deployer.js';
 import { StoredSshKey } from './deploy/ansible/storedKey.js';
 import { PACKAGE_ROOT } from './paths.js';
-import { openSecretStore } from './secrets/index.js';
+import { openSecretStore, type SecretStore } from './secrets/index.js';
 import { PeriodicJanitor, storeDirectory } from './engine/janitor.js';
-import type { QuotaCheck } from './clusters/index.js';
+import { sealStoredPasswords, type QuotaCheck } from './clusters/index.js';
 
 export interface Running {
   app: FastifyInstance;
@@ -117,7 +117,7 @@ export async function stopWorker(worker: Worker | undefined): Promise<void> {
   await worker.stop();
 }
 
-export function startWorker(store: Store, config: MichmanConfig, log: Logger, m: { provider: Provider; deployer: Deployer }): Worker | undefined {
+export function startWorker(store: Store, config: MichmanConfig, log: Logger, m: { provider: Provider; deployer: Deployer }, secrets: SecretStore = openSecretStore(config)): Worker | undefined {
   if (config.workers === 0) return undefined;
   const s = (n: number) => n * 1000;
   const deadlines = {
@@ -128,7 +128,7 @@ export function startWorker(store: Store, config: MichmanConfig, log: Logger, m:
     remove: s(config.delete_deadline_seconds),
     deprovision: s(config.delete_deadline_seconds),
   };
-  const worker = new Worker(store, { ...m, concurrency: config.workers, leaseMs: s(config.lease_seconds), deadlines, log });
+  const worker = new Worker(store, { ...m, concurrency: config.workers, leaseMs: s(config.lease_seconds), deadlines, log, secrets });
   worker.start();
   if (m.provider.listTaggedClusters && config.janitor_interval_seconds > 0) {
     janitors.set(worker, new PeriodicJanitor(m.provider, storeDirectory(store), { intervalMs: s(config.janitor_interval_seconds), remove: config.janitor_delete, log }).start());
@@ -147,8 +147,12 @@ export async function serve(config: MichmanConfig): Promise<Running> {
   }
   const auth = await startAuth(config, log);
   const m = machinery(config);
-  const worker = startWorker(store, config, logger(config, 'launcher'), m);
-  const app = await buildServer({ store, logger: log, logsDir: config.logs_file_path, bodyLimit: config.body_limit, deployer: m.deployer, onEnqueue: () => worker?.notify(), auth, quota: quotaCheck(config, m.provider) });
+  // One secret store for the API (passwords given at POST) and the workers (that deploy with them).
+  const secrets = openSecretStore(config);
+  const sealed = await sealStoredPasswords(store, secrets);
+  if (sealed > 0) log.info({ services: sealed }, 'passwords stored in plain text by an older version moved to the secret store');
+  const worker = startWorker(store, config, logger(config, 'launcher'), m, secrets);
+  const app = await buildServer({ store, logger: log, logsDir: config.logs_file_path, bodyLimit: config.body_limit, deployer: m.deployer, onEnqueue: () => worker?.notify(), auth, quota: quotaCheck(config, m.provider), secrets });
   const { host, port } = parseListen(config.listen);
   const url = await app.listen({ host, port });
   return {

@@ -11,6 +11,8 @@ import { readSparkPins, sparkArtifacts } from './deploy/ansible/sparkArtifacts.j
 import { PACKAGE_ROOT } from './paths.js';
 import { join } from 'node:path';
 import { issueApiToken, tokenRepo } from './auth/tokens.js';
+import { openSecretStore } from './secrets/index.js';
+import { sealStoredPasswords } from './clusters/index.js';
 
 const program = new Command('michman').version(VERSION).description('Clusters of services in your cloud project');
 program.option('-c, --config <file>', 'YAML configuration file (default: configs/config.yaml when it exists)');
@@ -39,7 +41,9 @@ program
   .action(async () => {
     const cfg = config();
     const store = await openStore(cfg);
-    const worker = startWorker(store, { ...cfg, workers: Math.max(1, cfg.workers) }, logger(cfg, 'launcher'), machinery(cfg));
+    const secrets = openSecretStore(cfg);
+    await sealStoredPasswords(store, secrets);
+    const worker = startWorker(store, { ...cfg, workers: Math.max(1, cfg.workers) }, logger(cfg, 'launcher'), machinery(cfg), secrets);
     process.stderr.write(`michman worker ${worker?.id ?? ''} started\n`);
     const stop = () => {
       void (async () => {

@@ -24,6 +24,9 @@ import { finishDocument } from './openapi.js';
 import type { AuthSetup } from '../auth/setup.js';
 import { sessionRoutes } from './routes/session.js';
 import { webRoutes, DEFAULT_WEB_DIR } from './web.js';
+import type { SecretStore } from '../secrets/types.js';
+import { MemorySecretStore } from '../secrets/memory.js';
+import { credentialsRoutes } from './routes/credentials.js';
 
 export interface ServerOptions {
   store: Store;
@@ -43,6 +46,8 @@ export interface ServerOptions {
   idempotency?: IdempotencyOptions;
   /** The built web console served at / (default dist/web of the package); false: no console. */
   webDir?: string | false;
+  /** Where services' passwords are kept (secrets_store); absent: this process's memory (tests). */
+  secrets?: SecretStore;
 }
 
 export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
@@ -127,7 +132,9 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   projectRoutes(app, o.store);
   configRoutes(app, o.store);
   templateRoutes(app, o.store);
-  clusterRoutes(app, o.store, { store: o.store, deployer: o.deployer, onEnqueue: o.onEnqueue, quota: o.quota });
+  const secrets = o.secrets ?? new MemorySecretStore();
+  clusterRoutes(app, o.store, { store: o.store, deployer: o.deployer, onEnqueue: o.onEnqueue, quota: o.quota, secrets });
+  credentialsRoutes(app, o.store, secrets);
 
   await app.ready();
   return app;

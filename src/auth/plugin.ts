@@ -60,7 +60,9 @@ export function registerAuth(app: FastifyInstance, store: Store, setup: AuthSetu
   // leaves, so a client that reads /audit right after sees its own request there.
   app.addHook('onSend', async (req, reply, payload) => {
     const path = pathOf(req.url);
-    if (!MUTATING.has(req.method) && path !== '/auth' && path !== '/logout') return payload;
+    // Routes that reveal secrets (route config `audit`) are audited although they only read.
+    const audited = (req.routeOptions.config as { audit?: boolean } | undefined)?.audit === true;
+    if (!MUTATING.has(req.method) && path !== '/auth' && path !== '/logout' && !audited) return payload;
     if (path === '/auth' && reply.statusCode === 302) return payload; // a login that only started
     try {
       const entry: Omit<AuditEntry, 'id'> = {

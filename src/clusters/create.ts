@@ -13,6 +13,7 @@ import { notFound, validation } from '../domain/errors.js';
 import { newId } from '../store/ids.js';
 import type { ClusterDeps, QuotaCheck } from './deps.js';
 import { projectOf, typesFor, imageOf, refuseUnsupported } from './lookup.js';
+import { sealServices } from './secrets.js';
 
 export interface CreateInput {
   project: string;
@@ -60,14 +61,15 @@ export async function createCluster(deps: ClusterDeps, input: CreateInput): Prom
   const types = await typesFor(store, cluster.Services ?? []);
   const services = resolveNewClusterServices(cluster, types, { newId });
   await refuseUnsupported(deps, services);
+  const id = newId();
   const full: StoredCluster = {
-    ID: newId(),
+    ID: id,
     Name: cluster.Name!,
     DisplayName: cluster.DisplayName!,
     HostURL: '',
     EntityStatus: statusOnAccept('create'),
     ClusterType: '',
-    Services: services.map((s) => ({ ...s, URL: '', EntityStatus: '', Description: s.Description ?? '', DisplayName: s.DisplayName ?? '', Name: s.Name ?? '' })),
+    Services: await sealServices(deps.secrets, id, services.map((s) => ({ ...s, URL: '', EntityStatus: '', Description: s.Description ?? '', DisplayName: s.DisplayName ?? '', Name: s.Name ?? '' })), input.dryRun ?? false),
     NSlaves: cluster.NSlaves ?? 0,
     MasterIP: '',
     ProjectID: project.ID,

@@ -3,6 +3,7 @@
 import type { Store } from '../store/store.js';
 import type { OperationPlan } from '../domain/plan.js';
 import type { QuotaReport } from '../domain/quota.js';
+import type { SecretStore } from '../secrets/types.js';
 
 export interface QuotaCheck {
   check(plan: OperationPlan): Promise<QuotaReport>;
@@ -23,4 +24,6 @@ export interface ClusterDeps {
   onEnqueue?: () => void;
   /** Cloud providers: the plan against the project's quota (in dry runs; at create too when enforced). */
   quota?: QuotaCheck;
+  /** Where passwords given in service configs go (the database keeps a mask). */
+  secrets?: SecretStore;
 }

@@ -7,3 +7,5 @@ export { deleteCluster, type DeleteInput, type DeleteResult } from './delete.js'
 export { retryOperation, cancelOperation, getOperation, listOperations, lastOperationEvents, LOG_ACTIONS, type LogAction } from './operations.js';
 export { projectOf, clusterOf, historyOf } from './lookup.js';
 export { listClusters, listEvents } from './queries.js';
+export { clusterCredentials } from './credentials.js';
+export { sealStoredPasswords } from './secrets.js';

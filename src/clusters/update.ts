@@ -11,6 +11,7 @@ import { validation } from '../domain/errors.js';
 import { newId } from '../store/ids.js';
 import type { ClusterDeps } from './deps.js';
 import { clusterOf, typesFor, imageOf, refuseUnsupported } from './lookup.js';
+import { sealServices } from './secrets.js';
 
 export interface UpdateInput {
   project: string;
@@ -36,6 +37,7 @@ export async function updateCluster(deps: ClusterDeps, input: UpdateInput): Prom
   const u = checkClusterUpdate(cluster, input.changes, types, { newId });
   await refuseUnsupported(deps, u.added);
   const merged = { ...cluster, ...u.cluster } as StoredCluster;
+  merged.Services = await sealServices(deps.secrets, cluster.ID, merged.Services, input.dryRun ?? false);
   const plan: StoredPlan | undefined = u.operation ? buildCreatePlan(merged, types, await imageOf(store, merged)) : undefined;
   if (plan && u.scale && u.scale.to < u.scale.from) {
     const before = buildCreatePlan(cluster, types).nodes;

@@ -13,6 +13,9 @@ import { statusOnStart, statusOnSuccess, statusOnFailure, ownedStatuses } from '
 import { runOperation, type Deadlines, type StepRecord, type OperationKind } from './runner.js';
 import { JournalWriter } from './journalWriter.js';
 import { Reconciler } from './reconciler.js';
+import { SecretResolvingDeployer } from './secretDeployer.js';
+import type { SecretStore } from '../secrets/types.js';
+import { serviceSecretPath } from '../domain/credentials.js';
 
 export interface WorkerOptions {
   provider: Provider;
@@ -25,6 +28,8 @@ export interface WorkerOptions {
   /** How often settled clusters are compared with the provider (MISSING nodes); 0 = never. */
   reconcileMs?: number;
   id?: string;
+  /** Where the services' passwords are (given ones, and those generated here); see secretDeployer.ts. */
+  secrets?: SecretStore;
   log?: { error(obj: object, msg: string): void; info(obj: object, msg: string): void };
 }
 
@@ -46,6 +51,8 @@ export class Worker {
   /** Journal saves, event appends, starts and finishes of all this worker's operations, in batches. */
   private readonly writer: JournalWriter;
   private readonly reconciler: Reconciler;
+  /** The deployer with the services' passwords filled in from the secret store. */
+  readonly deployer: Deployer;
 
   constructor(
     private readonly store: Store,
@@ -54,6 +61,7 @@ export class Worker {
     this.id = o.id ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.writer = new JournalWriter(store, this.id);
     this.reconciler = new Reconciler(store, o.provider);
+    this.deployer = new SecretResolvingDeployer(o.deployer, o.secrets);
     this.leaseMs = o.leaseMs ?? 30_000;
     this.pollMs = o.pollMs ?? 500;
   }
@@ -222,7 +230,7 @@ export class Worker {
         clusterId: cluster.ID,
         clusterName: cluster.Name,
         provider: this.o.provider,
-        deployer: this.o.deployer,
+        deployer: this.deployer,
         deadlines: this.o.deadlines,
         cancel: cancel.signal,
         journal: {
@@ -239,6 +247,9 @@ export class Worker {
         },
       });
       if (lost) return;
+      if (result.status === 'succeeded' && op.kind === 'delete' && this.o.secrets) {
+        for (const s of plan.services) await this.o.secrets.delete(serviceSecretPath(op.clusterId, s.type)).catch(() => undefined);
+      }
       events.push({
         level: result.status === 'succeeded' ? 'info' : 'error',
         phase: 'finish',

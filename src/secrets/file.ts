@@ -5,6 +5,7 @@ import { promises as fs, constants } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { type SecretStore, type SecretData, SecretError, checkPath, keyOf } from './types.js';
+import { withFileLock } from '../host/fileLock.js';
 
 export class FileSecretStore implements SecretStore {
   readonly kind = 'file';
@@ -49,10 +50,15 @@ export class FileSecretStore implements SecretStore {
   }
 
   private write(change: (all: Record<string, SecretData>) => void): Promise<void> {
+    // The lock file: the API and workers (one process or several on this host, each with its own
+    // instance) read-modify-write the same file, and one must not drop another's change.
     const next = this.chain.then(async () => {
-      const all = await this.load();
-      change(all);
-      await this.save(all);
+      await fs.mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
+      await withFileLock(`${this.file}.lock`, AbortSignal.timeout(60_000), 30_000, async () => {
+        const all = await this.load();
+        change(all);
+        await this.save(all);
+      });
     });
     this.chain = next.catch(() => undefined);
     return next;

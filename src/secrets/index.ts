@@ -11,6 +11,7 @@ export { SecretError } from './types.js';
 export { FileSecretStore } from './file.js';
 export { EnvSecretStore, envName } from './env.js';
 export { VaultSecretStore } from './vault.js';
+export { MemorySecretStore } from './memory.js';
 
 type SecretsConfig = Pick<MichmanConfig, 'secrets_store' | 'secrets_file' | 'data_dir' | 'vault_addr' | 'token' | 'vault_kv_version'>;
 

@@ -35,7 +35,7 @@ describeEachStore('clusters', (ctx) => {
     await ctx.api.post('/flavors', flavor());
     for (const p of ['alpha', 'beta']) expect((await ctx.api.post('/projects', project(p))).status).toBe(201);
     for (const t of SERVICE_TYPES) expect((await ctx.api.post('/configs', t)).status).toBe(201);
-    worker = new Worker(ctx.api.store, { provider, deployer: new NoopDeployer(), pollMs: 20, leaseMs: 3_000, concurrency: 4, reconcileMs: 0 });
+    worker = new Worker(ctx.api.store, { provider, deployer: new NoopDeployer(), secrets: ctx.api.secrets, pollMs: 20, leaseMs: 3_000, concurrency: 4, reconcileMs: 0 });
     worker.start();
   });
   afterAll(async () => {

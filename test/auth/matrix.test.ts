@@ -142,6 +142,8 @@ for (const backend of backends()) {
       ['GET', '/projects/proj-a/clusters/ca-proj-a', 'A'],
       ['GET', `/projects/proj-a/clusters/${fx.clusterA}`, 'A'],
       ['GET', '/projects/proj-a/clusters/ca-proj-a/status', 'A'],
+      ['GET', '/projects/proj-a/clusters/ca-proj-a/credentials', 'A'],
+      ['GET', `/projects/proj-a/clusters/${fx.clusterA}/credentials`, 'A'],
       ['PUT', '/projects/proj-a/clusters/ca-proj-a', 'A', { ID: 'x' }],
       ['DELETE', '/projects/proj-a/clusters/missing', 'A'],
       ['GET', '/projects/proj-a/clusters/ca-proj-a/operations', 'A'],
@@ -186,6 +188,8 @@ for (const backend of backends()) {
     it('gives exact answers where the route decides', async () => {
       expect((await api.call('GET', '/projects/proj-a/clusters/ca-proj-a', creds.memberA)).data.ID).toBe(fx.clusterA);
       expect((await api.call('GET', '/projects/proj-a/clusters/ca-proj-a', creds.admin)).status).toBe(200);
+      expect((await api.call('GET', '/projects/proj-a/clusters/ca-proj-a/credentials', creds.memberA)).data).toEqual([]);
+      expect((await api.call('GET', '/projects/proj-a/clusters/ca-proj-a/credentials', creds.memberB)).status).toBe(403);
       expect((await api.call('GET', `/operations/${fx.opA}`, creds.memberA)).data.ClusterID).toBe(fx.clusterA);
       expect((await api.call('DELETE', '/projects/proj-a', creds.memberA)).status).toBe(400);
       expect((await api.call('GET', '/audit', creds.admin)).status).toBe(200);
@@ -236,7 +240,10 @@ for (const backend of backends()) {
       expect(entries.some((e) => e.User === 'alice' && e.Method === 'POST' && e.Path === '/projects/proj-a/clusters' && e.Status === 201 && e.Outcome === 'success')).toBe(true);
       expect(entries.some((e) => e.User === 'anonymous' && e.Method === 'POST' && e.Path === '/images' && e.Status === 401 && e.Outcome === 'failure')).toBe(true);
       expect(entries.some((e) => e.User === 'plain' && e.Path === '/images' && e.Status === 403)).toBe(true);
-      expect(entries.every((e) => e.Method !== 'GET' || e.Path === '/auth' || e.Path === '/logout')).toBe(true);
+      // Reads are not audited, but for the one that reveals passwords, allowed or refused.
+      expect(entries.every((e) => e.Method !== 'GET' || e.Path === '/auth' || e.Path === '/logout' || e.Path.endsWith('/credentials'))).toBe(true);
+      expect(entries.some((e) => e.User === 'alice' && e.Method === 'GET' && e.Path === '/projects/proj-a/clusters/ca-proj-a/credentials' && e.Status === 200)).toBe(true);
+      expect(entries.some((e) => e.Method === 'GET' && e.Path === '/projects/proj-a/clusters/ca-proj-a/credentials' && e.Status === 403 && e.Outcome === 'failure')).toBe(true);
       // Pages walk back in time without overlap.
       const first = await api.call('GET', '/audit?limit=2', creds.admin);
       expect(first.data).toHaveLength(2);

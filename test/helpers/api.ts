@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../../src/api/server.js';
 import type { Store } from '../../src/store/store.js';
 import { backends, type Backend, type OpenedStore } from './stores.js';
+import { MemorySecretStore } from '../../src/secrets/memory.js';
 
 export interface Reply<T = any> {
   status: number;
@@ -22,6 +23,8 @@ export class Api {
   constructor(
     readonly app: FastifyInstance,
     readonly store: Store,
+    /** The API's secret store: give it to a worker that deploys the clusters made here. */
+    readonly secrets = new MemorySecretStore(),
   ) {}
 
   async request(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
@@ -55,9 +58,10 @@ export class Api {
 
 export async function openApi(backend: Backend): Promise<{ api: Api; close(): Promise<void>; opened: OpenedStore }> {
   const opened = await backend.open();
-  const app = await buildServer({ store: opened.store, logger: false });
+  const secrets = new MemorySecretStore();
+  const app = await buildServer({ store: opened.store, logger: false, secrets });
   return {
-    api: new Api(app, opened.store),
+    api: new Api(app, opened.store, secrets),
     opened,
     async close() {
       await app.close();

@@ -101,6 +101,16 @@ export class LocalDeployer implements Deployer {
     return readSecrets(join(this.serviceDir(first, d.type), SECRETS_FILE));
   }
 
+  /** The secrets a deployed service runs with, by config parameter (generated ones the parameter left empty). */
+  async secretsInUse(d: Pick<ServiceDeployment, 'type' | 'nodes'>): Promise<Record<string, string>> {
+    const m = this.modules.get(d.type);
+    if (!m) return {};
+    const have = await this.credentials(d);
+    const out: Record<string, string> = {};
+    for (const [key, param] of Object.entries(m.secretParams)) if (param && have[key]) out[param] = have[key];
+    return out;
+  }
+
   async deploy(ctx: StepContext, d: ServiceDeployment): Promise<void> {
     if (ctx.signal.aborted) throw abortError(ctx.signal);
     const m = this.module(d.type);
