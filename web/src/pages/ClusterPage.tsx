@@ -21,9 +21,24 @@ export function ClusterPage({ project, cluster }: { project: string; cluster: st
   const [error, setError] = useState<unknown>(null);
   const [streamGen, setStreamGen] = useState(0);
   const lastId = useRef(0);
+  // Once a delete is accepted the cluster is about to vanish: it is looked for in the project's
+  // list, and its operation by ID, so its disappearance is an answer rather than a 404.
+  const deleting = useRef(false);
+  const lastOp = useRef('');
 
   const reload = useCallback(async () => {
     try {
+      if (deleting.current) {
+        const all = await get<Cluster[]>(`/projects/${enc(project)}/clusters`);
+        const found = all.find((x) => x.Name === cluster || x.ID === cluster);
+        if (!found) return setGone(true);
+        setC(found);
+        if (lastOp.current) {
+          const op = await get<Operation>(`/operations/${enc(lastOp.current)}`);
+          setOps((list) => [op, ...list.filter((o) => o.ID !== op.ID)]);
+        }
+        return;
+      }
       const [cl, list] = await Promise.all([get<Cluster>(base), get<Operation[]>(`${base}/operations`)]);
       setC(cl);
       setOps(list);
@@ -32,10 +47,11 @@ export function ClusterPage({ project, cluster }: { project: string; cluster: st
       if (e instanceof ApiError && e.status === 404) setGone(true);
       else setError(e);
     }
-  }, [base]);
+  }, [base, project, cluster]);
 
   useEffect(() => {
     lastId.current = 0;
+    deleting.current = false;
     setEvents([]);
     setGone(false);
     void reload();
@@ -58,6 +74,7 @@ export function ClusterPage({ project, cluster }: { project: string; cluster: st
       lastId.current,
       (e) => {
         lastId.current = Math.max(lastId.current, e.ID);
+        if (e.OperationID) lastOp.current = e.OperationID;
         setEvents((list) => [...list, e].slice(-MAX_EVENTS));
         soon();
       },
@@ -79,7 +96,8 @@ export function ClusterPage({ project, cluster }: { project: string; cluster: st
   }, [base, streamGen, reload]);
 
   // After a change is accepted: refresh, and follow the new operation's events.
-  const changed = async () => {
+  const changed = async (kind?: 'delete') => {
+    if (kind === 'delete') deleting.current = true;
     await reload();
     setStreamGen((g) => g + 1);
   };
@@ -297,7 +315,7 @@ function Credentials({ base }: { base: string }) {
   );
 }
 
-function Actions({ base, cluster, busy, onChanged }: { base: string; cluster: Cluster; busy: boolean; onChanged: () => Promise<void> }) {
+function Actions({ base, cluster, busy, onChanged }: { base: string; cluster: Cluster; busy: boolean; onChanged: (kind?: 'delete') => Promise<void> }) {
   const [dialog, setDialog] = useState<'scale' | 'delete' | null>(null);
   const [slaves, setSlaves] = useState(String(cluster.NSlaves ?? 0));
   const [error, setError] = useState<unknown>(null);
@@ -306,13 +324,13 @@ function Actions({ base, cluster, busy, onChanged }: { base: string; cluster: Cl
     setDialog(null);
     setError(null);
   };
-  const run = async (f: () => Promise<unknown>) => {
+  const run = async (f: () => Promise<unknown>, kind?: 'delete') => {
     setWorking(true);
     try {
       await f();
       setDialog(null);
       setError(null);
-      await onChanged();
+      await onChanged(kind);
     } catch (e) {
       setError(e);
     } finally {
@@ -338,7 +356,7 @@ function Actions({ base, cluster, busy, onChanged }: { base: string; cluster: Cl
         </p>
         <ErrorBox error={error} />
       </Dialog>
-      <Dialog open={dialog === 'delete'} title={`Delete ${cluster.DisplayName}?`} confirmLabel="Delete cluster" danger onClose={close} busy={working} onConfirm={() => run(() => call('DELETE', base, undefined, key()))}>
+      <Dialog open={dialog === 'delete'} title={`Delete ${cluster.DisplayName}?`} confirmLabel="Delete cluster" danger onClose={close} busy={working} onConfirm={() => run(() => call('DELETE', base, undefined, key()), 'delete')}>
         <p>Its machines, services and data are removed. This cannot be undone.</p>
         <ErrorBox error={error} />
       </Dialog>

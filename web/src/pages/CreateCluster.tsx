@@ -62,6 +62,8 @@ export function CreateCluster({ project }: { project: string }) {
     try {
       if (!plan) {
         setPlan(await call<DryRun>('POST', `/projects/${enc(project)}/clusters?dryRun=true`, body()));
+        // The plan is what the user must read next: bring it into view, and announce it.
+        requestAnimationFrame(() => document.getElementById('plan')?.focus());
       } else {
         const c = await call<Cluster>('POST', `/projects/${enc(project)}/clusters`, body(), { 'Idempotency-Key': crypto.randomUUID() });
         go(href.cluster(project, c.Name));
@@ -87,7 +89,7 @@ export function CreateCluster({ project }: { project: string }) {
         <div class="grid2">
           <div class="field">
             <label for="c-name">Name</label>
-            <input id="c-name" required pattern="[A-Za-z][A-Za-z0-9-]*" value={name} onInput={(e) => edit(setName)(e.currentTarget.value)} aria-describedby="c-name-hint" />
+            <input id="c-name" required pattern="[A-Za-z][A-Za-z0-9\-]*" value={name} onInput={(e) => edit(setName)(e.currentTarget.value)} aria-describedby="c-name-hint" />
             <p class="hint" id="c-name-hint">
               Letters, digits and “-”, starting with a letter.
             </p>
@@ -161,7 +163,7 @@ export function CreateCluster({ project }: { project: string }) {
 
         <ErrorBox error={error} />
         {plan ? <Plan plan={plan} /> : null}
-        <div class="actions sticky">
+        <div class="actions">
           <a class="button" href={href.clusters(project)}>
             Cancel
           </a>
@@ -228,7 +230,7 @@ function Param({ type, p, value, onChange }: { type: string; p: ConfigParam; val
 function Plan({ plan }: { plan: DryRun }) {
   const p = plan.Plan;
   return (
-    <section class="plan card" aria-labelledby="plan-title" id="plan">
+    <section class="plan card" aria-labelledby="plan-title" id="plan" tabIndex={-1}>
       <h2 id="plan-title">Plan (nothing created yet)</h2>
       <p>
         Image <strong>{p.image}</strong>; {p.nodes.length} node{p.nodes.length === 1 ? '' : 's'}.

@@ -65,7 +65,7 @@ function NewProject({ onCreated }: { onCreated: (p: Project) => void }) {
       <ErrorBox error={error} />
       <div class="field">
         <label for="p-name">Name</label>
-        <input id="p-name" required pattern="[A-Za-z][A-Za-z0-9-]*" value={f.DisplayName} onInput={set('DisplayName')} aria-describedby="p-name-hint" />
+        <input id="p-name" required pattern="[A-Za-z][A-Za-z0-9\-]*" value={f.DisplayName} onInput={set('DisplayName')} aria-describedby="p-name-hint" />
         <p class="hint" id="p-name-hint">
           Letters, digits and “-”, starting with a letter.
         </p>
