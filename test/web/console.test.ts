@@ -252,4 +252,31 @@ describe.skipIf(noChromium || noRedis)('the web console in chromium', () => {
     expect(consoleErrors, 'console errors').toEqual([]);
     expect(serverErrors, '5xx answers').toEqual([]);
   }, 240_000);
+
+  it('logs in with an API token kept in the tab, sends it as a bearer, and logs out', async () => {
+    const made = await api('POST', '/tokens', { Name: 'console test' });
+    expect(made.status).toBe(201);
+    const ctx = await browser.newContext({ viewport: PHONE });
+    await ctx.route('**/*', (route) => (loopback(route.request().url()) ? route.continue() : (external.push(route.request().url()), route.abort())));
+    const p = await ctx.newPage();
+    p.on('console', (m) => m.type() === 'error' && consoleErrors.push(`${m.text()} (${m.location().url})`));
+    p.on('response', (r) => r.status() >= 500 && serverErrors.push(`${r.status()} ${r.url()}`));
+    await p.goto(base + '/#/projects/web');
+    await p.getByLabel('API token').fill('mm_not-a-token');
+    await p.getByLabel('API token').press('Enter');
+    await p.getByRole('alert').waitFor();
+    expect(await p.getByRole('alert').textContent()).toMatch(/API token/);
+    await p.getByLabel('API token').fill(made.body.Detail.Data.Token);
+    await p.getByLabel('API token').press('Enter');
+    // Back on the page asked for, as the token's user.
+    await p.getByRole('heading', { name: 'Clusters of web' }).waitFor();
+    expect(await p.locator('.who').textContent()).toContain('alice');
+    expect(await p.evaluate(() => document.cookie)).toBe('');
+    await p.getByRole('button', { name: 'Log out' }).click();
+    await p.getByRole('heading', { name: 'Log in to Michman' }).waitFor();
+    expect(await p.evaluate(() => sessionStorage.length)).toBe(0);
+    await ctx.close();
+    expect(external).toEqual([]);
+    expect(serverErrors).toEqual([]);
+  }, 60_000);
 });
