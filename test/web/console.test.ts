@@ -153,7 +153,7 @@ describe.skipIf(noChromium || noRedis)('the web console in chromium', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('logs in, creates a Redis cluster from the plan, follows it to ACTIVE, reveals its password and deletes it', async () => {
+  it('logs in, creates a Redis cluster from the plan, follows it to ACTIVE, reveals its password, scales it and deletes it', async () => {
     // ---- log in through the identity provider's pages
     await page.goto(base + '/');
     await page.getByRole('heading', { name: 'Log in to Michman' }).waitFor();
@@ -226,6 +226,16 @@ describe.skipIf(noChromium || noRedis)('the web console in chromium', () => {
     expect(shown).toBe(creds.find((c) => c.Type === 'redis')!.Password);
     expect(shown).toBe(PASSWORD);
     await shoot('5-credentials-revealed');
+
+    // ---- scale out by one slave node, behind a confirmation (Enter confirms)
+    await page.getByRole('button', { name: 'Hide credentials' }).click();
+    await page.getByRole('button', { name: 'Scale…' }).click();
+    await page.getByLabel('Slave nodes', { exact: true }).last().fill('1');
+    await page.getByLabel('Slave nodes', { exact: true }).last().press('Enter');
+    await page.getByRole('dialog').waitFor({ state: 'hidden' });
+    await expect.poll(() => page.locator('#progress-title').textContent(), { timeout: 90_000 }).toMatch(/^scale.*succeeded$/);
+    await expect.poll(() => page.locator('#cluster-title .badge').textContent(), { timeout: 30_000 }).toBe('Cluster status: ACTIVE');
+    expect((await api('GET', '/projects/web/clusters/cache-web')).body.Detail.Data.NSlaves).toBe(1);
 
     // ---- the clusters list, with status and health
     await page.getByRole('link', { name: 'web' }).click();

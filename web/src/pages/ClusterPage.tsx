@@ -41,7 +41,8 @@ export function ClusterPage({ project, cluster }: { project: string; cluster: st
       }
       const [cl, list] = await Promise.all([get<Cluster>(base), get<Operation[]>(`${base}/operations`)]);
       setC(cl);
-      setOps(list);
+      // The API lists them oldest first; the page shows the latest first.
+      setOps([...list].reverse());
       setError(null);
     } catch (e) {
       if (e instanceof ApiError && e.status === 404) setGone(true);
