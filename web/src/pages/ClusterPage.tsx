@@ -96,6 +96,13 @@ export function ClusterPage({ project, cluster }: { project: string; cluster: st
     };
   }, [base, streamGen, reload]);
 
+  // The newest event stays in view while they arrive, unless the reader scrolled up to read.
+  const eventList = useRef<HTMLOListElement>(null);
+  useEffect(() => {
+    const ol = eventList.current;
+    if (ol && ol.scrollHeight - ol.scrollTop - ol.clientHeight < 80) ol.scrollTop = ol.scrollHeight;
+  }, [events]);
+
   // After a change is accepted: refresh, and follow the new operation's events.
   const changed = async (kind?: 'delete') => {
     if (kind === 'delete') deleting.current = true;
@@ -201,7 +208,7 @@ export function ClusterPage({ project, cluster }: { project: string; cluster: st
             Events {live ? <span class="live">live</span> : null}
           </h2>
           {events.length === 0 ? <p class="muted">No events yet.</p> : null}
-          <ol class="events" id="events" aria-label="Cluster events, oldest first">
+          <ol class="events" id="events" aria-label="Cluster events, oldest first" ref={eventList} tabIndex={0}>
             {events.map((e) => (
               <li key={e.ID} class={`ev ${e.Level}`}>
                 <time dateTime={e.Time}>{new Date(e.Time).toLocaleTimeString()}</time> <span class="phase">{e.Phase}</span>
