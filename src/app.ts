@@ -1,6 +1,7 @@
 // Start-up shared by the CLI and the benchmarks: config → store (migrated) → built-in catalog →
 // provider, deployer and workers → API.
 import { join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { Store } from './store/store.js';
@@ -36,6 +37,8 @@ export interface Running {
 }
 
 export async function openStore(config: MichmanConfig): Promise<Store> {
+  // The data directory holds the database, secrets and keys: nobody else's to list (0700).
+  if (!existsSync(config.data_dir)) mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
   const url = config.database_url || (config.storage !== 'sqlite' && config.mysql_key ? await databaseUrlFromSecrets(config.storage, config.mysql_key, openSecretStore(config)) : config.database_url);
   const store = await Store.open({ storage: config.storage, url });
   await store.migrate();
@@ -68,7 +71,23 @@ export function machinery(config: MichmanConfig): { provider: Provider; deployer
   }
   if (config.provider === 'nspawn') return nspawnMachinery(config, { secretStore: openSecretStore(config) });
   if (config.provider !== 'local') throw new Error(`provider ${config.provider} is not available in this build`);
+  if (process.getuid?.() === 0) searchable(config.data_dir);
   return { provider: new LocalProvider({ dataRoot: join(config.data_dir, 'nodes') }), deployer: new LocalDeployer() };
+}
+
+/**
+ * Run as root, the local provider starts services as their own users (redis, postgres, ...), who
+ * must pass through the data directory to their nodes' directories: it becomes 0711, traversable
+ * but still unlistable; the database and secrets files in it stay 0600.
+ */
+function searchable(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const mode = statSync(dir).mode & 0o777;
+    if ((mode & 0o011) !== 0o011) chmodSync(dir, mode | 0o011);
+  } catch {
+    // the provider's own checks name the directory a service user cannot reach
+  }
 }
 
 /**
@@ -128,7 +147,16 @@ export function startWorker(store: Store, config: MichmanConfig, log: Logger, m:
     remove: s(config.delete_deadline_seconds),
     deprovision: s(config.delete_deadline_seconds),
   };
-  const worker = new Worker(store, { ...m, concurrency: config.workers, leaseMs: s(config.lease_seconds), deadlines, log, secrets });
+  const worker = new Worker(store, {
+    ...m,
+    concurrency: config.workers,
+    leaseMs: s(config.lease_seconds),
+    deadlines,
+    log,
+    secrets,
+    healthIntervalMs: s(config.health_interval),
+    healthTimeoutMs: Math.min(s(config.health_deadline_seconds), 30_000),
+  });
   worker.start();
   if (m.provider.listTaggedClusters && config.janitor_interval_seconds > 0) {
     janitors.set(worker, new PeriodicJanitor(m.provider, storeDirectory(store), { intervalMs: s(config.janitor_interval_seconds), remove: config.janitor_delete, log }).start());

@@ -184,6 +184,11 @@ export const ConfigSchema = Type.Object(
       minimum: 0,
     }),
     health_deadline_seconds: Type.Integer({ description: 'Deadline of the health phase.', default: 600, minimum: 1 }),
+    health_interval: Type.Integer({
+      description: 'Seconds between two runs of the health check of every service of a settled cluster, by the workers (a failing service is UNHEALTHY, its cluster DEGRADED); 0 = never.',
+      default: 30,
+      minimum: 0,
+    }),
     delete_deadline_seconds: Type.Integer({ description: 'Deadline of removing services and nodes.', default: 1800, minimum: 1 }),
     lease_seconds: Type.Integer({
       description: 'How long a worker holds an operation without a heartbeat before another worker may take it over.',

@@ -14,6 +14,7 @@ export const CLUSTER_STATUSES = [
   'UPDATING', // update or scale running
   'STOPPING', // delete accepted or running
   'MISSING', // a provider reported a node of an ACTIVE cluster gone
+  'DEGRADED', // a service of an ACTIVE cluster fails its periodic health check
   'DELETED', // removed: no longer listed; its operations and events stay readable
 ] as const;
 export type ClusterStatus = (typeof CLUSTER_STATUSES)[number];
@@ -34,7 +35,10 @@ export type Trigger =
   | 'delete.force'
   /** Observations of a provider, outside any operation. */
   | 'node.missing'
-  | 'node.recovered';
+  | 'node.recovered'
+  /** The periodic health check (engine/healthMonitor.ts): a service fails it, or all pass again. */
+  | 'service.unhealthy'
+  | 'service.recovered';
 
 /** `from: null` is "no such cluster": only a create can start there. */
 export interface Transition {
@@ -46,7 +50,8 @@ export interface Transition {
 // Statuses in which no operation owns the cluster. MISSING belongs here (an extension of the issue's
 // "ACTIVE and FAILED"): the user must be able to repair (update, scale) or delete a cluster that lost
 // a node without forcing.
-export const SETTLED_STATUSES: readonly ClusterStatus[] = ['ACTIVE', 'FAILED', 'MISSING'];
+// DEGRADED too: a cluster with a sick service is repaired by an update or removed like any other.
+export const SETTLED_STATUSES: readonly ClusterStatus[] = ['ACTIVE', 'FAILED', 'MISSING', 'DEGRADED'];
 const LIVE_STATUSES: readonly ClusterStatus[] = CLUSTER_STATUSES.filter((s) => s !== 'DELETED');
 
 interface KindRule {
@@ -80,7 +85,10 @@ function buildTransitions(): Transition[] {
   }
   for (const from of LIVE_STATUSES) t.push({ from, trigger: 'delete.force', to: 'STOPPING' });
   t.push({ from: 'ACTIVE', trigger: 'node.missing', to: 'MISSING' });
+  t.push({ from: 'DEGRADED', trigger: 'node.missing', to: 'MISSING' });
   t.push({ from: 'MISSING', trigger: 'node.recovered', to: 'ACTIVE' });
+  t.push({ from: 'ACTIVE', trigger: 'service.unhealthy', to: 'DEGRADED' });
+  t.push({ from: 'DEGRADED', trigger: 'service.recovered', to: 'ACTIVE' });
   return t;
 }
 

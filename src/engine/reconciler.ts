@@ -1,5 +1,5 @@
 // The reconciler: compares what settled clusters should have with what the provider reports. A
-// node that is gone turns an ACTIVE cluster MISSING, and its return (or a repair) turns it ACTIVE
+// node that is gone turns an ACTIVE (or DEGRADED) cluster MISSING, and its return (or a repair) turns it ACTIVE
 // again. Clusters with an operation under way are left to it. Idempotent, so every worker may run
 // it (the status write is a compare-and-set).
 import type { Store } from '../store/store.js';
@@ -17,7 +17,7 @@ export class Reconciler {
     const changed: Array<{ id: string; status: string }> = [];
     let after = '';
     for (let seen = 0; seen < maxClusters; ) {
-      const page = await this.store.clusters.idsByStatus(['ACTIVE', 'MISSING'], after, 100);
+      const page = await this.store.clusters.idsByStatus(['ACTIVE', 'MISSING', 'DEGRADED'], after, 100);
       if (page.length === 0) break;
       for (const c of page) {
         seen++;
@@ -28,7 +28,8 @@ export class Reconciler {
         const ctx = { clusterId: c.id, clusterName: c.name, signal: AbortSignal.timeout(30_000), emit: () => undefined };
         const present = new Set((await this.provider.listNodes(ctx)).map((n) => n.name));
         const gone = expected.filter((n) => !present.has(n));
-        const next = gone.length > 0 ? 'MISSING' : 'ACTIVE';
+        // All nodes there: a MISSING cluster is ACTIVE again; an ACTIVE or DEGRADED one is the health monitor's.
+        const next = gone.length > 0 ? 'MISSING' : c.status === 'MISSING' ? 'ACTIVE' : c.status;
         if (next === c.status) continue;
         if (await this.store.clusters.setStatus(c.id, next, [c.status])) {
           changed.push({ id: c.id, status: next });

@@ -14,6 +14,7 @@ import { runOperation, type Deadlines, type StepRecord, type OperationKind } fro
 import { JournalWriter } from './journalWriter.js';
 import { Reconciler } from './reconciler.js';
 import { SecretResolvingDeployer } from './secretDeployer.js';
+import { HealthMonitor } from './healthMonitor.js';
 import type { SecretStore } from '../secrets/types.js';
 import { serviceSecretPath } from '../domain/credentials.js';
 
@@ -28,6 +29,10 @@ export interface WorkerOptions {
   /** How often settled clusters are compared with the provider (MISSING nodes); 0 = never. */
   reconcileMs?: number;
   id?: string;
+  /** Every how long each settled cluster's services are health-checked again (health_interval); 0/absent = never. */
+  healthIntervalMs?: number;
+  /** The longest one cluster's periodic check may take (default 30 s). */
+  healthTimeoutMs?: number;
   /** Where the services' passwords are (given ones, and those generated here); see secretDeployer.ts. */
   secrets?: SecretStore;
   log?: { error(obj: object, msg: string): void; info(obj: object, msg: string): void };
@@ -51,6 +56,8 @@ export class Worker {
   /** Journal saves, event appends, starts and finishes of all this worker's operations, in batches. */
   private readonly writer: JournalWriter;
   private readonly reconciler: Reconciler;
+  /** The periodic health check, when health_interval is set. */
+  readonly health: HealthMonitor | undefined;
   /** The deployer with the services' passwords filled in from the secret store. */
   readonly deployer: Deployer;
 
@@ -62,6 +69,9 @@ export class Worker {
     this.writer = new JournalWriter(store, this.id);
     this.reconciler = new Reconciler(store, o.provider);
     this.deployer = new SecretResolvingDeployer(o.deployer, o.secrets);
+    if ((o.healthIntervalMs ?? 0) > 0) {
+      this.health = new HealthMonitor(store, { provider: o.provider, deployer: this.deployer, intervalMs: o.healthIntervalMs!, checkTimeoutMs: o.healthTimeoutMs, log: o.log });
+    }
     this.leaseMs = o.leaseMs ?? 30_000;
     this.pollMs = o.pollMs ?? 500;
   }
@@ -70,6 +80,7 @@ export class Worker {
     if (!this.stopped) return;
     this.stopped = false;
     this.schedule(0);
+    this.health?.start();
     if (this.o.reconcileMs !== 0) {
       this.reconcileTimer = setInterval(() => {
         if (this.reconciling) return;
@@ -88,6 +99,7 @@ export class Worker {
     this.stopped = true;
     clearTimeout(this.timer);
     clearInterval(this.reconcileTimer);
+    await this.health?.stop();
     await this.reconciling;
     for (const c of this.cancels.values()) c.abort(new LeaseLost('worker stopping'));
     await Promise.allSettled([...this.running]);

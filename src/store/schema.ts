@@ -91,6 +91,8 @@ export interface ClusterRow {
   monitoring_flavor: string;
   created_at: string;
   updated_at: string;
+  /** When the periodic health check is next due (migration 004); written only by the health monitor. */
+  health_due_at: ColumnType<number | string, number | undefined, number>;
 }
 /** A service of a cluster or of a template; owner_id points at one or the other. */
 export interface ServiceRow {

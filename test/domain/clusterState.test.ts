@@ -34,6 +34,7 @@ const EXPECTED: Array<[ClusterStatus | null, Trigger, ClusterStatus]> = [
   ['ACTIVE', 'update.accept', 'UPDATING'],
   ['FAILED', 'update.accept', 'UPDATING'],
   ['MISSING', 'update.accept', 'UPDATING'],
+  ['DEGRADED', 'update.accept', 'UPDATING'],
   ['UPDATING', 'update.start', 'UPDATING'],
   ['UPDATING', 'update.succeed', 'ACTIVE'],
   ['UPDATING', 'update.fail', 'FAILED'],
@@ -41,6 +42,7 @@ const EXPECTED: Array<[ClusterStatus | null, Trigger, ClusterStatus]> = [
   ['ACTIVE', 'scale.accept', 'UPDATING'],
   ['FAILED', 'scale.accept', 'UPDATING'],
   ['MISSING', 'scale.accept', 'UPDATING'],
+  ['DEGRADED', 'scale.accept', 'UPDATING'],
   ['UPDATING', 'scale.start', 'UPDATING'],
   ['UPDATING', 'scale.succeed', 'ACTIVE'],
   ['UPDATING', 'scale.fail', 'FAILED'],
@@ -48,6 +50,7 @@ const EXPECTED: Array<[ClusterStatus | null, Trigger, ClusterStatus]> = [
   ['ACTIVE', 'delete.accept', 'STOPPING'],
   ['FAILED', 'delete.accept', 'STOPPING'],
   ['MISSING', 'delete.accept', 'STOPPING'],
+  ['DEGRADED', 'delete.accept', 'STOPPING'],
   ['STOPPING', 'delete.start', 'STOPPING'],
   ['STOPPING', 'delete.succeed', 'DELETED'],
   ['STOPPING', 'delete.fail', 'FAILED'],
@@ -59,9 +62,13 @@ const EXPECTED: Array<[ClusterStatus | null, Trigger, ClusterStatus]> = [
   ['UPDATING', 'delete.force', 'STOPPING'],
   ['STOPPING', 'delete.force', 'STOPPING'],
   ['MISSING', 'delete.force', 'STOPPING'],
+  ['DEGRADED', 'delete.force', 'STOPPING'],
 
   ['ACTIVE', 'node.missing', 'MISSING'],
+  ['DEGRADED', 'node.missing', 'MISSING'],
   ['MISSING', 'node.recovered', 'ACTIVE'],
+  ['ACTIVE', 'service.unhealthy', 'DEGRADED'],
+  ['DEGRADED', 'service.recovered', 'ACTIVE'],
 ];
 
 const key = (from: ClusterStatus | null, trigger: string, to: string) => `${from ?? '-'} --${trigger}--> ${to}`;
@@ -78,9 +85,9 @@ function caught(fn: () => unknown): MichmanError | undefined {
 
 describe('cluster statuses', () => {
   it('are the issue\'s statuses plus DELETED', () => {
-    expect([...CLUSTER_STATUSES]).toEqual(['INITED', 'CREATING', 'ACTIVE', 'FAILED', 'UPDATING', 'STOPPING', 'MISSING', 'DELETED']);
+    expect([...CLUSTER_STATUSES]).toEqual(['INITED', 'CREATING', 'ACTIVE', 'FAILED', 'UPDATING', 'STOPPING', 'MISSING', 'DEGRADED', 'DELETED']);
     expect([...OPERATION_KINDS]).toEqual(['create', 'update', 'scale', 'delete']);
-    expect(SETTLED_STATUSES).toEqual(['ACTIVE', 'FAILED', 'MISSING']);
+    expect(SETTLED_STATUSES).toEqual(['ACTIVE', 'FAILED', 'MISSING', 'DEGRADED']);
     expect(isClusterStatus('ACTIVE')).toBe(true);
     expect(isClusterStatus('active')).toBe(false);
   });
@@ -208,6 +215,7 @@ describe('canStart', () => {
     ['UPDATING', 'exists', 'status', 'status', 'status', 'ok'],
     ['STOPPING', 'exists', 'status', 'status', 'status', 'ok'],
     ['MISSING', 'exists', 'ok', 'ok', 'ok', 'ok'],
+    ['DEGRADED', 'exists', 'ok', 'ok', 'ok', 'ok'],
     // Data written by another version: only a forced delete is safe.
     ['WHATEVER', 'exists', 'status', 'status', 'status', 'ok'],
   ];

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import type { DialectKit } from './kit.js';
@@ -56,7 +56,7 @@ export function sqliteKit(file: string): DialectKit {
     ignoreDuplicates: (qb) => qb.onConflict((oc) => oc.doNothing()),
     bumpSequences: upsertSequencesReturning,
     createDialect() {
-      if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+      if (file !== ':memory:') privateFile(file);
       const db = new Database(file);
       // WAL lets readers run while a writer commits; foreign keys are off by default in SQLite.
       db.pragma('journal_mode = WAL');
@@ -83,4 +83,21 @@ export function sqliteKit(file: string): DialectKit {
       return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
     },
   };
+}
+
+/**
+ * The database holds sessions, token hashes and the audit log: its directory is made 0700 and the
+ * file 0600 before SQLite opens it (its -wal and -shm files take the file's mode). A file an older
+ * version left readable by others is tightened.
+ */
+function privateFile(file: string): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      chmodSync(f, 0o600);
+    } catch {
+      // absent (-wal, -shm) or not ours to change: SQLite opens it as it is
+    }
+  }
 }

@@ -1,8 +1,10 @@
 // Clusters with their services (rows of cluster_services). A cluster belongs to one project: every
 // lookup is scoped by it, so an ID of another project's cluster is not found.
-import { sql } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { Cluster } from '../../domain/wire.js';
-import type { ClusterRow } from '../schema.js';
+import type { ClusterRow as ClusterTable } from '../schema.js';
+
+type ClusterRow = Selectable<ClusterTable>;
 import { type RepoContext, paged, insertUnique, locking, toBool, fromBool } from './base.js';
 import { toPage, type Page, type PageRequest } from '../paging.js';
 import { loadServices, replaceServices } from './services.js';
@@ -176,6 +178,8 @@ export class ClusterRepo {
     };
     const r = await this.ctx.db.updateTable('clusters').set(set).where('id', '=', id).where('entity_status', 'in', [...expected]).executeTakeFirst();
     if (r.numUpdatedRows === 0n) return false;
+    // Every service passed the operation's health phase; the health monitor takes it from here.
+    if (status === 'ACTIVE') await this.ctx.db.updateTable('cluster_services').set({ entity_status: 'ACTIVE' }).where('owner_id', '=', id).execute();
     for (const [serviceId, url] of Object.entries(outcome.urls ?? {})) {
       await this.ctx.db.updateTable('cluster_services').set({ url }).where('owner_id', '=', id).where('id', '=', serviceId).execute();
     }
