@@ -213,7 +213,8 @@ describe.skipIf(noChromium || noRedis)('the web console in chromium', () => {
     expect(eventStreams.length).toBeGreaterThan(0);
     const phases = await page.locator('#events .phase').allTextContents();
     expect(phases).toEqual(expect.arrayContaining(['provision', 'deploy', 'health']));
-    expect(await page.locator('#services').textContent()).toMatch(/redis 7\.0.*127\.[\d.]+:\d+/);
+    // Each service's health at a glance, and its URL.
+    await expect.poll(() => page.locator('#services tbody tr').first().textContent()).toMatch(/^redis 7\.0redis health: ACTIVE127\.[\d.]+:6379$/);
 
     // ---- the password: not on the page until asked for, then the one the API gives
     await page.reload();
@@ -240,7 +241,7 @@ describe.skipIf(noChromium || noRedis)('the web console in chromium', () => {
     // ---- the clusters list, with status and health
     await page.getByRole('link', { name: 'web' }).click();
     await page.getByRole('cell', { name: /cache/ }).waitFor();
-    expect(await page.locator('table.list tbody tr').first().textContent()).toContain('ACTIVE');
+    expect(await page.locator('table.list tbody tr').first().textContent()).toMatch(/cache.*ACTIVE.*redis 7\.0 redis health: ACTIVE/);
     await shoot('2-clusters');
 
     // ---- delete: Escape closes the confirmation; the confirmed delete removes the cluster
