@@ -51,6 +51,7 @@ describe.skipIf(noChromium || noRedis)('the web console in chromium', () => {
   const serverErrors: string[] = [];
   const external: string[] = [];
   const eventStreams: string[] = [];
+  const credentialReads: string[] = [];
 
   const api = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(base + path, {
@@ -142,6 +143,7 @@ describe.skipIf(noChromium || noRedis)('the web console in chromium', () => {
     });
     page.on('request', (r) => {
       if (r.url().includes('/events') && String(r.headers().accept).includes('text/event-stream')) eventStreams.push(r.url());
+      if (new URL(r.url()).pathname.endsWith('/credentials')) credentialReads.push(r.url());
     });
   }, 60_000);
 
@@ -220,12 +222,14 @@ describe.skipIf(noChromium || noRedis)('the web console in chromium', () => {
     await page.reload();
     await page.locator('#services').waitFor();
     expect(await page.content()).not.toContain(PASSWORD);
+    expect(credentialReads, 'credentials asked for before the reveal').toEqual([]);
     await page.getByRole('button', { name: 'Reveal credentials' }).click();
     await page.locator('#credentials .secret').waitFor();
     const shown = await page.locator('#credentials .secret').first().textContent();
     const creds = (await api('GET', '/projects/web/clusters/cache-web/credentials')).body.Detail.Data as Array<{ Type: string; Password: string }>;
     expect(shown).toBe(creds.find((c) => c.Type === 'redis')!.Password);
     expect(shown).toBe(PASSWORD);
+    expect(credentialReads).toHaveLength(1);
     await shoot('5-credentials-revealed');
 
     // ---- scale out by one slave node, behind a confirmation (Enter confirms)

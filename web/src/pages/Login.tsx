@@ -10,7 +10,6 @@ export function Login({ session, onLoggedIn }: { session: Session; onLoggedIn: (
   const [token, setToken] = useState('');
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  const failed = new URLSearchParams(location.search).get('login_error');
 
   const withKeystone = async (e: Event) => {
     e.preventDefault();
@@ -48,7 +47,6 @@ export function Login({ session, onLoggedIn }: { session: Session; onLoggedIn: (
   return (
     <section class="login card" aria-labelledby="login-title">
       <h1 id="login-title">Log in to Michman</h1>
-      {failed ? <ErrorBox error={`The login did not complete: ${failed}`} /> : null}
       <ErrorBox error={error} />
       {session.Auth === 'oauth2' ? (
         <div class="login-way">
