@@ -404,12 +404,16 @@ function Operations({ ops, onChanged }: { ops: Operation[]; onChanged: () => Pro
           {ops.map((o) => (
             <tr key={o.ID}>
               <td data-label="Kind">
-                {o.Kind}
-                {o.Attempt > 1 ? <span class="muted small"> (attempt {o.Attempt})</span> : null}
+                <span>
+                  {o.Kind}
+                  {o.Attempt > 1 ? <span class="muted small"> (attempt {o.Attempt})</span> : null}
+                </span>
               </td>
               <td data-label="Status">
-                <Status value={o.Status} />
-                {o.CancelRequested && ACTIVE_OPS.includes(o.Status) ? <span class="muted small"> cancelling</span> : null}
+                <span>
+                  <Status value={o.Status} />
+                  {o.CancelRequested && ACTIVE_OPS.includes(o.Status) ? <span class="muted small"> cancelling</span> : null}
+                </span>
               </td>
               <td data-label="Started">
                 <time dateTime={o.CreatedAt}>{new Date(o.CreatedAt).toLocaleString()}</time>

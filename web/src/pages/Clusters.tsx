@@ -47,8 +47,10 @@ export function Clusters({ project }: { project: string }) {
             {clusters.data.map((c) => (
               <tr key={c.ID}>
                 <td data-label="Cluster">
-                  <a href={href.cluster(project, c.Name)}>{c.DisplayName}</a>
-                  <div class="muted small">{c.Name}</div>
+                  <div>
+                    <a href={href.cluster(project, c.Name)}>{c.DisplayName}</a>
+                    <div class="muted small">{c.Name}</div>
+                  </div>
                 </td>
                 <td data-label="Status">
                   <Status value={c.EntityStatus} />
