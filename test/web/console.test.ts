@@ -149,6 +149,14 @@ describe.skipIf(noChromium || noRedis)('the web console in chromium', () => {
 
   afterAll(async () => {
     await browser?.close();
+    // A test that failed half-way leaves its cluster: its Redis runs on after the server stops.
+    if (server && server.exitCode === null && apiToken) {
+      const gone = async () => (await api('GET', '/projects/web/clusters/cache-web/status')).status === 404;
+      if (!(await gone())) {
+        await api('DELETE', '/projects/web/clusters/cache-web?force=true');
+        for (let i = 0; i < 60 && !(await gone()); i++) await new Promise((r) => setTimeout(r, 500));
+      }
+    }
     server?.kill('SIGTERM');
     if (server && server.exitCode === null) await new Promise((r) => server.once('exit', r));
     await idp?.close();
