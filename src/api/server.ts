@@ -22,6 +22,8 @@ import { authRoutes } from './routes/auth.js';
 import { logRoutes } from './routes/logs.js';
 import { finishDocument } from './openapi.js';
 import type { AuthSetup } from '../auth/setup.js';
+import { sessionRoutes } from './routes/session.js';
+import { webRoutes, DEFAULT_WEB_DIR } from './web.js';
 import type { SecretStore } from '../secrets/types.js';
 import { MemorySecretStore } from '../secrets/memory.js';
 import { credentialsRoutes } from './routes/credentials.js';
@@ -44,6 +46,8 @@ export interface ServerOptions {
   logsDir?: string;
   /** Idempotency-Key retention and purge interval (default: 24 h, purged every 10 minutes). */
   idempotency?: IdempotencyOptions;
+  /** The built web console served at / (default dist/web of the package); false: no console. */
+  webDir?: string | false;
   /** Where services' passwords are kept (secrets_store); absent: this process's memory (tests). */
   secrets?: SecretStore;
   /** Prometheus metrics (GET /metrics); absent: the server makes its own. */
@@ -127,6 +131,8 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   app.get('/version', route({ tag: 'service', summary: 'Michman version', data: Type.String() }), async (req, reply) => ok(req, reply, VERSION));
 
   authRoutes(app, authRuntime);
+  sessionRoutes(app, o.auth);
+  if (o.webDir !== false) webRoutes(app, o.webDir ?? DEFAULT_WEB_DIR);
   logRoutes(app, o.logsDir);
   imageRoutes(app, o.store);
   flavorRoutes(app, o.store);

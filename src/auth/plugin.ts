@@ -15,6 +15,7 @@ import type { AuthSetup } from './setup.js';
 import { sha256, randomToken, type Claims } from './oidc.js';
 import { API_TOKEN_PREFIX } from './tokens.js';
 import { SESSION_COOKIE, cookieOf, cookieFlags, pathOf } from './cookies.js';
+import { isWebPath, SESSION_PATH } from './publicPaths.js';
 
 export { SESSION_COOKIE } from './cookies.js';
 
@@ -24,7 +25,9 @@ const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const isProbe = (path: string): boolean => path === '/healthz' || path === '/readyz' || path === '/metrics';
 
 /** Routes every caller reaches: what the service is, its documentation, and logging in and out. */
-const isPublic = (path: string): boolean => path === '/version' || isProbe(path) || path === '/api' || path.startsWith('/api/') || path === '/auth' || path === '/logout';
+// The web console's files are public too: the page itself asks /auth/session who you are.
+const isPublic = (path: string): boolean =>
+  path === '/version' || isProbe(path) || path === '/api' || path.startsWith('/api/') || path === '/auth' || path === '/logout' || path === SESSION_PATH || isWebPath(path);
 
 /** What the auth routes (api/routes/auth.ts) need of the hooks' state. */
 export interface AuthRuntime {

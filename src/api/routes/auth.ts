@@ -11,6 +11,7 @@ import type { AuthRuntime } from '../../auth/plugin.js';
 import { Unauthenticated, type Identity } from '../../auth/identity.js';
 import { sha256, randomToken } from '../../auth/oidc.js';
 import { issueApiToken } from '../../auth/tokens.js';
+import { isBrowserNavigation } from '../../auth/publicPaths.js';
 import { SESSION_COOKIE, LOGIN_COOKIE, LOGIN_STATE_MS, cookieOf, cookieFlags, pathOf } from '../../auth/cookies.js';
 
 /** ok() for /auth, whose URL may hold the login's code and state: the Message names the path only. */
@@ -97,6 +98,8 @@ export function authRoutes(app: FastifyInstance, rt: AuthRuntime): void {
       // Without state: the original's flow, where the client got the code elsewhere.
       const claims = await oidc.exchange({ code: q.code, verifier, nonce, redirectUri });
       await startSession(req, reply, claims, 'session');
+      // A person in a browser goes back to the web console, now logged in; scripts get the JSON.
+      if (isBrowserNavigation(req.headers)) return reply.redirect('/', 303);
       return okAuth(req, reply, loginData(claims.userId, claims.groups));
     }
     if (req.identity) return okAuth(req, reply, loginData(req.identity.userId, req.identity.groups));

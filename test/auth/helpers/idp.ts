@@ -22,6 +22,8 @@ export interface IdpOptions {
   /** user → groups; a group list may also be a comma-separated string (Hydra style). */
   users: Record<string, string[] | string>;
   accessTokenFormat: 'jwt' | 'opaque';
+  /** Where the web client may be sent back (default WEB_CLIENT.redirectUri); a real server's /auth for browser tests. */
+  redirectUri?: string;
 }
 
 export async function startIdp(o: IdpOptions): Promise<Idp> {
@@ -37,7 +39,7 @@ export async function startIdp(o: IdpOptions): Promise<Idp> {
         client_secret: WEB_CLIENT.secret,
         grant_types: ['authorization_code'],
         response_types: ['code'],
-        redirect_uris: [WEB_CLIENT.redirectUri],
+        redirect_uris: [o.redirectUri ?? WEB_CLIENT.redirectUri],
       },
       ...Object.keys(o.users).map((u) => ({
         client_id: u,
