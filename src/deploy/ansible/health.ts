@@ -6,7 +6,7 @@ import pg from 'pg';
 import { createConnection } from 'mysql2/promise';
 import type { ProvisionedNode } from '../../domain/nodes.js';
 import type { HealthResult } from '../types.js';
-import { httpGet, redisCommands } from '../local/net.js';
+import { httpGet, natsPing, redisCommands } from '../local/net.js';
 import { portOpen } from '../../host/net.js';
 import { errorText } from '../local/service.js';
 
@@ -152,7 +152,32 @@ const spark: Check = async (h, n) => {
   }
 };
 
-const CHECKS: Record<string, Check> = { redis, postgresql, mariadb, jupyter, clickhouse, prometheus, slurm, spark };
+/**
+ * NATS, on every node of the service: the monitoring endpoint answers /varz, /routez lists a route to
+ * every other node of the service (one cluster, not islands), and a client logs in with the
+ * service's user and password (CONNECT, PING → PONG).
+ */
+const nats: Check = async (h, n) => {
+  const p = port(h, 4222);
+  const monitor = 8222;
+  try {
+    const varz = await httpGet(`http://${n.address}:${monitor}/varz`, {}, 4000);
+    if (varz.status !== 200) return { healthy: false, detail: `${n.name}: nats GET /varz → ${varz.status}` };
+    const version = String((JSON.parse(varz.body) as { version?: unknown }).version ?? '?');
+    const routez = await httpGet(`http://${n.address}:${monitor}/routez`, {}, 4000);
+    if (routez.status !== 200) return { healthy: false, detail: `${n.name}: nats GET /routez → ${routez.status}` };
+    const routed = new Set(((JSON.parse(routez.body) as { routes?: Array<{ ip?: string }> | null }).routes ?? []).map((r) => r.ip));
+    const missing = h.nodes.filter((x) => x.name !== n.name && !routed.has(x.address)).map((x) => x.name);
+    if (missing.length > 0) return { healthy: false, detail: `${n.name}: nats at ${n.address} has no route to ${missing.join(', ')} (${routed.size} route(s))` };
+    const { answer } = await natsPing(n.address, p, { user: h.params.user || 'nats', pass: h.params.password ?? '' });
+    if (answer !== 'PONG') return { healthy: false, detail: `${n.name}: nats CONNECT/PING at ${n.address}:${p} answered ${answer.slice(0, 80)}` };
+    return { healthy: true, detail: `${n.name}: nats-server ${version} at ${n.address}:${p}, routes to ${routed.size} node(s), CONNECT+PING → PONG` };
+  } catch (e) {
+    return { healthy: false, detail: `${n.name}: nats at ${n.address}: ${errorText(e)}` };
+  }
+};
+
+const CHECKS: Record<string, Check> = { redis, postgresql, mariadb, jupyter, clickhouse, prometheus, slurm, spark, nats };
 
 export async function checkHealth(h: HealthInput): Promise<HealthResult> {
   if (h.nodes.length === 0) return { healthy: false, detail: 'no nodes' };
