@@ -109,8 +109,8 @@ describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === und
   let nodes: ProvisionedNode[] = [];
   let keyFile = '';
   const master = () => nodes.find((n) => n.role === 'master')!;
-  /** Jupyter's REST API on the master, with the token unless told otherwise. */
-  const jupyter = (method: string, path: string, body?: unknown, token: string | undefined = TOKEN) =>
+  /** Jupyter's REST API on the master, with the token unless told otherwise ('' for none). */
+  const jupyter = (method: string, path: string, body?: unknown, token: string = TOKEN) =>
     new Promise<{ status: number; body: any; text: string }>((resolve, reject) => {
       const payload = body === undefined ? undefined : JSON.stringify(body);
       const headers: Record<string, string> = { ...(token ? { Authorization: `token ${token}` } : {}), ...(payload === undefined ? {} : { 'content-type': 'application/json' }) };
@@ -182,7 +182,7 @@ describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === und
   }, 15 * 60_000);
 
   it('refuses requests without the token', async () => {
-    expect((await jupyter('GET', '/api/kernels', undefined, undefined)).status).toBe(403);
+    expect((await jupyter('GET', '/api/kernels', undefined, '')).status).toBe(403);
     expect((await jupyter('GET', '/api/kernels', undefined, 'wrong-token')).status).toBe(403);
     const ok = await jupyter('GET', '/api/status');
     expect(ok.status).toBe(200);
@@ -235,7 +235,8 @@ describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === und
     const leftovers =
       'getent passwd jupyter >/dev/null && echo user; ' +
       'for p in /home/jupyter /etc/systemd/system/jupyter.service /root/.michman-secrets/jupyter_token; do [ -e $p ] && echo $p; done; ' +
-      'grep -qs jupyter /proc/[0-9]*/cmdline && echo process; true';
+      // A process of the virtualenv's Python (the server or a kernel); not this shell, which only names it.
+      "for f in /proc/[0-9]*; do tr '\\0' ' ' < $f/cmdline 2>/dev/null | grep -q '^/home/jupyter/venv/' && echo process && break; done; true";
     expect(ssh(keyFile, master().address, leftovers).trim().split('\n')).toEqual(expect.arrayContaining(['user', '/home/jupyter', '/etc/systemd/system/jupyter.service']));
     await apply('remove.yml', () => undefined);
     expect(ssh(keyFile, master().address, leftovers).trim()).toBe('');
