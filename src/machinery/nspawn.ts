@@ -9,6 +9,7 @@ import type { SecretStore } from '../secrets/types.js';
 import { AnsibleDeployer, catalogTypes } from '../deploy/ansible/deployer.js';
 import { readSparkPins, sparkArtifacts } from '../deploy/ansible/sparkArtifacts.js';
 import { ansibleSettings, ourAnsibleVars, type AnsibleConfig } from './ansibleSettings.js';
+import { jupyterArtifacts, readJupyterLabLock } from '../deploy/ansible/jupyterArtifacts.js';
 
 type NspawnConfig = Pick<MichmanConfig, 'data_dir' | 'nspawn_network' | 'nspawn_images_dir' | 'nspawn_mirror' | 'nspawn_apt_cache'> &
   Partial<Pick<MichmanConfig, 'ansible_task_timeout_seconds' | 'nspawn_artifacts_dir'>> &
@@ -42,6 +43,13 @@ export function nspawnMachinery(
     // Nodes reach nothing but the bridge: spark's jars come from the host's artifact cache, filled
     // (downloaded once, checked against the pins) before the role runs.
     beforeDeploy: async (ctx, d) => {
+      if (d.type === 'jupyter') {
+        const wheels = jupyterArtifacts(readJupyterLabLock(ansibleDir), d.version);
+        if (wheels.length === 0) return;
+        ctx.emit({ level: 'info', phase: 'deploy', service: 'jupyter', message: `artifact cache ${provider.artifacts.root}: ${wheels.length} wheel(s) for ${d.version}` });
+        await provider.artifacts.fetch(wheels, (message) => ctx.emit({ level: 'info', phase: 'deploy', service: 'jupyter', message }), ctx.signal);
+        return;
+      }
       if (d.type !== 'spark') return;
       const line = d.config.hadoop_version || d.params.find((p) => p.ParameterName === 'hadoop_version')?.DefaultValue || '3.3';
       const yarn = (d.config.use_yarn || d.params.find((p) => p.ParameterName === 'use_yarn')?.DefaultValue || 'false') === 'true';

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { createConnection } from 'mysql2/promise';
 import type { ProvisionedNode } from '../../domain/nodes.js';
 import type { HealthResult } from '../types.js';
-import { httpGet, redisCommands } from '../local/net.js';
+import { httpGet, natsPing, redisCommands } from '../local/net.js';
 import { portOpen } from '../../host/net.js';
 import { errorText } from '../local/service.js';
 
@@ -152,7 +152,39 @@ const spark: Check = async (h, n) => {
   }
 };
 
-const CHECKS: Record<string, Check> = { redis, postgresql, mariadb, jupyter, clickhouse, prometheus, slurm, spark };
+/**
+ * NATS, on every node of the service: the monitoring endpoint answers /varz, /routez lists a route to
+ * every other node of the service (one cluster, not islands), and a client logs in with the
+ * service's user and password (CONNECT, PING → PONG). Routes are matched by the peers' server IDs
+ * (their /varz), not by address: a route's address is the connection's source, which on a node
+ * with several interfaces need not be the peer's service address.
+ */
+const natsVarz = async (n: ProvisionedNode): Promise<{ server_id?: string; version?: string }> => {
+  const r = await httpGet(`http://${n.address}:8222/varz`, {}, 4000);
+  if (r.status !== 200) throw new Error(`GET /varz → ${r.status}`);
+  return JSON.parse(r.body) as { server_id?: string; version?: string };
+};
+
+const nats: Check = async (h, n) => {
+  const p = port(h, 4222);
+  try {
+    const varz = await natsVarz(n);
+    const routez = await httpGet(`http://${n.address}:8222/routez`, {}, 4000);
+    if (routez.status !== 200) return { healthy: false, detail: `${n.name}: nats GET /routez → ${routez.status}` };
+    const routed = new Set(((JSON.parse(routez.body) as { routes?: Array<{ remote_id?: string }> | null }).routes ?? []).map((r) => r.remote_id));
+    const peers = h.nodes.filter((x) => x.name !== n.name);
+    const ids = await Promise.all(peers.map((x) => natsVarz(x).then((v) => v.server_id, () => undefined)));
+    const missing = peers.filter((_, i) => ids[i] === undefined || !routed.has(ids[i])).map((x) => x.name);
+    if (missing.length > 0) return { healthy: false, detail: `${n.name}: nats at ${n.address} has no route to ${missing.join(', ')} (${routed.size} route(s))` };
+    const { answer } = await natsPing(n.address, p, { user: h.params.user || 'nats', pass: h.params.password ?? '' });
+    if (answer !== 'PONG') return { healthy: false, detail: `${n.name}: nats CONNECT/PING at ${n.address}:${p} answered ${answer.slice(0, 80)}` };
+    return { healthy: true, detail: `${n.name}: nats-server ${String(varz.version ?? '?')} at ${n.address}:${p}, routes to ${routed.size} node(s), CONNECT+PING → PONG` };
+  } catch (e) {
+    return { healthy: false, detail: `${n.name}: nats at ${n.address}: ${errorText(e)}` };
+  }
+};
+
+const CHECKS: Record<string, Check> = { redis, postgresql, mariadb, jupyter, clickhouse, prometheus, slurm, spark, nats };
 
 export async function checkHealth(h: HealthInput): Promise<HealthResult> {
   if (h.nodes.length === 0) return { healthy: false, detail: 'no nodes' };

@@ -1,0 +1,254 @@
+// JupyterLab 4 on nspawn, end to end through the API, the engine and the real jupyter role: the
+// master reaches ACTIVE with JupyterLab from the hash-pinned lock (wheels served by the host's
+// artifact cache: the node never reaches PyPI), token auth refuses requests without the token, a
+// kernel started over Jupyter's REST API runs `1+1` sent over its websocket channels, a second apply
+// changes nothing, the role's remove path leaves nothing, delete leaves nothing.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { request } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { loadConfig } from '../../src/config/load.js';
+import { serve, type Running } from '../../src/app.js';
+import { nspawnMachinery } from '../../src/machinery/nspawn.js';
+import type { OperationPlan } from '../../src/domain/plan.js';
+import type { ProvisionedNode, StepContext } from '../../src/providers/types.js';
+import { runVars } from '../../src/deploy/ansible/vars.js';
+import { buildInventory } from '../../src/deploy/ansible/inventory.js';
+import { runPlaybook, type PlaybookOutcome } from '../../src/deploy/ansible/playbook.js';
+import { catalogTypes } from '../../src/deploy/ansible/deployer.js';
+import { readJupyterLabLock } from '../../src/deploy/ansible/jupyterArtifacts.js';
+import { serializeExtraVars } from '../../src/domain/extraVars.js';
+import { PACKAGE_ROOT } from '../../src/paths.js';
+import { WebSocketClient } from '../helpers/websocket.js';
+import { IMAGES_DIR, linkNames, netnsList, nspawnMissing, processesWith, ssh } from './helpers.js';
+import { lacks } from '../helpers/requirements.js';
+
+const NETWORK = process.env.MICHMAN_TEST_JUPYTER_NETWORK ?? '10.214.14.0/24';
+const ARTIFACTS_DIR = process.env.MICHMAN_ARTIFACTS_DIR ?? '/var/tmp/michman-artifacts';
+const TOKEN = 'e2e-jupyterlab-token-46';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === undefined))('JupyterLab 4 on nspawn, end to end', () => {
+  let dir: string;
+  let running: Running;
+  let base: string;
+  let port = 0;
+  const settings = () => ({ data_dir: join(dir, 'data'), nspawn_network: NETWORK, nspawn_images_dir: IMAGES_DIR, nspawn_apt_cache: true, nspawn_artifacts_dir: ARTIFACTS_DIR });
+  const machinery = () => nspawnMachinery(settings());
+  const call = (method: string, path: string, body?: unknown) =>
+    new Promise<{ status: number; body: any }>((resolve, reject) => {
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const req = request(base + path, { method, agent: false, headers: payload === undefined ? {} : { 'content-type': 'application/json' } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
+  const events = async (name: string) => {
+    const ev = await call('GET', `/projects/jp/clusters/${name}/events?limit=1000`);
+    return (ev.body?.Detail?.Data ?? []) as Array<{ Time: string; Level: string; Node: string; Message: string }>;
+  };
+  const settle = async (name: string, minutes: number) => {
+    const until = performance.now() + minutes * 60_000;
+    for (;;) {
+      const s = await call('GET', `/projects/jp/clusters/${name}`);
+      const st = s.body?.Detail?.Data?.EntityStatus as string | undefined;
+      if (st === 'ACTIVE' || st === 'FAILED' || s.status === 404 || performance.now() > until) {
+        const ops = await call('GET', `/projects/jp/clusters/${name}/operations`);
+        const tail = s.status === 404 ? [] : (await events(name)).slice(-40).map((e) => `${e.Time} ${e.Level} ${e.Node} ${e.Message}`);
+        return { status: s.status === 404 ? 'GONE' : st, cluster: s.body?.Detail?.Data, op: (ops.body?.Detail?.Data ?? [])[0], events: tail };
+      }
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'michman-nspawn-jupyter-'));
+    port = await freePort();
+    running = await serve(
+      loadConfig({
+        env: {},
+        cwd: dir,
+        overrides: { provider: 'nspawn', ...settings(), log_level: 'warn', listen: `127.0.0.1:${port}`, workers: 2, deploy_deadline_seconds: 660, ansible_task_timeout_seconds: 480 },
+      }),
+    );
+    base = `http://127.0.0.1:${port}`;
+    expect((await call('POST', '/images', { Name: 'debian', AnsibleUser: 'root', CloudImageID: 'nspawn' })).status).toBe(201);
+    expect((await call('POST', '/flavors', { Name: 'small', VCPUs: 1, RAM: 1024, Disk: 5 })).status).toBe(201);
+    const project = { DisplayName: 'jp', DefaultImage: 'debian', DefaultMasterFlavor: 'small', DefaultSlavesFlavor: 'small', DefaultStorageFlavor: 'small', DefaultMonitoringFlavor: 'small' };
+    expect((await call('POST', '/projects', project)).status).toBe(201);
+  }, 120_000);
+
+  afterAll(async () => {
+    const m = machinery();
+    await running?.close();
+    for (const id of await m.provider.clusterIds()) {
+      const ctx: StepContext = { clusterId: id, clusterName: '', signal: new AbortController().signal, emit: () => undefined };
+      for (const n of await m.provider.listNodes(ctx)) await m.provider.deleteNode(ctx, n).catch(() => undefined);
+      await m.provider.cleanupCluster(ctx).catch(() => undefined);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }, 300_000);
+
+  let clusterId = '';
+  let nodes: ProvisionedNode[] = [];
+  let keyFile = '';
+  const master = () => nodes.find((n) => n.role === 'master')!;
+  /** Jupyter's REST API on the master, with the token unless told otherwise ('' for none). */
+  const jupyter = (method: string, path: string, body?: unknown, token: string = TOKEN) =>
+    new Promise<{ status: number; body: any; text: string }>((resolve, reject) => {
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const headers: Record<string, string> = { ...(token ? { Authorization: `token ${token}` } : {}), ...(payload === undefined ? {} : { 'content-type': 'application/json' }) };
+      const req = request(`http://${master().address}:8888${path}`, { method, agent: false, headers }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => {
+          let parsed: unknown;
+          try {
+            parsed = text ? JSON.parse(text) : undefined;
+          } catch {
+            parsed = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed, text });
+        });
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
+  const apply = async (playbook: string, onChanged: (what: string) => void): Promise<PlaybookOutcome> => {
+    const op = (await running.store.operations.latest(clusterId, 'create'))!;
+    const plan = op.plan as OperationPlan;
+    const m = machinery();
+    const key = await m.provider.keys.ensure(clusterId);
+    const vars = runVars({ plan, clusterName: 'jl-jp', action: playbook === 'remove.yml' ? 'delete' : 'create', only: 'jupyter', knownTypes: catalogTypes(join(PACKAGE_ROOT, 'catalog')), keyFile: key.privateKeyFile, nodes, aptProxy: m.provider.aptProxyUrl()!, generated: {} });
+    vars.michman_pypi_mirror = `${m.provider.artifacts.url}/pypi`;
+    vars.michman_maven_mirror = `${m.provider.artifacts.url}/maven2`;
+    return runPlaybook({
+      ansibleDir: join(PACKAGE_ROOT, 'ansible'),
+      playbook,
+      inventory: buildInventory('jl-jp', nodes, key.privateKeyFile),
+      extraVars: serializeExtraVars(vars),
+      callbackDir: join(PACKAGE_ROOT, 'ansible', 'callback_plugins'),
+      signal: AbortSignal.timeout(8 * 60_000),
+      taskTimeoutSeconds: 400,
+      redact: (t) => t.split(TOKEN).join('********'),
+      onResult: (r) => {
+        if (r.status === 'changed') onChanged(`${r.host} [${r.role}] ${r.task}`);
+      },
+    });
+  };
+
+  it('creates a master with JupyterLab 4 from the lock, and reaches ACTIVE', async () => {
+    const started = Date.now();
+    const created = await call('POST', '/projects/jp/clusters', { DisplayName: 'jl', Services: [{ Type: 'jupyter', Version: 'jupyter-lab', Config: { token: TOKEN } }] });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const r = await settle('jl-jp', 14);
+    expect(r.status, `${JSON.stringify(r.op?.Error ?? r.op, null, 2)}\n${r.events.join('\n')}`).toBe('ACTIVE');
+    console.log(`nspawn jupyter-lab: POST -> ACTIVE in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    clusterId = r.cluster.ID;
+    nodes = await machinery().provider.listNodes({ clusterId, clusterName: 'jl-jp', signal: new AbortController().signal, emit: () => undefined });
+    expect(nodes.map((n) => n.name)).toEqual(['jl-jp-master']);
+    keyFile = (await machinery().provider.keys.ensure(clusterId)).privateKeyFile;
+    const all = await events('jl-jp');
+    console.log(all.filter((e) => /artifact cache|health|ok=/.test(e.Message)).map((e) => e.Message).join('\n'));
+    expect(JSON.stringify(all)).not.toContain(TOKEN);
+    // The version of the lock, in a virtualenv of its own.
+    const lock = readJupyterLabLock(join(PACKAGE_ROOT, 'ansible'));
+    const want = lock.packages.find((p) => p.name.toLowerCase() === 'jupyterlab')!.version;
+    expect(want).toMatch(/^4\./);
+    expect(ssh(keyFile, master().address, '/home/jupyter/venv/bin/jupyter-lab --version').trim()).toBe(want);
+    // Exactly the locked set: pip freeze in the venv lists every locked package at its version.
+    const frozen = new Set(ssh(keyFile, master().address, '/home/jupyter/venv/bin/pip freeze --all').split('\n').map((l) => l.trim().toLowerCase().replace(/_/g, '-')));
+    const normalise = (n: string) => n.toLowerCase().replace(/[_.]/g, '-');
+    const missing = lock.packages.filter((p) => ![...frozen].some((f) => f.replace(/[_.]/g, '-').startsWith(`${normalise(p.name)}==${p.version}`) || f.startsWith(`${normalise(p.name)} @ `)));
+    expect(missing.map((p) => `${p.name}==${p.version}`)).toEqual([]);
+  }, 15 * 60_000);
+
+  it('refuses requests without the token', async () => {
+    expect((await jupyter('GET', '/api/kernels', undefined, '')).status).toBe(403);
+    expect((await jupyter('GET', '/api/kernels', undefined, 'wrong-token')).status).toBe(403);
+    const ok = await jupyter('GET', '/api/status');
+    expect(ok.status).toBe(200);
+    // JupyterLab's own page is served.
+    const lab = await jupyter('GET', '/lab');
+    expect(lab.status).toBe(200);
+    expect(lab.text).toContain('JupyterLab');
+  }, 60_000);
+
+  it("starts a kernel over the REST API and runs 1+1 over its websocket channels", async () => {
+    const k = await jupyter('POST', '/api/kernels', { name: 'python3' });
+    expect(k.status, k.text).toBe(201);
+    const kernelId = k.body.id as string;
+    const session = randomUUID();
+    const ws = await WebSocketClient.open(master().address, 8888, `/api/kernels/${kernelId}/channels?session_id=${session}`, { Authorization: `token ${TOKEN}` });
+    try {
+      const msgId = randomUUID();
+      const result = ws.waitFor((text) => {
+        const m = JSON.parse(text) as { msg_type?: string; header?: { msg_type?: string }; parent_header?: { msg_id?: string }; content?: { data?: Record<string, string>; ename?: string } };
+        const type = m.header?.msg_type ?? m.msg_type;
+        if (m.parent_header?.msg_id !== msgId) return undefined;
+        if (type === 'error') return `error: ${m.content?.ename}`;
+        return type === 'execute_result' ? m.content?.data?.['text/plain'] : undefined;
+      }, 120_000);
+      ws.send(
+        JSON.stringify({
+          header: { msg_id: msgId, username: 'michman-test', session, msg_type: 'execute_request', version: '5.3', date: new Date().toISOString() },
+          parent_header: {},
+          metadata: {},
+          content: { code: '1+1', silent: false, store_history: false, user_expressions: {}, allow_stdin: false, stop_on_error: true },
+          channel: 'shell',
+          buffers: [],
+        }),
+      );
+      expect(await result).toBe('2');
+    } finally {
+      ws.close();
+    }
+    expect((await jupyter('DELETE', `/api/kernels/${kernelId}`)).status).toBe(204);
+  }, 180_000);
+
+  it('a second apply of the jupyter role (deploy.yml) reports changed=0', async () => {
+    const changed: string[] = [];
+    const out = await apply('deploy.yml', (c) => changed.push(c));
+    expect(changed).toEqual([]);
+    expect(Object.values(out.stats).reduce((a, s) => a + s.changed, 0)).toBe(0);
+  }, 9 * 60_000);
+
+  it("the role's remove path leaves nothing of Jupyter on the master", async () => {
+    const leftovers =
+      'getent passwd jupyter >/dev/null && echo user; ' +
+      'for p in /home/jupyter /etc/systemd/system/jupyter.service /root/.michman-secrets/jupyter_token; do [ -e $p ] && echo $p; done; ' +
+      // A process of the virtualenv's Python (the server or a kernel); not this shell, which only names it.
+      "for f in /proc/[0-9]*; do tr '\\0' ' ' < $f/cmdline 2>/dev/null | grep -q '^/home/jupyter/venv/' && echo process && break; done; true";
+    expect(ssh(keyFile, master().address, leftovers).trim().split('\n')).toEqual(expect.arrayContaining(['user', '/home/jupyter', '/etc/systemd/system/jupyter.service']));
+    await apply('remove.yml', () => undefined);
+    expect(ssh(keyFile, master().address, leftovers).trim()).toBe('');
+  }, 9 * 60_000);
+
+  it('delete leaves no container, namespace, link or process', async () => {
+    expect((await call('DELETE', '/projects/jp/clusters/jl-jp')).status).toBe(200);
+    expect((await settle('jl-jp', 10)).status).toBe('GONE');
+    const m = machinery();
+    expect(await m.provider.leftovers(clusterId)).toEqual([]);
+    expect(netnsList().filter((n) => n.includes(clusterId))).toEqual([]);
+    expect(linkNames()).not.toContain(m.provider.bridge);
+    expect(processesWith(join(dir, 'data', 'nspawn'))).toEqual([]);
+  }, 11 * 60_000);
+});
