@@ -32,7 +32,13 @@ export interface Running {
   store: Store;
   url: string;
   worker?: Worker;
-  close(): Promise<void>;
+  log: Logger;
+  /**
+   * Graceful stop: the API stops accepting and finishes in-flight requests while the worker stops
+   * claiming and gives running operations `graceMs` (default: shutdown_grace_seconds) to finish
+   * before handing them back; then the database is closed.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 export async function openStore(config: MichmanConfig): Promise<Store> {
@@ -55,13 +61,22 @@ export function logger(config: MichmanConfig, file: 'http_server' | 'launcher' =
   };
   if (!config.logs_file_path || config.log_level === 'silent') return pino(opts);
   const dest = pino.destination({ dest: join(config.logs_file_path, `${file}.log`), append: true, mkdir: true, sync: false });
+  logFiles.add(dest);
   dest.on('error', (err: Error) => process.stderr.write(`michman: ${file}.log not written: ${err.message}\n`));
   return pino(opts, pino.multistream([{ stream: process.stdout, level: config.log_level as pino.Level }, { stream: dest, level: config.log_level as pino.Level }]));
 }
 
+const logFiles = new Set<{ reopen(): void }>();
+
+/** Reopens the log files (after logrotate moved them): what SIGHUP reloads. */
+export function reopenLogFiles(): number {
+  for (const f of logFiles) f.reopen();
+  return logFiles.size;
+}
+
 /** The provider and deployer the config names. */
 export function machinery(config: MichmanConfig): { provider: Provider; deployer: Deployer } {
-  if (config.provider === 'fake') return { provider: new FakeProvider({ bootLatencyMs: 200 }), deployer: new NoopDeployer() };
+  if (config.provider === 'fake') return { provider: new FakeProvider({ bootLatencyMs: config.fake_boot_ms }), deployer: new NoopDeployer() };
   if (config.provider === 'openstack') {
     const provider = openstackFromConfig(config);
     return { provider, deployer: openstackDeployer(config, provider) };
@@ -110,11 +125,11 @@ export function quotaCheck(config: MichmanConfig, provider: Provider): QuotaChec
 
 const janitors = new WeakMap<Worker, PeriodicJanitor>();
 
-/** Stops a worker and the janitor started with it. */
-export async function stopWorker(worker: Worker | undefined): Promise<void> {
+/** Stops a worker and the janitor started with it; running operations get graceMs, then are handed back. */
+export async function stopWorker(worker: Worker | undefined, graceMs = 0): Promise<void> {
   if (!worker) return;
   await janitors.get(worker)?.stop();
-  await worker.stop();
+  await worker.stop(graceMs);
 }
 
 export function startWorker(store: Store, config: MichmanConfig, log: Logger, m: { provider: Provider; deployer: Deployer }): Worker | undefined {
@@ -156,9 +171,10 @@ export async function serve(config: MichmanConfig): Promise<Running> {
     store,
     url,
     worker,
-    async close() {
-      await app.close();
-      await stopWorker(worker);
+    log,
+    async close(graceMs = config.shutdown_grace_seconds * 1000) {
+      // Both at once: the worker stops claiming at the first moment, requests in flight finish.
+      await Promise.all([app.close(), stopWorker(worker, graceMs)]);
       await store.close();
     },
   };

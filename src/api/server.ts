@@ -21,6 +21,7 @@ import { registerAuth } from '../auth/plugin.js';
 import { authRoutes } from './routes/auth.js';
 import { logRoutes } from './routes/logs.js';
 import { finishDocument } from './openapi.js';
+import { endStreamsOnClose } from './sse.js';
 import type { AuthSetup } from '../auth/setup.js';
 
 export interface ServerOptions {
@@ -90,6 +91,8 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   app.setNotFoundHandler((req, reply) =>
     reply.code(404).send(failure(new MichmanError(ErrorClass.ObjectNotFound, `route not found: ${req.method} ${req.url.split('?')[0]}`))),
   );
+
+  endStreamsOnClose(app);
 
   // Before every route, so the hooks cover them all (and the 404 handler).
   const authRuntime = registerAuth(app, o.store, o.auth);
