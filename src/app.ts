@@ -163,7 +163,7 @@ export async function serve(config: MichmanConfig): Promise<Running> {
   const auth = await startAuth(config, log);
   const m = machinery(config);
   const worker = startWorker(store, config, logger(config, 'launcher'), m);
-  const app = await buildServer({ store, logger: log, logsDir: config.logs_file_path, bodyLimit: config.body_limit, deployer: m.deployer, onEnqueue: () => worker?.notify(), auth, quota: quotaCheck(config, m.provider) });
+  const app = await buildServer({ store, logger: log, logsDir: config.logs_file_path, bodyLimit: config.body_limit, deployer: m.deployer, onEnqueue: () => worker?.notify(), auth, quota: quotaCheck(config, m.provider), projectRefsRequired: m.provider.name !== 'local' });
   const { host, port } = parseListen(config.listen);
   const url = await app.listen({ host, port });
   return {

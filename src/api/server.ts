@@ -3,10 +3,12 @@
 import Fastify, { type FastifyInstance, type FastifyError, type FastifyBaseLogger } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { Type } from '@sinclair/typebox';
+import { Type, type TSchema } from '@sinclair/typebox';
 import type { Store } from '../store/store.js';
 import { MichmanError, ErrorClass } from '../domain/errors.js';
-import { registerJsonParser, normalizeKeys, validationToJsonError, hasNul } from './body.js';
+import { registerJsonParser, normalizeKeys, validationToJsonError, hasNul, rememberUnknownFields } from './body.js';
+import { unknownQueryError, unknownFieldsError } from './strict.js';
+import type { UnknownKey } from '../domain/normalize.js';
 import { failure, ok } from './envelope.js';
 import { route } from './routeKit.js';
 import { imageRoutes, flavorRoutes } from './routes/images.js';
@@ -38,6 +40,8 @@ export interface ServerOptions {
   auth?: AuthSetup;
   /** Where the service's own logs are (logs_file_path): GET /logs/launcher and /logs/http_server. */
   logsDir?: string;
+  /** Projects must name a default image and flavors (default true; false on the local provider, which uses neither). */
+  projectRefsRequired?: boolean;
   /** Idempotency-Key retention and purge interval (default: 24 h, purged every 10 minutes). */
   idempotency?: IdempotencyOptions;
 }
@@ -66,9 +70,21 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
       done(new MichmanError(ErrorClass.InputIncorrect, 'path and query parameters must not contain NUL (%00) characters'));
       return;
     }
-    if (req.body !== undefined) {
-      const schema = req.routeOptions.schema?.body as Parameters<typeof normalizeKeys>[1];
-      if (schema) req.body = normalizeKeys(req.body, schema);
+    const schema = req.routeOptions.schema as { tags?: unknown; hide?: boolean; querystring?: TSchema; body?: TSchema } | undefined;
+    // Documented routes (those in the OpenAPI document) take only the query parameters they declare.
+    const documented = schema?.tags !== undefined && !schema.hide;
+    if (documented) {
+      const bad = unknownQueryError(req.query, schema.querystring);
+      if (bad) {
+        done(bad);
+        return;
+      }
+    }
+    if (req.body !== undefined && schema?.body) {
+      const unknown: UnknownKey[] = [];
+      req.body = normalizeKeys(req.body, schema.body as Parameters<typeof normalizeKeys>[1], unknown);
+      // Raised by `input`, after the lookups the original did first (404 before 400).
+      if (documented) rememberUnknownFields(req, unknownFieldsError(unknown));
     }
     done();
   });
@@ -121,7 +137,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   logRoutes(app, o.logsDir);
   imageRoutes(app, o.store);
   flavorRoutes(app, o.store);
-  projectRoutes(app, o.store);
+  projectRoutes(app, o.store, { refsRequired: o.projectRefsRequired });
   configRoutes(app, o.store);
   templateRoutes(app, o.store);
   clusterRoutes(app, o.store, { store: o.store, deployer: o.deployer, onEnqueue: o.onEnqueue, quota: o.quota });
