@@ -138,7 +138,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   imageRoutes(app, o.store);
   flavorRoutes(app, o.store);
   projectRoutes(app, o.store, { refsRequired: o.projectRefsRequired });
-  configRoutes(app, o.store);
+  configRoutes(app, o.store, o.deployer);
   templateRoutes(app, o.store);
   clusterRoutes(app, o.store, { store: o.store, deployer: o.deployer, onEnqueue: o.onEnqueue, quota: o.quota });
 

@@ -59,7 +59,7 @@ export async function createCluster(deps: ClusterDeps, input: CreateInput): Prom
 
   const types = await typesFor(store, cluster.Services ?? []);
   const services = resolveNewClusterServices(cluster, types, { newId });
-  await refuseUnsupported(deps, services);
+  await refuseUnsupported(deps, services, types);
   const full: StoredCluster = {
     ID: newId(),
     Name: cluster.Name!,

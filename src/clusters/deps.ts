@@ -12,7 +12,8 @@ export interface QuotaCheck {
 
 /** What the deployer says at request time about services it cannot run here (Deployer.check). */
 export interface ServiceCheck {
-  check(services: Array<{ type: string; version: string }>): Promise<string[]>;
+  /** `versions`: the catalog's versions of the type, so that a version problem can list those that would run. */
+  check(services: Array<{ type: string; version: string; versions?: readonly string[] }>): Promise<string[]>;
 }
 
 export interface ClusterDeps {

@@ -48,8 +48,9 @@ export async function typesFor(db: Store, services: readonly Service[]) {
 }
 
 /** 400 naming what this host or cloud lacks for the services. */
-export async function refuseUnsupported(deps: ClusterDeps, services: readonly Service[]): Promise<void> {
+export async function refuseUnsupported(deps: ClusterDeps, services: readonly Service[], types?: ReadonlyMap<string, { Versions: ReadonlyArray<{ Version: string }> }>): Promise<void> {
   if (!deps.deployer) return;
-  const problems = await deps.deployer.check(services.map((s) => ({ type: s.Type ?? '', version: s.Version ?? '' })));
+  const versionsOf = (t: string) => types?.get(t)?.Versions.map((v) => v.Version);
+  const problems = await deps.deployer.check(services.map((s) => ({ type: s.Type ?? '', version: s.Version ?? '', versions: versionsOf(s.Type ?? '') })));
   if (problems.length > 0) throw validation(problems.join('; '));
 }

@@ -34,7 +34,7 @@ export async function updateCluster(deps: ClusterDeps, input: UpdateInput): Prom
   const { project, cluster } = await clusterOf(store, input.project, input.cluster);
   const types = await typesFor(store, [...cluster.Services, ...(input.changes.Services ?? [])]);
   const u = checkClusterUpdate(cluster, input.changes, types, { newId });
-  await refuseUnsupported(deps, u.added);
+  await refuseUnsupported(deps, u.added, types);
   const merged = { ...cluster, ...u.cluster } as StoredCluster;
   const plan: StoredPlan | undefined = u.operation ? buildCreatePlan(merged, types, await imageOf(store, merged)) : undefined;
   if (plan && u.scale && u.scale.to < u.scale.from) {

@@ -114,6 +114,8 @@ export const ServiceVersionSchema = Type.Object(
     DownloadURL: opt(Text('Where the version is downloaded from.')),
     Configs: opt(Type.Array(ServiceConfigSchema, { maxItems: 10_000 })),
     Dependencies: opt(Type.Array(ServiceDependencySchema, { maxItems: 1000 })),
+    Deployable: opt(Type.Boolean({ readOnly: true, description: 'Generated (GET /configs, full view): whether the active provider can deploy this version here.' })),
+    DeployableReason: opt(Type.String({ maxLength: 16_000, readOnly: true, description: 'Generated: why not, when Deployable is false (e.g. the host runs another version of the program).' })),
   },
   { title: 'ServiceVersion', additionalProperties: false },
 );
