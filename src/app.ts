@@ -26,6 +26,8 @@ import { PACKAGE_ROOT } from './paths.js';
 import { openSecretStore } from './secrets/index.js';
 import { PeriodicJanitor, storeDirectory } from './engine/janitor.js';
 import type { QuotaCheck } from './clusters/index.js';
+import { ExpirySweeper } from './clusters/expiry.js';
+import type { ProjectLimits } from './clusters/lifecycle.js';
 
 export interface Running {
   app: FastifyInstance;
@@ -124,11 +126,15 @@ export function quotaCheck(config: MichmanConfig, provider: Provider): QuotaChec
 }
 
 const janitors = new WeakMap<Worker, PeriodicJanitor>();
+const sweepers = new WeakMap<Worker, ExpirySweeper>();
+/** How often a process with workers looks for clusters whose TTL is near or past. */
+const EXPIRY_SWEEP_MS = 5_000;
 
 /** Stops a worker and the janitor started with it; running operations get graceMs, then are handed back. */
 export async function stopWorker(worker: Worker | undefined, graceMs = 0): Promise<void> {
   if (!worker) return;
   await janitors.get(worker)?.stop();
+  await sweepers.get(worker)?.stop();
   await worker.stop(graceMs);
 }
 
@@ -148,8 +154,12 @@ export function startWorker(store: Store, config: MichmanConfig, log: Logger, m:
   if (m.provider.listTaggedClusters && config.janitor_interval_seconds > 0) {
     janitors.set(worker, new PeriodicJanitor(m.provider, storeDirectory(store), { intervalMs: s(config.janitor_interval_seconds), remove: config.janitor_delete, log }).start());
   }
+  sweepers.set(worker, new ExpirySweeper({ store, onEnqueue: () => worker.notify() }, { intervalMs: EXPIRY_SWEEP_MS, warnBeforeMs: s(config.cluster_ttl_warning_seconds), log }).start());
   return worker;
 }
+
+/** The per-project limits of the config (0 = none). */
+export const projectLimits = (config: MichmanConfig): ProjectLimits => ({ maxClusters: config.project_max_clusters, maxNodes: config.project_max_nodes });
 
 export async function serve(config: MichmanConfig): Promise<Running> {
   const log = logger(config);
@@ -163,7 +173,7 @@ export async function serve(config: MichmanConfig): Promise<Running> {
   const auth = await startAuth(config, log);
   const m = machinery(config);
   const worker = startWorker(store, config, logger(config, 'launcher'), m);
-  const app = await buildServer({ store, logger: log, logsDir: config.logs_file_path, bodyLimit: config.body_limit, deployer: m.deployer, onEnqueue: () => worker?.notify(), auth, quota: quotaCheck(config, m.provider), projectRefsRequired: m.provider.name !== 'local' });
+  const app = await buildServer({ store, logger: log, logsDir: config.logs_file_path, bodyLimit: config.body_limit, deployer: m.deployer, onEnqueue: () => worker?.notify(), auth, quota: quotaCheck(config, m.provider), projectRefsRequired: m.provider.name !== 'local', limits: projectLimits(config) });
   const { host, port } = parseListen(config.listen);
   const url = await app.listen({ host, port });
   return {

@@ -17,6 +17,7 @@ import { configRoutes } from './routes/configs.js';
 import { templateRoutes } from './routes/templates.js';
 import { clusterRoutes, type QuotaCheck } from './routes/clusters.js';
 import type { ServiceCheck } from '../clusters/index.js';
+import type { ProjectLimits } from '../clusters/lifecycle.js';
 import { registerIdempotency, type IdempotencyOptions } from './idempotency.js';
 import { VERSION } from '../version.js';
 import { registerAuth } from '../auth/plugin.js';
@@ -42,6 +43,8 @@ export interface ServerOptions {
   logsDir?: string;
   /** Projects must name a default image and flavors (default true; false on the local provider, which uses neither). */
   projectRefsRequired?: boolean;
+  /** Per-project limits on clusters and nodes (project_max_clusters, project_max_nodes). */
+  limits?: ProjectLimits;
   /** Idempotency-Key retention and purge interval (default: 24 h, purged every 10 minutes). */
   idempotency?: IdempotencyOptions;
 }
@@ -140,7 +143,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   projectRoutes(app, o.store, { refsRequired: o.projectRefsRequired });
   configRoutes(app, o.store, o.deployer);
   templateRoutes(app, o.store);
-  clusterRoutes(app, o.store, { store: o.store, deployer: o.deployer, onEnqueue: o.onEnqueue, quota: o.quota });
+  clusterRoutes(app, o.store, { store: o.store, deployer: o.deployer, onEnqueue: o.onEnqueue, quota: o.quota, limits: o.limits });
 
   await app.ready();
   return app;

@@ -3,6 +3,7 @@
 import type { Store } from '../store/store.js';
 import type { OperationPlan } from '../domain/plan.js';
 import type { QuotaReport } from '../domain/quota.js';
+import type { ProjectLimits } from './lifecycle.js';
 
 export interface QuotaCheck {
   check(plan: OperationPlan): Promise<QuotaReport>;
@@ -24,4 +25,6 @@ export interface ClusterDeps {
   onEnqueue?: () => void;
   /** Cloud providers: the plan against the project's quota (in dry runs; at create too when enforced). */
   quota?: QuotaCheck;
+  /** Per-project limits on clusters and nodes (config project_max_clusters, project_max_nodes). */
+  limits?: ProjectLimits;
 }

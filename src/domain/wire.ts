@@ -189,6 +189,9 @@ export const ClusterSchema = Type.Object(
     SlavesFlavor: opt(Name('Defaults to the project default.')),
     StorageFlavor: opt(Name('Defaults to the project default.')),
     MonitoringFlavor: opt(Name('Defaults to the project default.')),
+    ExpiresAt: opt(Type.String({ maxLength: 64, description: 'RFC 3339 time after which the engine deletes the cluster (a warning event comes before). Set at create or changed by PUT; or give TTL.' })),
+    TTL: opt(Type.Integer({ minimum: 1, maximum: 10 * 365 * 86_400, description: 'Request only: seconds from now until ExpiresAt (instead of ExpiresAt).' })),
+    Template: opt(Name('Create only: a stored template (ID or name, of the project or common) whose Services and NSlaves the cluster takes unless the body gives them.')),
   },
   { title: 'Cluster', additionalProperties: false },
 );
