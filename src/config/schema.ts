@@ -202,8 +202,8 @@ export const ConfigSchema = Type.Object(
       default: 0,
       minimum: 0,
     }),
-    project_max_clusters: Type.Integer({ description: 'Default limit of clusters per project (a project\'s MaxClusters overrides it); 0 = no limit.', default: 0, minimum: 0 }),
-    project_max_nodes: Type.Integer({ description: 'Default limit of nodes (masters, slaves, storage and monitoring nodes of all its clusters) per project (a project\'s MaxNodes overrides it); 0 = no limit.', default: 0, minimum: 0 }),
+    project_max_clusters: Type.Integer({ description: 'Limit of clusters per project (every project); 0 = no limit.', default: 0, minimum: 0 }),
+    project_max_nodes: Type.Integer({ description: 'Limit of nodes (masters, slaves, storage and monitoring nodes of all its clusters) per project (every project); 0 = no limit.', default: 0, minimum: 0 }),
 
     // --- nspawn provider ---
     nspawn_network: Type.String({
