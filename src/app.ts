@@ -29,13 +29,21 @@ import { PACKAGE_ROOT } from './paths.js';
 import { openSecretStore, type SecretStore } from './secrets/index.js';
 import { PeriodicJanitor, storeDirectory } from './engine/janitor.js';
 import { sealStoredPasswords, type QuotaCheck } from './clusters/index.js';
+import { ExpirySweeper } from './clusters/expiry.js';
+import type { ProjectLimits } from './clusters/lifecycle.js';
 
 export interface Running {
   app: FastifyInstance;
   store: Store;
   url: string;
   worker?: Worker;
-  close(): Promise<void>;
+  log: Logger;
+  /**
+   * Graceful stop: the API stops accepting and finishes in-flight requests while the worker stops
+   * claiming and gives running operations `graceMs` (default: shutdown_grace_seconds) to finish
+   * before handing them back; then the database is closed.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 export async function openStore(config: MichmanConfig): Promise<Store> {
@@ -60,13 +68,22 @@ export function logger(config: MichmanConfig, file: 'http_server' | 'launcher' =
   };
   if (!config.logs_file_path || config.log_level === 'silent') return pino(opts);
   const dest = pino.destination({ dest: join(config.logs_file_path, `${file}.log`), append: true, mkdir: true, sync: false });
+  logFiles.add(dest);
   dest.on('error', (err: Error) => process.stderr.write(`michman: ${file}.log not written: ${err.message}\n`));
   return pino(opts, pino.multistream([{ stream: process.stdout, level: config.log_level as pino.Level }, { stream: dest, level: config.log_level as pino.Level }]));
 }
 
+const logFiles = new Set<{ reopen(): void }>();
+
+/** Reopens the log files (after logrotate moved them): what SIGHUP reloads. */
+export function reopenLogFiles(): number {
+  for (const f of logFiles) f.reopen();
+  return logFiles.size;
+}
+
 /** The provider and deployer the config names. */
 export function machinery(config: MichmanConfig): { provider: Provider; deployer: Deployer } {
-  if (config.provider === 'fake') return { provider: new FakeProvider({ bootLatencyMs: 200 }), deployer: new NoopDeployer() };
+  if (config.provider === 'fake') return { provider: new FakeProvider({ bootLatencyMs: config.fake_boot_ms }), deployer: new NoopDeployer() };
   if (config.provider === 'openstack') {
     const provider = openstackFromConfig(config);
     return { provider, deployer: openstackDeployer(config, provider) };
@@ -131,12 +148,16 @@ export function quotaCheck(config: MichmanConfig, provider: Provider): QuotaChec
 }
 
 const janitors = new WeakMap<Worker, PeriodicJanitor>();
+const sweepers = new WeakMap<Worker, ExpirySweeper>();
+/** How often a process with workers looks for clusters whose TTL is near or past. */
+const EXPIRY_SWEEP_MS = 5_000;
 
-/** Stops a worker and the janitor started with it. */
-export async function stopWorker(worker: Worker | undefined): Promise<void> {
+/** Stops a worker and the janitor started with it; running operations get graceMs, then are handed back. */
+export async function stopWorker(worker: Worker | undefined, graceMs = 0): Promise<void> {
   if (!worker) return;
   await janitors.get(worker)?.stop();
-  await worker.stop();
+  await sweepers.get(worker)?.stop();
+  await worker.stop(graceMs);
 }
 
 export function startWorker(store: Store, config: MichmanConfig, log: Logger, m: { provider: Provider; deployer: Deployer }, secrets: SecretStore = openSecretStore(config), metrics?: Metrics): Worker | undefined {
@@ -165,8 +186,12 @@ export function startWorker(store: Store, config: MichmanConfig, log: Logger, m:
   if (m.provider.listTaggedClusters && config.janitor_interval_seconds > 0) {
     janitors.set(worker, new PeriodicJanitor(m.provider, storeDirectory(store), { intervalMs: s(config.janitor_interval_seconds), remove: config.janitor_delete, log }).start());
   }
+  sweepers.set(worker, new ExpirySweeper({ store, onEnqueue: () => worker.notify() }, { intervalMs: EXPIRY_SWEEP_MS, warnBeforeMs: s(config.cluster_ttl_warning_seconds), log }).start());
   return worker;
 }
+
+/** The per-project limits of the config (0 = none). */
+export const projectLimits = (config: MichmanConfig): ProjectLimits => ({ maxClusters: config.project_max_clusters, maxNodes: config.project_max_nodes });
 
 export async function serve(config: MichmanConfig): Promise<Running> {
   const log = logger(config);
@@ -185,7 +210,7 @@ export async function serve(config: MichmanConfig): Promise<Running> {
   if (sealed > 0) log.info({ services: sealed }, 'passwords stored in plain text by an older version moved to the secret store');
   const metrics = new Metrics(store);
   const worker = startWorker(store, config, logger(config, 'launcher'), m, secrets, metrics);
-  const app = await buildServer({ store, logger: log, logsDir: config.logs_file_path, bodyLimit: config.body_limit, deployer: m.deployer, onEnqueue: () => worker?.notify(), auth, quota: quotaCheck(config, m.provider), secrets, metrics, metricsToken: config.metrics_token });
+  const app = await buildServer({ store, logger: log, logsDir: config.logs_file_path, bodyLimit: config.body_limit, deployer: m.deployer, onEnqueue: () => worker?.notify(), auth, quota: quotaCheck(config, m.provider), secrets, metrics, metricsToken: config.metrics_token, projectRefsRequired: m.provider.name !== 'local', limits: projectLimits(config) });
   const { host, port } = parseListen(config.listen);
   const url = await app.listen({ host, port });
   return {
@@ -193,9 +218,10 @@ export async function serve(config: MichmanConfig): Promise<Running> {
     store,
     url,
     worker,
-    async close() {
-      await app.close();
-      await stopWorker(worker);
+    log,
+    async close(graceMs = config.shutdown_grace_seconds * 1000) {
+      // Both at once: the worker stops claiming at the first moment, requests in flight finish.
+      await Promise.all([app.close(), stopWorker(worker, graceMs)]);
       await store.close();
     },
   };

@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { loadConfig, ConfigError } from './config/load.js';
 import { serve, openStore, logger, machinery, startWorker, stopWorker } from './app.js';
+import { onShutdownSignals } from './lifecycle.js';
 import { runJanitor, storeDirectory } from './engine/janitor.js';
 import { importCatalogFiles } from './catalog.js';
 import { VERSION } from './version.js';
@@ -29,11 +30,8 @@ program
   .action(async (o: { listen?: string; dataDir?: string; workers?: string }) => {
     const running = await serve(config({ listen: o.listen, data_dir: o.dataDir, workers: o.workers }));
     process.stderr.write(`michman ${VERSION} listening on ${running.url}\n`);
-    const stop = () => {
-      void running.close().then(() => process.exit(0));
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    const cfg = config({ listen: o.listen, data_dir: o.dataDir, workers: o.workers });
+    onShutdownSignals(running.log, cfg.shutdown_grace_seconds, (graceMs) => running.close(graceMs));
   });
 
 program
@@ -46,15 +44,10 @@ program
     await sealStoredPasswords(store, secrets);
     const worker = startWorker(store, { ...cfg, workers: Math.max(1, cfg.workers) }, logger(cfg, 'launcher'), machinery(cfg), secrets);
     process.stderr.write(`michman worker ${worker?.id ?? ''} started\n`);
-    const stop = () => {
-      void (async () => {
-        await stopWorker(worker);
-        await store.close();
-        process.exit(0);
-      })();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    onShutdownSignals(logger(cfg, 'launcher'), cfg.shutdown_grace_seconds, async (graceMs) => {
+      await stopWorker(worker, graceMs);
+      await store.close();
+    });
   });
 
 program

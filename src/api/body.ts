@@ -77,11 +77,18 @@ export function hasNul(values: unknown): boolean {
 }
 
 /** The validated body; throws the validation error only now, so handlers keep the original's order. */
-type BodyRequest = FastifyRequest & { bodyError?: MichmanError };
+type BodyRequest = FastifyRequest & { bodyError?: MichmanError; unknownFields?: MichmanError };
+
+/** Keeps the unknown-fields error of a body (api/strict.ts) for `input` to raise. */
+export function rememberUnknownFields(req: FastifyRequest, err: MichmanError | undefined): void {
+  if (err) (req as BodyRequest).unknownFields = err;
+}
 
 export function input<T>(req: FastifyRequest): T {
   const parseError = (req as BodyRequest).bodyError;
   if (parseError) throw parseError;
+  const unknownFields = (req as BodyRequest).unknownFields;
+  if (unknownFields) throw unknownFields;
   const err = (req as FastifyRequest & { validationError?: Error & { validation?: AjvError[] } }).validationError;
   if (err) throw validationToJsonError(err);
   if (req.body === undefined || req.body === null) throw jsonError('request body is empty');

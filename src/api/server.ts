@@ -3,10 +3,12 @@
 import Fastify, { type FastifyInstance, type FastifyError, type FastifyBaseLogger } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { Type } from '@sinclair/typebox';
+import { Type, type TSchema } from '@sinclair/typebox';
 import type { Store } from '../store/store.js';
 import { MichmanError, ErrorClass } from '../domain/errors.js';
-import { registerJsonParser, normalizeKeys, validationToJsonError, hasNul } from './body.js';
+import { registerJsonParser, normalizeKeys, validationToJsonError, hasNul, rememberUnknownFields } from './body.js';
+import { unknownQueryError, unknownFieldsError } from './strict.js';
+import type { UnknownKey } from '../domain/normalize.js';
 import { failure, ok } from './envelope.js';
 import { route } from './routeKit.js';
 import { imageRoutes, flavorRoutes } from './routes/images.js';
@@ -15,12 +17,14 @@ import { configRoutes } from './routes/configs.js';
 import { templateRoutes } from './routes/templates.js';
 import { clusterRoutes, type QuotaCheck } from './routes/clusters.js';
 import type { ServiceCheck } from '../clusters/index.js';
+import type { ProjectLimits } from '../clusters/lifecycle.js';
 import { registerIdempotency, type IdempotencyOptions } from './idempotency.js';
 import { VERSION } from '../version.js';
 import { registerAuth } from '../auth/plugin.js';
 import { authRoutes } from './routes/auth.js';
 import { logRoutes } from './routes/logs.js';
 import { finishDocument } from './openapi.js';
+import { endStreamsOnClose } from './sse.js';
 import type { AuthSetup } from '../auth/setup.js';
 import { sessionRoutes } from './routes/session.js';
 import { webRoutes, DEFAULT_WEB_DIR } from './web.js';
@@ -44,6 +48,10 @@ export interface ServerOptions {
   auth?: AuthSetup;
   /** Where the service's own logs are (logs_file_path): GET /logs/launcher and /logs/http_server. */
   logsDir?: string;
+  /** Projects must name a default image and flavors (default true; false on the local provider, which uses neither). */
+  projectRefsRequired?: boolean;
+  /** Per-project limits on clusters and nodes (project_max_clusters, project_max_nodes). */
+  limits?: ProjectLimits;
   /** Idempotency-Key retention and purge interval (default: 24 h, purged every 10 minutes). */
   idempotency?: IdempotencyOptions;
   /** The built web console served at / (default dist/web of the package); false: no console. */
@@ -80,9 +88,21 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
       done(new MichmanError(ErrorClass.InputIncorrect, 'path and query parameters must not contain NUL (%00) characters'));
       return;
     }
-    if (req.body !== undefined) {
-      const schema = req.routeOptions.schema?.body as Parameters<typeof normalizeKeys>[1];
-      if (schema) req.body = normalizeKeys(req.body, schema);
+    const schema = req.routeOptions.schema as { tags?: unknown; hide?: boolean; querystring?: TSchema; body?: TSchema } | undefined;
+    // Documented routes (those in the OpenAPI document) take only the query parameters they declare.
+    const documented = schema?.tags !== undefined && !schema.hide;
+    if (documented) {
+      const bad = unknownQueryError(req.query, schema.querystring);
+      if (bad) {
+        done(bad);
+        return;
+      }
+    }
+    if (req.body !== undefined && schema?.body) {
+      const unknown: UnknownKey[] = [];
+      req.body = normalizeKeys(req.body, schema.body as Parameters<typeof normalizeKeys>[1], unknown);
+      // Raised by `input`, after the lookups the original did first (404 before 400).
+      if (documented) rememberUnknownFields(req, unknownFieldsError(unknown));
     }
     done();
   });
@@ -105,6 +125,8 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   app.setNotFoundHandler((req, reply) =>
     reply.code(404).send(failure(new MichmanError(ErrorClass.ObjectNotFound, `route not found: ${req.method} ${req.url.split('?')[0]}`))),
   );
+
+  endStreamsOnClose(app);
 
   // Before every route, so the hooks cover them all (and the 404 handler).
   opsRoutes(app, o.store, o.metrics ?? new Metrics(o.store, { defaultMetrics: false }), { metricsToken: o.metricsToken });
@@ -136,11 +158,11 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   logRoutes(app, o.logsDir);
   imageRoutes(app, o.store);
   flavorRoutes(app, o.store);
-  projectRoutes(app, o.store);
-  configRoutes(app, o.store);
+  projectRoutes(app, o.store, { refsRequired: o.projectRefsRequired });
+  configRoutes(app, o.store, o.deployer);
   templateRoutes(app, o.store);
   const secrets = o.secrets ?? new MemorySecretStore();
-  clusterRoutes(app, o.store, { store: o.store, deployer: o.deployer, onEnqueue: o.onEnqueue, quota: o.quota, secrets });
+  clusterRoutes(app, o.store, { store: o.store, deployer: o.deployer, onEnqueue: o.onEnqueue, quota: o.quota, secrets, limits: o.limits });
   credentialsRoutes(app, o.store, secrets);
 
   await app.ready();

@@ -1,11 +1,24 @@
 // Server-sent events of a cluster: everything after a given event, then new events as they are
 // stored, until the cluster's operations end. Resumes from Last-Event-ID.
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Store } from '../store/store.js';
 import type { StoredEvent } from '../store/repos/events.js';
 
 export function eventView(e: StoredEvent) {
   return { ID: e.id, Time: new Date(e.time).toISOString(), Level: e.level, Phase: e.phase, Node: e.node ?? '', Service: e.service ?? '', Message: e.message, OperationID: e.operationId ?? '' };
+}
+
+/** Per server: aborted when it starts closing, so open streams end and the close does not wait an hour. */
+const closing = new WeakMap<object, AbortSignal>();
+
+/** Ends every event stream of `app` when it closes (a client reconnects with Last-Event-ID). */
+export function endStreamsOnClose(app: FastifyInstance): void {
+  const c = new AbortController();
+  closing.set(app, c.signal);
+  app.addHook('preClose', (done) => {
+    c.abort();
+    done();
+  });
 }
 
 /** Bounded: at most an hour of polling per stream. */
@@ -19,6 +32,8 @@ export async function streamEvents(store: Store, req: FastifyRequest, reply: Fas
   let last = Number(req.headers['last-event-id'] ?? after) || after;
   let closed = false;
   req.raw.on('close', () => (closed = true));
+  const shutdown = closing.get(req.server);
+  shutdown?.addEventListener('abort', () => (closed = true), { once: true });
   const until = Date.now() + MAX_STREAM_MS;
   while (!closed && Date.now() < until) {
     const batch = await store.events.list(clusterId, { after: last, limit: 500 });
@@ -32,5 +47,5 @@ export async function streamEvents(store: Store, req: FastifyRequest, reply: Fas
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
   }
-  if (!closed) res.end('event: end\ndata: {}\n\n');
+  if (!closed || shutdown?.aborted) res.end('event: end\ndata: {}\n\n');
 }

@@ -14,6 +14,7 @@ import { newId } from '../store/ids.js';
 import type { ClusterDeps, QuotaCheck } from './deps.js';
 import { projectOf, typesFor, imageOf, refuseUnsupported } from './lookup.js';
 import { sealServices } from './secrets.js';
+import { applyTemplate, checkProjectLimits, expiryOf } from './lifecycle.js';
 
 export interface CreateInput {
   project: string;
@@ -44,7 +45,9 @@ async function quotaOf(q: QuotaCheck, plan: OperationPlan): Promise<QuotaReport 
 export async function createCluster(deps: ClusterDeps, input: CreateInput): Promise<CreateResult> {
   const { store } = deps;
   const project = await projectOf(store, input.project);
-  const cluster = checkNewCluster(input.cluster, project);
+  const expiresAt = expiryOf(input.cluster);
+  const { ExpiresAt: _e, TTL: _t, ...body } = await applyTemplate(store, project, input.cluster);
+  const cluster = checkNewCluster(body, project);
   // Image, flavors and a cluster of the same name, checked in one statement; 404s in the order of
   // CLUSTER_REFS, as the original.
   const images = cluster.Image ? [cluster.Image] : [];
@@ -60,7 +63,7 @@ export async function createCluster(deps: ClusterDeps, input: CreateInput): Prom
 
   const types = await typesFor(store, cluster.Services ?? []);
   const services = resolveNewClusterServices(cluster, types, { newId });
-  await refuseUnsupported(deps, services);
+  await refuseUnsupported(deps, services, types);
   const id = newId();
   const full: StoredCluster = {
     ID: id,
@@ -82,15 +85,22 @@ export async function createCluster(deps: ClusterDeps, input: CreateInput): Prom
     SlavesFlavor: cluster.SlavesFlavor ?? '',
     StorageFlavor: cluster.StorageFlavor ?? '',
     MonitoringFlavor: cluster.MonitoringFlavor ?? '',
+    ...(expiresAt !== undefined ? { ExpiresAt: new Date(expiresAt).toISOString() } : {}),
   };
   const plan = buildCreatePlan(full, types, cluster.Image ? pre.images.get(cluster.Image) : undefined);
   const quota = deps.quota && (input.dryRun || deps.quota.enforce) ? await quotaOf(deps.quota, plan) : undefined;
-  if (input.dryRun) return { kind: 'planned', cluster: full, plan, ...(quota ? { quota } : {}) };
+  if (input.dryRun) {
+    await checkProjectLimits(store, project, plan.nodes.length, deps.limits);
+    return { kind: 'planned', cluster: full, plan, ...(quota ? { quota } : {}) };
+  }
   // An unanswered check does not block: the create itself will meet the cloud's own refusal.
   const short = quota && 'items' in quota ? quota.items.filter((i) => i.short) : [];
   if (short.length > 0) throw validation(`the cloud project's quota is too small: ${short.map((i) => `${i.resource} (need ${i.need}, available ${i.available})`).join(', ')}`);
   await store.transaction(async (tx) => {
-    await tx.projects.lockSharedById([project.ID]);
+    // With limits, creates in one project take turns, so two cannot both take the last place.
+    if (deps.limits && (deps.limits.maxClusters > 0 || deps.limits.maxNodes > 0)) await tx.projects.lock(project.Name);
+    else await tx.projects.lockSharedById([project.ID]);
+    await checkProjectLimits(tx, project, plan.nodes.length, deps.limits);
     await tx.clusters.insert(full);
     await tx.operations.enqueue({ clusterId: full.ID, projectId: project.ID, kind: 'create', plan, newCluster: true });
   });

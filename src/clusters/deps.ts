@@ -4,6 +4,7 @@ import type { Store } from '../store/store.js';
 import type { OperationPlan } from '../domain/plan.js';
 import type { QuotaReport } from '../domain/quota.js';
 import type { SecretStore } from '../secrets/types.js';
+import type { ProjectLimits } from './lifecycle.js';
 
 export interface QuotaCheck {
   check(plan: OperationPlan): Promise<QuotaReport>;
@@ -13,7 +14,8 @@ export interface QuotaCheck {
 
 /** What the deployer says at request time about services it cannot run here (Deployer.check). */
 export interface ServiceCheck {
-  check(services: Array<{ type: string; version: string }>): Promise<string[]>;
+  /** `versions`: the catalog's versions of the type, so that a version problem can list those that would run. */
+  check(services: Array<{ type: string; version: string; versions?: readonly string[] }>): Promise<string[]>;
 }
 
 export interface ClusterDeps {
@@ -26,4 +28,6 @@ export interface ClusterDeps {
   quota?: QuotaCheck;
   /** Where passwords given in service configs go (the database keeps a mask). */
   secrets?: SecretStore;
+  /** Per-project limits on clusters and nodes (config project_max_clusters, project_max_nodes). */
+  limits?: ProjectLimits;
 }

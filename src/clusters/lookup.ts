@@ -3,7 +3,7 @@ import type { Store } from '../store/store.js';
 import type { Service } from '../domain/wire.js';
 import type { StoredCluster } from '../store/repos/clusters.js';
 import { notFound, validation } from '../domain/errors.js';
-import { loadTypeClosure } from '../domain/resolver.js';
+import { loadTypeClosure, rememberCatalogNames } from '../domain/resolver.js';
 import { parseUuid } from '../store/ids.js';
 import type { ClusterDeps } from './deps.js';
 
@@ -38,12 +38,19 @@ export async function historyOf(db: Store, projectIdOrName: string, clusterIdOrN
 export const imageOf = async (db: Store, c: Pick<StoredCluster, 'Image'>) => (c.Image ? await db.images.find(c.Image) : undefined);
 
 /** The types a cluster's services reach, loaded transitively; inside a transaction they stay locked. */
-export const typesFor = (db: Store, services: readonly Service[]) =>
-  loadTypeClosure(services, new Map(), async (names) => (await db.serviceTypes.findByNames(names)).values());
+export async function typesFor(db: Store, services: readonly Service[]) {
+  const types = await loadTypeClosure(services, new Map(), async (names) => (await db.serviceTypes.findByNames(names)).values());
+  // A type the catalog lacks: its error lists the ones it has (read only then).
+  if (services.some((s) => s.Type && !types.has(s.Type))) {
+    rememberCatalogNames(types, (await db.serviceTypes.listSummaries({})).items.map((t) => t.Type ?? '').filter(Boolean));
+  }
+  return types;
+}
 
 /** 400 naming what this host or cloud lacks for the services. */
-export async function refuseUnsupported(deps: ClusterDeps, services: readonly Service[]): Promise<void> {
+export async function refuseUnsupported(deps: ClusterDeps, services: readonly Service[], types?: ReadonlyMap<string, { Versions: ReadonlyArray<{ Version: string }> }>): Promise<void> {
   if (!deps.deployer) return;
-  const problems = await deps.deployer.check(services.map((s) => ({ type: s.Type ?? '', version: s.Version ?? '' })));
+  const versionsOf = (t: string) => types?.get(t)?.Versions.map((v) => v.Version);
+  const problems = await deps.deployer.check(services.map((s) => ({ type: s.Type ?? '', version: s.Version ?? '', versions: versionsOf(s.Type ?? '') })));
   if (problems.length > 0) throw validation(problems.join('; '));
 }

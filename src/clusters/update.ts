@@ -12,6 +12,7 @@ import { newId } from '../store/ids.js';
 import type { ClusterDeps } from './deps.js';
 import { clusterOf, typesFor, imageOf, refuseUnsupported } from './lookup.js';
 import { sealServices } from './secrets.js';
+import { checkProjectLimits, expiryOf } from './lifecycle.js';
 
 export interface UpdateInput {
   project: string;
@@ -33,10 +34,13 @@ export interface UpdateResult {
 export async function updateCluster(deps: ClusterDeps, input: UpdateInput): Promise<UpdateResult> {
   const { store } = deps;
   const { project, cluster } = await clusterOf(store, input.project, input.cluster);
-  const types = await typesFor(store, [...cluster.Services, ...(input.changes.Services ?? [])]);
-  const u = checkClusterUpdate(cluster, input.changes, types, { newId });
-  await refuseUnsupported(deps, u.added);
-  const merged = { ...cluster, ...u.cluster } as StoredCluster;
+  const { ExpiresAt, TTL, Template, ...changes } = input.changes;
+  if (Template !== undefined) throw validation("cluster field 'Template' can be given at create only");
+  const expiresAt = expiryOf({ ExpiresAt, TTL });
+  const types = await typesFor(store, [...cluster.Services, ...(changes.Services ?? [])]);
+  const u = checkClusterUpdate(cluster, changes, types, { newId });
+  await refuseUnsupported(deps, u.added, types);
+  const merged = { ...cluster, ...u.cluster, ...(expiresAt !== undefined ? { ExpiresAt: new Date(expiresAt).toISOString() } : {}) } as StoredCluster;
   merged.Services = await sealServices(deps.secrets, cluster.ID, merged.Services, input.dryRun ?? false);
   const plan: StoredPlan | undefined = u.operation ? buildCreatePlan(merged, types, await imageOf(store, merged)) : undefined;
   if (plan && u.scale && u.scale.to < u.scale.from) {
@@ -49,7 +53,9 @@ export async function updateCluster(deps: ClusterDeps, input: UpdateInput): Prom
     const now = await tx.clusters.get(cluster.ID);
     if (!now || now.EntityStatus !== cluster.EntityStatus) throw validation('the cluster changed meanwhile; retry the request');
     const next = { ...merged, EntityStatus: u.operation ? statusOnAccept(u.operation) : cluster.EntityStatus };
+    if (plan && u.scale && u.scale.to > u.scale.from) await checkProjectLimits(tx, project, u.scale.to - u.scale.from, deps.limits, { newCluster: false });
     await tx.clusters.update(next);
+    if (expiresAt !== undefined) await tx.clusters.setExpiry(cluster.ID, expiresAt);
     if (u.operation) await tx.operations.enqueue({ clusterId: cluster.ID, projectId: project.ID, kind: u.operation, plan });
     return next;
   });

@@ -201,6 +201,20 @@ export const ConfigSchema = Type.Object(
       default: 30,
       minimum: 2,
     }),
+    fake_boot_ms: Type.Integer({ description: 'provider fake only (tests, benchmarks): how long a node takes to boot, in milliseconds.', default: 200, minimum: 0 }),
+    shutdown_grace_seconds: Type.Integer({
+      description:
+        'On SIGTERM or SIGINT, how long running operations may go on to finish; those still running then are handed back (their lease released, their journal kept) and resume at the next start or on another worker. Never cancelled or failed by a shutdown.',
+      default: 20,
+      minimum: 0,
+    }),
+    cluster_ttl_warning_seconds: Type.Integer({
+      description: 'How long before a cluster\'s ExpiresAt a warning event is written; 0 = a tenth of its lifetime.',
+      default: 0,
+      minimum: 0,
+    }),
+    project_max_clusters: Type.Integer({ description: 'Limit of clusters per project (every project); 0 = no limit.', default: 0, minimum: 0 }),
+    project_max_nodes: Type.Integer({ description: 'Limit of nodes (masters, slaves, storage and monitoring nodes of all its clusters) per project (every project); 0 = no limit.', default: 0, minimum: 0 }),
 
     // --- nspawn provider ---
     nspawn_network: Type.String({

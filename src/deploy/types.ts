@@ -27,7 +27,8 @@ export interface Deployer {
    * Problems that make the services impossible here, checked at POST time: e.g.
    * "service 'redis' needs the program redis-server: apt-get install redis-server". Empty = fine.
    */
-  check(services: Array<{ type: string; version: string }>): Promise<string[]>;
+  /** `versions`: the catalog's versions of the type, so that a version problem can list those that would run. */
+  check(services: Array<{ type: string; version: string; versions?: readonly string[] }>): Promise<string[]>;
   /**
    * Prepares every node of the cluster (`ctx.nodes()`) before any service: hostnames, hosts file,
    * users and keys. Run as the step `deploy:_nodes` once per create/update/scale. Idempotent.

@@ -3,6 +3,7 @@
 // (strconv.ParseInt/ParseFloat/ParseBool and encoding/json into []int64/[]float64/[]bool/[]string),
 // because values already accepted by deployed Michman installs and the bundled init/*.json catalogue
 // must stay valid here.
+import { validList } from './suggest.js';
 import { validation } from './errors.js';
 
 export type ParamType = 'int' | 'float' | 'bool' | 'string';
@@ -372,7 +373,8 @@ export function validateServiceConfigs(
   for (const key of Object.keys(config).sort()) {
     const param = byName.get(key);
     if (param === undefined) {
-      throw validation(`'${serviceType}' service config param name '${key}' is not supported`);
+      const names = [...byName.keys()].filter(Boolean);
+      throw validation(`'${serviceType}' service config param name '${key}' is not supported; ${validList(key, names, 'parameters')}`);
     }
     checkParamValue(serviceType, param, config[key] as string);
   }

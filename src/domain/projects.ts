@@ -11,13 +11,18 @@ export const PROJECT_REFS = [
   'DefaultMonitoringFlavor',
 ] as const;
 
-/** Steps 2–4 of the original's POST /projects, in its order. */
-export function checkNewProject(p: Project): void {
+/**
+ * Steps 2–4 of the original's POST /projects, in its order, except that the empty required fields
+ * are named in one answer (the original named the first). `refsRequired` false: the provider needs
+ * no image or flavors (local), so the project may name none.
+ */
+export function checkNewProject(p: Project, o: { refsRequired?: boolean } = {}): void {
   if (p.ID) throw generatedField('project', 'ID');
   if (p.Name) throw generatedField('project', 'Name');
-  if (!p.DisplayName) throw requiredField('project', 'DisplayName');
-  checkDisplayName('project', p.DisplayName);
-  for (const f of PROJECT_REFS) if (!p[f]) throw requiredField('project', f);
+  const missing = [...(p.DisplayName ? [] : ['DisplayName']), ...(o.refsRequired === false ? [] : PROJECT_REFS.filter((f) => !p[f]))];
+  if (missing.length === 1) throw requiredField('project', missing[0]!);
+  if (missing.length > 1) throw validation(`required project fields are empty: ${missing.map((f) => `'${f}'`).join(', ')}`);
+  checkDisplayName('project', p.DisplayName!);
 }
 
 export function patchProject(stored: Required<Project>, body: Project): Required<Project> {

@@ -9,6 +9,7 @@ import type { Service } from './wire.js';
 import type { StoredDependency, StoredServiceType, StoredVersion } from './stored.js';
 import { validation } from './errors.js';
 import { validateServiceConfigs } from './configValues.js';
+import { validList } from './suggest.js';
 
 export type TypeMap = ReadonlyMap<string, StoredServiceType>;
 
@@ -25,8 +26,17 @@ export interface ResolveOptions {
 }
 
 const noType = () => validation("service type field can't be empty");
-const unsupported = (t: string) => validation(`service '${t}' is not supported`);
-const badVersion = (t: string, v: string) => validation(`'${t}' service version '${v}' is not supported`);
+/** Every service type of the catalog, when the caller loaded them (for the error's list of valid ones). */
+const catalogNames = new WeakMap<TypeMap, readonly string[]>();
+export function rememberCatalogNames(types: TypeMap, names: readonly string[]): void {
+  catalogNames.set(types, names);
+}
+const unsupported = (t: string, types?: TypeMap) => {
+  const names = types && catalogNames.get(types);
+  return validation(`service '${t}' is not supported${names ? `; ${validList(t, names, 'service types')}` : ''}`);
+};
+const badVersion = (t: string, v: string, type?: StoredServiceType) =>
+  validation(`'${t}' service version '${v}' is not supported${type ? `; ${validList(v, type.Versions.map((x) => x.Version ?? ''), `versions of ${t}`)}` : ''}`);
 const incompatible = (dep: string, svc: string) =>
   validation(`service '${dep}' has incompatible version for service '${svc}'`);
 export const duplicateType = (t: string) => validation(`service type '${t}' appears more than once`);
@@ -39,7 +49,7 @@ export function typeAndVersion(
 ): { type: StoredServiceType; version: StoredVersion } {
   if (!s.Type) throw noType();
   const type = types.get(s.Type);
-  if (!type) throw unsupported(s.Type);
+  if (!type) throw unsupported(s.Type, types);
   // The original answered 500 (a database-class error) for a catalog entry the user cannot fix by
   // retrying; it is the request that cannot be served, so 400.
   if (requireHealthCheck && type.HealthCheck.length === 0) {
@@ -48,7 +58,7 @@ export function typeAndVersion(
   const name = s.Version || type.DefaultVersion;
   if (!name) throw validation(`'${s.Type}' service version and default version are not specified`);
   const version = type.Versions.find((v) => v.Version === name);
-  if (!version) throw badVersion(s.Type, name);
+  if (!version) throw badVersion(s.Type, name, type);
   return { type, version };
 }
 

@@ -3,7 +3,7 @@ import type { ServiceType, ServiceVersion, ServiceConfig, ServiceDependency, Ser
 
 export type StoredConfig = Required<Omit<ServiceConfig, 'PossibleValues'>> & { PossibleValues?: string[] };
 export type StoredDependency = Required<ServiceDependency>;
-export type StoredVersion = Required<Omit<ServiceVersion, 'Configs' | 'Dependencies'>> & {
+export type StoredVersion = Required<Omit<ServiceVersion, 'Configs' | 'Dependencies' | 'Deployable' | 'DeployableReason'>> & {
   Configs: StoredConfig[];
   Dependencies: StoredDependency[];
 };

@@ -114,6 +114,8 @@ export const ServiceVersionSchema = Type.Object(
     DownloadURL: opt(Text('Where the version is downloaded from.')),
     Configs: opt(Type.Array(ServiceConfigSchema, { maxItems: 10_000 })),
     Dependencies: opt(Type.Array(ServiceDependencySchema, { maxItems: 1000 })),
+    Deployable: opt(Type.Boolean({ readOnly: true, description: 'Generated (GET /configs, full view): whether the active provider can deploy this version here.' })),
+    DeployableReason: opt(Type.String({ maxLength: 16_000, readOnly: true, description: 'Generated: why not, when Deployable is false (e.g. the host runs another version of the program).' })),
   },
   { title: 'ServiceVersion', additionalProperties: false },
 );
@@ -187,6 +189,9 @@ export const ClusterSchema = Type.Object(
     SlavesFlavor: opt(Name('Defaults to the project default.')),
     StorageFlavor: opt(Name('Defaults to the project default.')),
     MonitoringFlavor: opt(Name('Defaults to the project default.')),
+    ExpiresAt: opt(Type.String({ maxLength: 64, description: 'RFC 3339 time after which the engine deletes the cluster (a warning event comes before). Set at create or changed by PUT; or give TTL.' })),
+    TTL: opt(Type.Integer({ minimum: 1, maximum: 10 * 365 * 86_400, description: 'Request only: seconds from now until ExpiresAt (instead of ExpiresAt).' })),
+    Template: opt(Name('Create only: a stored template (ID or name, of the project or common) whose Services and NSlaves the cluster takes unless the body gives them.')),
   },
   { title: 'Cluster', additionalProperties: false },
 );

@@ -79,6 +79,18 @@ export interface RunResult {
   hostUrl?: string;
 }
 
+/**
+ * The reason a shutting-down worker aborts an operation with: not the user's cancel. The runner
+ * rethrows it instead of reporting the operation cancelled or failed, and the worker hands the
+ * operation back (its lease released, its journal kept) for another worker or the next start.
+ */
+export class HandBack extends Error {
+  constructor(message = 'worker shutting down') {
+    super(message);
+    this.name = 'HandBack';
+  }
+}
+
 class StepFailure extends Error {
   constructor(readonly info: OperationError) {
     super(info.message);
@@ -300,6 +312,7 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
     return { status: 'succeeded', nodes, masterIp: masterIp(nodes), urls, hostUrl: clusterEndpoints(o.plan.services, nodes) };
   } catch (err) {
     await saving.catch(() => undefined);
+    if (o.cancel.aborted && o.cancel.reason instanceof HandBack) throw o.cancel.reason;
     if (err instanceof StepFailure) {
       o.journal.emit({ level: 'error', phase: err.info.phase, node: err.info.node, service: err.info.service, message: err.info.message });
       return { status: o.cancel.aborted ? 'cancelled' : 'failed', error: err.info, nodes: [...nodesByName().values()], urls: {} };

@@ -10,7 +10,7 @@ import type { Provider, EngineEvent } from '../providers/types.js';
 import type { Deployer } from '../deploy/types.js';
 import type { StoredPlan } from '../domain/operation.js';
 import { statusOnStart, statusOnSuccess, statusOnFailure, ownedStatuses } from '../domain/clusterState.js';
-import { runOperation, type Deadlines, type StepRecord, type OperationKind } from './runner.js';
+import { runOperation, HandBack, type Deadlines, type StepRecord, type OperationKind } from './runner.js';
 import { JournalWriter } from './journalWriter.js';
 import { Reconciler } from './reconciler.js';
 import { SecretResolvingDeployer } from './secretDeployer.js';
@@ -37,7 +37,7 @@ export interface WorkerOptions {
   onClaim?: (op: Operation, now: number) => void;
   /** Where the services' passwords are (given ones, and those generated here); see secretDeployer.ts. */
   secrets?: SecretStore;
-  log?: { error(obj: object, msg: string): void; info(obj: object, msg: string): void };
+  log?: { error(obj: object, msg: string): void; info(obj: object, msg: string): void; warn?(obj: object, msg: string): void };
 }
 
 export type { StoredPlan } from '../domain/operation.js';
@@ -96,15 +96,30 @@ export class Worker {
   private reconcileTimer: NodeJS.Timeout | undefined;
   private reconciling: Promise<unknown> | undefined;
 
-  /** Stops claiming; running operations are abandoned to their leases (another worker resumes them). */
-  async stop(): Promise<void> {
+  /**
+   * Stops claiming at once; running operations get `graceMs` to finish, and those still running
+   * then are handed back: aborted with HandBack, their journal saved and their lease released, so
+   * another worker (or this process's next start) resumes them at the first unfinished step. A
+   * shutdown never finishes an operation as cancelled or failed.
+   */
+  async stop(graceMs = 0): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     clearInterval(this.reconcileTimer);
     await this.health?.stop();
     await this.reconciling;
-    for (const c of this.cancels.values()) c.abort(new LeaseLost('worker stopping'));
+    if (graceMs > 0 && this.running.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled([...this.running]), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+      clearTimeout(timer);
+    }
+    for (const c of this.cancels.values()) c.abort(new HandBack(`worker ${this.id} shutting down`));
     await Promise.allSettled([...this.running]);
+  }
+
+  /** Operations this worker is running now. */
+  get busy(): number {
+    return this.running.size;
   }
 
   /** One reconcile pass (engine/reconciler.ts); the periodic one runs every reconcileMs. */
@@ -238,6 +253,7 @@ export class Worker {
             });
       if (!cluster) return;
       events.push({ level: 'info', phase: 'start', message: `${op.kind} started (attempt ${op.attempt}) by ${this.id}` });
+      this.o.log?.info({ operation: op.id, cluster: op.clusterId, kind: op.kind, attempt: op.attempt }, `operation ${op.kind} started`);
       const result = await runOperation({
         kind: op.kind as OperationKind,
         plan,
@@ -261,10 +277,15 @@ export class Worker {
           emit: (e) => void events.push(e),
         },
       });
-      if (lost) return;
+      if (lost) {
+        this.o.log?.info({ operation: op.id, cluster: op.clusterId, kind: op.kind }, 'operation left: another worker holds its lease');
+        return;
+      }
       if (result.status === 'succeeded' && op.kind === 'delete' && this.o.secrets) {
         for (const s of plan.services) await this.o.secrets.delete(serviceSecretPath(op.clusterId, s.type)).catch(() => undefined);
       }
+      const log = result.status === 'succeeded' ? this.o.log?.info.bind(this.o.log) : this.o.log?.error.bind(this.o.log);
+      log?.({ operation: op.id, cluster: op.clusterId, kind: op.kind, status: result.status, ...(result.error ? { error: result.error.message, phase: result.error.phase } : {}) }, `operation ${op.kind} ${result.status}`);
       events.push({
         level: result.status === 'succeeded' ? 'info' : 'error',
         phase: 'finish',
@@ -279,8 +300,10 @@ export class Worker {
         else await tx.clusters.setStatus(cluster.ID, statusOnFailure(op.kind), owned);
       });
     } catch (err) {
-      if (!(err instanceof LeaseLost) && !lost) {
-        this.o.log?.error({ err, operation: op.id }, 'operation crashed');
+      if (err instanceof HandBack && !lost) {
+        await this.handBack(op, events);
+      } else if (!(err instanceof LeaseLost) && !lost) {
+        this.o.log?.error({ err, operation: op.id, cluster: op.clusterId, kind: op.kind, status: 'failed' }, `operation ${op.kind} crashed`);
         events.push({ level: 'error', phase: 'engine', message: `internal error: ${(err as Error).message}` });
         await flush();
         // As the normal path: one write, and the status only if this worker still held the
@@ -297,6 +320,18 @@ export class Worker {
       this.cancels.delete(op.id);
       await flush();
     }
+  }
+
+  /** Releases a running operation's lease (journal and status kept) and says so in its events and the log. */
+  private async handBack(op: Operation, events: EngineEvent[]): Promise<void> {
+    events.push({ level: 'warn', phase: 'engine', message: `${op.kind} handed back by ${this.id} (shutting down): it resumes at its first unfinished step on another worker or at the next start` });
+    const released = await this.writer
+      .run(op.id, op.clusterId, events.splice(0), (tx) => tx.operations.release(op.id, this.id))
+      .catch((err: unknown) => {
+        this.o.log?.error({ err, operation: op.id }, 'could not release the lease; it expires by itself');
+        return false;
+      });
+    this.o.log?.info({ operation: op.id, cluster: op.clusterId, kind: op.kind, status: 'handed-back', released }, `operation ${op.kind} handed back`);
   }
 }
 

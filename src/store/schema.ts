@@ -1,6 +1,6 @@
 // Row types of the logical schema (created by migrations/). Booleans are 0/1 integers and JSON
 // documents are text on every database, so rows read the same whichever dialect produced them.
-import type { ColumnType } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 /**
  * Milliseconds since the epoch in a BIGINT column. PostgreSQL's driver returns BIGINT as a string,
@@ -93,6 +93,10 @@ export interface ClusterRow {
   updated_at: string;
   /** When the periodic health check is next due (migration 004); written only by the health monitor. */
   health_due_at: ColumnType<number | string, number | undefined, number>;
+  /** Milliseconds; null = the cluster never expires (005). */
+  expires_at: Generated<number | string | null>;
+  /** 0 none, 1 warned, 2 delete requested (005). */
+  expiry_state: Generated<number>;
 }
 /** A service of a cluster or of a template; owner_id points at one or the other. */
 export interface ServiceRow {

@@ -85,7 +85,8 @@ function ids(): () => string {
 
 function expectError(fn: () => unknown, message: string, errorClass = 300): MichmanError {
   const err = thrownBy(fn);
-  expect(err.message).toBe(message);
+  // The original's message, then (after '; ') the valid choices we add.
+  expect(err.message.startsWith(`${message}; `) ? message : err.message).toBe(message);
   expect(err.errorClass).toBe(errorClass);
   expect(err.status).toBe(400);
   return err;

@@ -16,7 +16,8 @@ function expectValidation(fn: () => unknown, message: string | RegExp): void {
   const err = thrownBy(fn);
   expect(err.errorClass).toBe(300);
   expect(err.status).toBe(400);
-  if (typeof message === 'string') expect(err.message).toBe(message);
+  // The original's message, then (after '; ') the valid choices we add.
+  if (typeof message === 'string') expect(err.message.startsWith(`${message}; `) ? message : err.message).toBe(message);
   else expect(err.message).toMatch(message);
 }
 

@@ -14,6 +14,8 @@ import { httpGet, natsPing, portOpen, redisCommands } from '../../src/deploy/loc
 import type { ProvisionedNode } from '../../src/providers/types.js';
 import { context, deployment, freeishPort, isRoot, tempRoot } from './helpers.js';
 import { lacksProgram } from '../helpers/requirements.js';
+import { programVersion } from '../../src/deploy/local/hostVersions.js';
+import { clickhouse } from '../../src/deploy/local/clickhouse.js';
 
 const tmp = tempRoot('services');
 const provider = new LocalProvider({ dataRoot: tmp.dataRoot, addressBase: '127.81.0.0/16' });
@@ -35,6 +37,8 @@ interface Case {
   program: string;
   processName: string;
   config: () => Record<string, string>;
+  /** The version to run when the catalog's default is not the host's (ClickHouse: Debian has 18.16, the catalog 25.x). */
+  version?: () => Promise<string>;
   /** Resolves true when wrong or missing credentials are turned away. */
   refused?: (node: ProvisionedNode, port: number) => Promise<boolean>;
   /** Uses the credentials as a client would (config value or the generated one). */
@@ -126,6 +130,7 @@ const CASES: Case[] = [
     type: 'clickhouse',
     program: '/usr/sbin/clickhouse-server',
     processName: 'clickhouse-server',
+    version: async () => (await programVersion('/usr/sbin/clickhouse-server', clickhouse.versionProbe!))!.split('.').slice(0, 2).join('.'),
     config: () => ({ db_password: '' }),
     refused: async (node, port) => {
       const none = await httpGet(`http://${node.address}:${port}/?query=SELECT%201`);
@@ -177,6 +182,7 @@ describe.each(CASES)('local $type', (c) => {
     const port = freeishPort();
     const config = c.config();
     const d = deployment(c.type, [node], { config, accessPort: port });
+    if (c.version) d.version = await c.version();
     expect(await deployer.check([{ type: d.type, version: d.version }])).toEqual([]);
 
     const t0 = performance.now();

@@ -64,7 +64,8 @@ export function authRoutes(app: FastifyInstance, rt: AuthRuntime): void {
     state: Type.Optional(Type.String({ maxLength: 512 })),
     error: Type.Optional(Type.String({ maxLength: 512 })),
     error_description: Type.Optional(Type.String({ maxLength: 2048 })),
-  });
+    // Open: identity providers add their own parameters to the callback (scope, iss, session_state, ...).
+  }, { additionalProperties: true });
   const LoginData = Type.Object({ message: Type.String(), groups: Type.String(), user_id: Type.String() });
   app.get('/auth', route({ tag: 'auth', summary: 'Log in: starts the provider login (oauth2), completes it (?code&state), or opens a session for X-Auth-Token (keystone)', querystring: AuthQuery, data: LoginData }), async (req, reply) => {
     if (setup.model === 'none') {

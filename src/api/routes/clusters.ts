@@ -43,6 +43,12 @@ const MutateQuery = Type.Object({
   force: Type.Optional(Type.String({ description: 'DELETE only: true deletes from any state.' })),
 });
 const idempotent = { idempotent: true };
+// The original's Swagger documented these list parameters without implementing them: its clients may send them.
+const ListQuery = Type.Object({
+  ...PageQuery.properties,
+  view: Type.Optional(Type.String({ description: "Accepted and ignored, as by the original." })),
+  clusterType: Type.Optional(Type.String({ description: 'Accepted and ignored, as by the original.' })),
+});
 
 export function operationView(op: Operation) {
   return {
@@ -62,7 +68,7 @@ export function operationView(op: Operation) {
 }
 
 export function clusterRoutes(app: FastifyInstance, store: Store, deps: ClusterDeps): void {
-  app.get('/projects/:projectIdOrName/clusters', route({ tag, summary: 'List clusters', operationId: 'listClusters', params: param('projectIdOrName'), querystring: PageQuery, data: Type.Array(ClusterSchema) }), async (req, reply) => {
+  app.get('/projects/:projectIdOrName/clusters', route({ tag, summary: 'List clusters', operationId: 'listClusters', params: param('projectIdOrName'), querystring: ListQuery, data: Type.Array(ClusterSchema) }), async (req, reply) => {
     return ok(req, reply, pageHeaders(req, reply, await listClusters(store, (req.params as PParams).projectIdOrName, pageRequest(req))));
   });
 

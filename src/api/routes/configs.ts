@@ -28,6 +28,8 @@ import { exists, used, MichmanError, ErrorClass } from '../../domain/errors.js';
 import { newId } from '../../store/ids.js';
 import { input } from '../body.js';
 import { createServiceType } from '../../catalog.js';
+import type { ServiceCheck } from '../../clusters/index.js';
+import { markType, markVersions } from '../deployable.js';
 import { ok, okJson, jsonOf, created, noContent } from '../envelope.js';
 import { route, param, PageQuery, pageRequest, pageHeaders, found } from '../routeKit.js';
 
@@ -84,14 +86,15 @@ async function versionOf(tx: Store, req: FastifyRequest): Promise<{ type: Stored
   return { type, version };
 }
 
-export function configRoutes(app: FastifyInstance, store: Store): void {
+export function configRoutes(app: FastifyInstance, store: Store, deployer?: ServiceCheck): void {
   // ---- service types ----------------------------------------------------------------------------
   app.get('/configs', route({ tag, summary: 'List service types (full by default, ?view=summary for the short form)', querystring: ListQuery, data: Type.Array(ServiceTypeSchema) }), async (req, reply) => {
     // The original's list always returned full documents; keep that unless summary is asked for.
     const wantsSummary = (req.query as { view?: string }).view !== undefined && view(req) === 'summary';
     const page = pageRequest(req);
-    const result = wantsSummary ? await store.serviceTypes.listSummaries(page) : await store.serviceTypes.list(page);
-    return ok(req, reply, pageHeaders(req, reply, result));
+    if (wantsSummary) return ok(req, reply, pageHeaders(req, reply, await store.serviceTypes.listSummaries(page)));
+    const result = await store.serviceTypes.list(page);
+    return ok(req, reply, pageHeaders(req, reply, { ...result, items: await Promise.all(result.items.map((t) => markType(deployer, t))) }));
   });
 
   app.post('/configs', route({ tag, summary: 'Create a service type (the original catalog JSON format)', body: ServiceTypeSchema, data: ServiceTypeSchema, status: 201 }), async (req, reply) => {
@@ -103,7 +106,10 @@ export function configRoutes(app: FastifyInstance, store: Store): void {
   app.get('/configs/:st', route({ tag, summary: 'Get a service type (?view=summary|full)', params: tp, querystring: ViewQuery, data: ServiceTypeSchema }), async (req, reply) => {
     const { st } = req.params as TP;
     const v = view(req);
-    if (v === 'full') return okJson(req, reply, jsonOf(await found(store.serviceTypes.find(st), 'service type', st)));
+    if (v === 'full') {
+      const t = await found(store.serviceTypes.find(st), 'service type', st);
+      return okJson(req, reply, jsonOf(deployer ? await markType(deployer, t) : t));
+    }
     return ok(req, reply, await found(store.serviceTypes.findSummary(st), 'service type', st));
   });
 
@@ -133,7 +139,10 @@ export function configRoutes(app: FastifyInstance, store: Store): void {
 
   // ---- versions ---------------------------------------------------------------------------------
   app.get('/configs/:st/versions', route({ tag, summary: 'List versions', params: tp, data: Type.Array(ServiceVersionSchema) }), async (req, reply) =>
-    ok(req, reply, (await typeOf(store, req)).Versions),
+    {
+      const t = await typeOf(store, req);
+      return ok(req, reply, await markVersions(deployer, t.Type, t.Versions));
+    },
   );
 
   app.post('/configs/:st/versions', route({ tag, summary: 'Add a version', params: tp, body: ServiceVersionSchema, data: ServiceVersionSchema, status: 201 }), async (req, reply) => {
@@ -153,7 +162,10 @@ export function configRoutes(app: FastifyInstance, store: Store): void {
 
   const vp = param('st', 'v');
   app.get('/configs/:st/versions/:v', route({ tag, summary: 'Get a version', params: vp, data: ServiceVersionSchema }), async (req, reply) =>
-    ok(req, reply, (await versionOf(store, req)).version),
+    {
+      const { type, version } = await versionOf(store, req);
+      return ok(req, reply, (await markVersions(deployer, type.Type, [version]))[0]);
+    },
   );
 
   app.put('/configs/:st/versions/:v', route({ tag, summary: 'Modify a version (Description, DownloadURL)', params: vp, body: ServiceVersionSchema, data: ServiceVersionSchema }), async (req, reply) => {

@@ -33,7 +33,12 @@ async function checkProjectRefs(store: Store, p: Project): Promise<void> {
   }
 }
 
-export function projectRoutes(app: FastifyInstance, store: Store): void {
+export interface ProjectRouteOptions {
+  /** The provider needs images and flavors (every one but local): a project must name its defaults. */
+  refsRequired?: boolean;
+}
+
+export function projectRoutes(app: FastifyInstance, store: Store, o: ProjectRouteOptions = {}): void {
   const tag = 'projects';
   app.get('/projects', route({ tag, summary: 'List projects', querystring: PageQuery, data: Type.Array(ProjectSchema) }), async (req, reply) =>
     // Non-admins page over their groups' projects only: filtered in the query, so pages are full
@@ -43,7 +48,7 @@ export function projectRoutes(app: FastifyInstance, store: Store): void {
 
   app.post('/projects', route({ tag, summary: 'Create a project', body: ProjectSchema, data: ProjectSchema, status: 201 }), async (req, reply) => {
     const body = input<Project>(req);
-    checkNewProject(body);
+    checkNewProject(body, { refsRequired: o.refsRequired });
     checkGroupChoice(req.identity, body.GroupID);
     const project = await store.transaction(async (tx) => {
       await lockProjectRefs(tx, body);
@@ -55,11 +60,11 @@ export function projectRoutes(app: FastifyInstance, store: Store): void {
         DisplayName: body.DisplayName!,
         GroupID: body.GroupID ?? '',
         Description: body.Description ?? '',
-        DefaultImage: body.DefaultImage!,
-        DefaultMasterFlavor: body.DefaultMasterFlavor!,
-        DefaultSlavesFlavor: body.DefaultSlavesFlavor!,
-        DefaultStorageFlavor: body.DefaultStorageFlavor!,
-        DefaultMonitoringFlavor: body.DefaultMonitoringFlavor!,
+        DefaultImage: body.DefaultImage ?? '',
+        DefaultMasterFlavor: body.DefaultMasterFlavor ?? '',
+        DefaultSlavesFlavor: body.DefaultSlavesFlavor ?? '',
+        DefaultStorageFlavor: body.DefaultStorageFlavor ?? '',
+        DefaultMonitoringFlavor: body.DefaultMonitoringFlavor ?? '',
       };
       await tx.projects.insert(p);
       return p;

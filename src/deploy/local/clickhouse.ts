@@ -60,11 +60,10 @@ export const clickhouse: ServiceModule = {
   runAs: ['clickhouse'],
   secretParams: { password: 'db_password' },
 
-  async locate(version): Promise<Located> {
-    const found = await executable('/usr/sbin/clickhouse-server', 'clickhouse', 'clickhouse-server');
-    if ('problem' in found) return found;
-    return { program: found.program, note: `ClickHouse ${version} requested; the host has Debian's clickhouse-server (18.16)` };
-  },
+  // Upstream's server prints "ClickHouse server version 25.8.…"; Debian 12's 18.16 has no --version.
+  versionProbe: { args: ['--version'], pattern: /\bversion (\d+\.\d+(?:\.\d+)*)/, debianPackage: 'clickhouse-server' },
+
+  locate: () => executable('/usr/sbin/clickhouse-server', 'clickhouse', 'clickhouse-server'),
 
   ports: (run) => [run.port, CLICKHOUSE_TCP_PORT, CLICKHOUSE_INTERSERVER_PORT],
 

@@ -9,7 +9,7 @@
 // through the pid file, or failing that by scanning /proc for the program with this directory in
 // its arguments, so it neither orphans nor duplicates them.
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { isAbsolute, join } from 'node:path';
+import { basename, isAbsolute, join } from 'node:path';
 import type { ProvisionedNode, StepContext } from '../../domain/nodes.js';
 import type { Deployer, HealthResult, ServiceDeployment } from '../types.js';
 import { isLoopback, portOpen } from '../../host/net.js';
@@ -29,7 +29,8 @@ import {
 } from '../../host/processes.js';
 import { assertReachable, exists, mkdirOwned, serviceUser, type ServiceUser } from './files.js';
 import { SECRETS_FILE, readSecrets, redact, settleSecrets, writeSecrets } from './secrets.js';
-import { baseEnv, type ServiceModule, type ServiceRun } from './service.js';
+import { baseEnv, type Located, type ServiceModule, type ServiceRun } from './service.js';
+import { isNumericVersion, programVersion, versionMatches } from './hostVersions.js';
 import { clickhouse } from './clickhouse.js';
 import { jupyter } from './jupyter.js';
 import { mariadb } from './mariadb.js';
@@ -71,7 +72,12 @@ export class LocalDeployer implements Deployer {
     return [...this.modules.keys()];
   }
 
-  async check(services: Array<{ type: string; version: string }>): Promise<string[]> {
+  /**
+   * Problems that keep the services off this host, checked at POST time: a type without a module, a
+   * program not installed, a version the host's program is not. With the catalog's versions of the
+   * type (`versions`), a version problem lists those this host can run.
+   */
+  async check(services: Array<{ type: string; version: string; versions?: readonly string[] }>): Promise<string[]> {
     const problems: string[] = [];
     for (const s of services) {
       const m = this.modules.get(s.type);
@@ -79,12 +85,37 @@ export class LocalDeployer implements Deployer {
         problems.push(`service '${s.type}' cannot run on the local provider; use openstack or nspawn`);
         continue;
       }
-      for (const part of [m, ...(m.companion ? [m.companion] : [])]) {
-        const loc = await part.locate(s.version);
-        if ('problem' in loc) problems.push(loc.problem);
+      // A companion (spark's HDFS) must be runnable too; its program has no version rule of its own.
+      for (const part of m.companion ? [m.companion] : []) {
+        const cloc = await part.locate(s.version);
+        if ('problem' in cloc) problems.push(cloc.problem);
       }
+      const loc = await this.locate(m, s.version);
+      if (!('problem' in loc)) continue;
+      if (!loc.wrongVersion || !s.versions) {
+        problems.push(loc.problem);
+        continue;
+      }
+      const runnable: string[] = [];
+      for (const v of s.versions) if (!('problem' in (await this.locate(m, v)))) runnable.push(v);
+      problems.push(`${loc.problem}; versions of ${s.type} this host can run: ${runnable.length > 0 ? runnable.join(', ') : `none of ${s.versions.join(', ')} (use nspawn or openstack)`}`);
     }
     return problems;
+  }
+
+  /** The module's program for `version`, refused when the host's program is another version. */
+  private async locate(m: ServiceModule, version: string): Promise<Located> {
+    const loc = await m.locate(version);
+    if ('problem' in loc) return loc;
+    if (!m.versionProbe) return loc;
+    const want = m.versionOf ? m.versionOf(version) : version;
+    if (want === undefined || !isNumericVersion(want)) return loc;
+    const have = await programVersion(loc.program, m.versionProbe);
+    if (have === undefined) return { problem: `service '${m.type}': the version of ${loc.program} could not be read`, wrongVersion: true };
+    if (!versionMatches(want, have)) {
+      return { problem: `service '${m.type}' version '${version}' cannot run on the local provider: this host has ${basename(loc.program)} ${have}`, wrongVersion: true };
+    }
+    return loc;
   }
 
   /** `<node dataDir>/services/<type>`. */
@@ -126,11 +157,11 @@ export class LocalDeployer implements Deployer {
   }
 
   private async deployModule(ctx: StepContext, d: ServiceDeployment, m: ServiceModule): Promise<void> {
-    const loc = await m.locate(d.version);
+    // The same rule as at POST: a cluster accepted before the host changed is not run as another version.
+    const loc = await this.locate(m, d.version);
     if ('problem' in loc) throw new Error(loc.problem);
     if (d.nodes.length === 0) throw new Error(`local deployer: service '${d.type}' has no nodes`);
-    const note = loc.note ?? (m.packaged && d.version !== m.packaged ? `${d.type} ${d.version} requested; this host runs the Debian package's ${m.packaged}` : undefined);
-    if (note) ctx.emit({ level: 'warn', phase: 'deploy', service: d.type, message: note });
+    if (loc.note) ctx.emit({ level: 'info', phase: 'deploy', service: d.type, message: loc.note });
     const config = mergeConfig(d);
     // One set of secrets for every node of the service, kept with each of them.
     const dirs = d.nodes.map((n) => this.serviceDir(n, d.type));

@@ -19,10 +19,14 @@ export const jupyter: ServiceModule = {
     if (version !== 'jupyter-notebook' && version !== '') {
       return {
         problem: `service 'jupyter' version '${version}' cannot run on the local provider (Debian 12 packages only Jupyter Notebook 6: use version jupyter-notebook); use openstack or nspawn`,
+        wrongVersion: true,
       };
     }
     return executable('/usr/bin/jupyter-notebook', 'jupyter', 'jupyter-notebook');
   },
+  versionProbe: { args: ['--version'], pattern: /^(\d+\.\d+(?:\.\d+)*)/m },
+  // The catalog names Notebook 6 'jupyter-notebook' and Notebook 7 'jupyter-notebook-7'.
+  versionOf: (v) => (v === 'jupyter-notebook' || v === '' ? '6' : v === 'jupyter-notebook-7' ? '7' : undefined),
 
   ports: (run) => [run.port],
 

@@ -43,7 +43,7 @@ export const mariadb: ServiceModule = {
   type: 'mariadb',
   defaultPort: 3306,
   processName: 'mariadbd',
-  packaged: '10.11',
+  versionProbe: { args: ['--version'], pattern: /\bVer (\d+\.\d+(?:\.\d+)*)/ },
   runAs: ['mysql'],
   secretParams: { password: 'db_password' },
 

@@ -17,7 +17,7 @@ export const nats: ServiceModule = {
   type: 'nats',
   defaultPort: 4222,
   processName: 'nats-server',
-  packaged: '2.9',
+  versionProbe: { args: ['--version'], pattern: /\bv(\d+\.\d+(?:\.\d+)*)/ },
   runAs: ['nats'],
   secretParams: { password: 'password', routePassword: '' },
 

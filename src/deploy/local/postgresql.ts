@@ -47,10 +47,12 @@ export const postgresql: ServiceModule = {
       const pkg = /^\d+$/.test(version) ? `postgresql-${version}` : 'postgresql';
       return { problem: `service 'postgresql' needs postgres and initdb (${ROOT}/<version>/bin): apt-get install ${pkg}` };
     }
-    const major = majors.includes(version) ? version : majors[0]!;
-    const note = major === version ? undefined : `PostgreSQL ${version} is not installed here; running PostgreSQL ${major}`;
-    return { program: join(ROOT, major, 'bin', 'postgres'), ...(note ? { note } : {}) };
+    if (!majors.includes(version)) {
+      return { problem: `service 'postgresql' version '${version}' cannot run on the local provider: this host has PostgreSQL ${majors.join(', ')} (${ROOT}/<version>); apt-get install postgresql-${version}`, wrongVersion: true };
+    }
+    return { program: join(ROOT, version, 'bin', 'postgres') };
   },
+  versionProbe: { args: ['--version'], pattern: /\(PostgreSQL\) (\d+(?:\.\d+)*)/ },
 
   ports: (run) => [run.port],
 

@@ -17,7 +17,7 @@ export const prometheus: ServiceModule = {
   type: 'prometheus',
   defaultPort: 9090,
   processName: 'prometheus',
-  packaged: '2.42',
+  versionProbe: { args: ['--version'], pattern: /\bversion (\d+\.\d+(?:\.\d+)*)/ },
   runAs: ['prometheus'],
   secretParams: {},
 

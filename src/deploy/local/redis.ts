@@ -21,7 +21,7 @@ export const redis: ServiceModule = {
   type: 'redis',
   defaultPort: 6379,
   processName: 'redis-server',
-  packaged: '7.0',
+  versionProbe: { args: ['--version'], pattern: /\bv=(\d+\.\d+(?:\.\d+)*)/ },
   runAs: ['redis'],
   secretParams: { password: 'db_password' },
 

@@ -8,6 +8,7 @@ import type { EngineEvent, ProvisionedNode } from '../../domain/nodes.js';
 import type { HealthResult } from '../types.js';
 import type { ServiceUser } from './files.js';
 import { redact } from './secrets.js';
+import type { VersionProbe } from './hostVersions.js';
 
 /** Everything a module needs for one service on one node. */
 export interface ServiceRun {
@@ -43,7 +44,7 @@ export interface Launch {
 }
 
 /** Where a module's program is on this host, or why it cannot run here. */
-export type Located = { program: string; note?: string } | { problem: string };
+export type Located = { program: string; note?: string } | { problem: string; /** The program is here, in other versions only. */ wrongVersion?: boolean };
 
 export interface ServiceModule {
   readonly type: string;
@@ -52,8 +53,14 @@ export interface ServiceModule {
   readonly processName: string;
   /** Other programs it leaves running under its directory (e.g. notebook kernels), stopped on remove. */
   readonly helperProcesses?: string[];
-  /** The version Debian packages (e.g. '7.0'): another catalog version runs it, with a warning event. */
-  readonly packaged?: string;
+  /**
+   * How to read the version of the located program: a catalog version runs only when the host's
+   * program is that version (hostVersions.ts). Absent: locate() alone decides (Spark finds the jars
+   * of the exact version).
+   */
+  readonly versionProbe?: VersionProbe;
+  /** The numeric version a catalog version stands for, when its name is a label (jupyter-notebook → 6). */
+  versionOf?(catalogVersion: string): string | undefined;
   /** System users to run as when Michman is root, best first (`nobody` is the last resort). */
   readonly runAs: string[];
   /** Secret name → config parameter ('' = always generated). Empty configured values are generated. */

@@ -80,6 +80,7 @@ export const spark: ServiceModule = {
     if (!home) {
       return {
         problem: `service 'spark' ${version} needs Spark's jars on this host: set SPARK_HOME or unpack spark-${version}-bin-hadoop3 (or the jars/ of the pyspark ${version} sdist) into /opt/spark-${version}-bin-hadoop3`,
+        wrongVersion: true,
       };
     }
     return { program: java, note: `spark ${version} from ${home} (standalone master and workers, with HDFS)` };

@@ -10,7 +10,8 @@ import { toPage, type Page, type PageRequest } from '../paging.js';
 import { loadServices, replaceServices } from './services.js';
 import { parseUuid } from '../ids.js';
 
-export type StoredCluster = Required<Cluster>;
+/** Every wire field but the request-only ones; ExpiresAt only when the cluster has a TTL. */
+export type StoredCluster = Required<Omit<Cluster, 'ExpiresAt' | 'TTL' | 'Template'>> & { ExpiresAt?: string };
 
 /** Status of a cluster that is gone from lists; its operations and events stay readable. */
 const DELETED = 'DELETED';
@@ -34,6 +35,7 @@ const base = (r: ClusterRow): Omit<StoredCluster, 'Services'> => ({
   SlavesFlavor: r.slaves_flavor,
   StorageFlavor: r.storage_flavor,
   MonitoringFlavor: r.monitoring_flavor,
+  ...(r.expires_at !== null && r.expires_at !== undefined ? { ExpiresAt: new Date(Number(r.expires_at)).toISOString() } : {}),
 });
 
 /** Every column but id, project_id and the timestamps: what an update may change. */
@@ -205,7 +207,7 @@ export class ClusterRepo {
     await insertUnique(this.ctx, 'cluster', c.Name, () =>
       this.ctx.db
         .insertInto('clusters')
-        .values({ id: c.ID, project_id: c.ProjectID, ...fields(c), created_at: iso(now), updated_at: iso(now) })
+        .values({ id: c.ID, project_id: c.ProjectID, ...fields(c), ...(c.ExpiresAt ? { expires_at: Date.parse(c.ExpiresAt) } : {}), created_at: iso(now), updated_at: iso(now) })
         .execute(),
     );
     await replaceServices(this.ctx, 'cluster_services', c.ID, c.Services, true);
@@ -259,6 +261,36 @@ export class ClusterRepo {
     return rows.map((r) => ({ id: r.id, name: r.name, status: r.entity_status }));
   }
 
+  /** Sets or clears the expiry (the warning and the delete start over). */
+  async setExpiry(id: string, expiresAt: number | null, now = Date.now()): Promise<void> {
+    await this.ctx.db.updateTable('clusters').set({ expires_at: expiresAt, expiry_state: 0, updated_at: iso(now) }).where('id', '=', id).execute();
+  }
+
+  /** Clusters whose expiry state is below `state` and whose time for it (expires_at - before) has come. */
+  async expiring(now: number, before: (expiresAt: number, createdAt: number) => number, state: 1 | 2, limit = 100): Promise<Array<{ id: string; projectId: string; name: string; status: string; expiresAt: number }>> {
+    // The soonest first; the caller's rule (how early it warns) picks among them.
+    const rows = await this.ctx.db
+      .selectFrom('clusters')
+      .select(['id', 'project_id', 'name', 'entity_status', 'expires_at', 'created_at'])
+      .where('expires_at', 'is not', null)
+      .where('expiry_state', '<', state)
+      .where('entity_status', '<>', DELETED)
+      .orderBy('expires_at')
+      .limit(limit)
+      .execute();
+    return rows
+      .map((r) => ({ id: r.id, projectId: r.project_id, name: r.name, status: r.entity_status, expiresAt: Number(r.expires_at), createdAt: Date.parse(r.created_at) }))
+      .filter((r) => r.expiresAt - before(r.expiresAt, r.createdAt) <= now)
+      .map(({ createdAt: _c, ...r }) => r);
+  }
+
+  /** Compare-and-set of the expiry state; true for the one caller that moved it. */
+  async advanceExpiry(id: string, state: 1 | 2): Promise<boolean> {
+    const r = await this.ctx.db.updateTable('clusters').set({ expiry_state: state }).where('id', '=', id).where('expiry_state', '<', state).executeTakeFirst();
+    return r.numUpdatedRows > 0n;
+  }
+
+  /** Nodes of the project's clusters need their services; this is their number of clusters. */
   async count(projectId?: string): Promise<number> {
     let q = this.ctx.db
       .selectFrom('clusters')

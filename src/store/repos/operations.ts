@@ -436,6 +436,20 @@ export class OperationRepo {
   }
 
   /**
+   * Gives a running operation back without finishing it (a worker shutting down): no owner, a lease
+   * that has expired now, status and journal as they are, so the next claim by any worker resumes it.
+   * False when the worker no longer owned it.
+   */
+  async release(id: string, workerId: string, now = Date.now()): Promise<boolean> {
+    const r = await this.db
+      .updateTable('operations')
+      .set({ lease_owner: null, lease_expires_at: now, updated_at: now })
+      .where(this.owned(id, workerId))
+      .executeTakeFirst();
+    return r.numUpdatedRows > 0n;
+  }
+
+  /**
    * Cancels a queued operation at once; asks the worker of a running one to stop (it reads
    * cancelRequested and finishes as cancelled). Returns the operation as it now is, undefined if
    * there is none; a finished operation is left as it was.
