@@ -18,22 +18,13 @@
 // /var/tmp/michman-artifacts as they are (warm only if they already served a Spark cluster).
 // Environment: BENCH_NETWORK (default 10.213.243.0/24), BENCH_DATA_DIR, BENCH_TIMEOUT_MIN (60),
 // MICHMAN_NSPAWN_IMAGES_DIR, MICHMAN_ARTIFACTS_DIR (the warm-only artifact cache).
-import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/load.js';
 import { serve } from '../src/app.js';
 import { nspawnMachinery } from '../src/machinery/nspawn.js';
-import { buildInventory } from '../src/deploy/ansible/inventory.js';
-import { runVars } from '../src/deploy/ansible/vars.js';
-import { catalogTypes } from '../src/deploy/ansible/deployer.js';
-import { serializeExtraVars } from '../src/domain/extraVars.js';
-import type { OperationPlan } from '../src/domain/plan.js';
-import type { StepContext, ProvisionedNode } from '../src/providers/types.js';
-import { PACKAGE_ROOT } from '../src/paths.js';
+import { apiClient, byHand, createBenchProject, deleteAndWait, freePort, removeAllClusters, secs, waitSettled } from './nspawnCommon.js';
 
 const NETWORK = process.env.BENCH_NETWORK ?? '10.213.243.0/24';
 const IMAGES = process.env.MICHMAN_NSPAWN_IMAGES_DIR ?? '/var/tmp/michman-nspawn-images';
@@ -41,16 +32,6 @@ const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_MIN ?? 60) * 60_000;
 const COLD = process.env.BENCH_SPARK_COLD !== '0';
 const BODY = { NSlaves: 2, Services: [{ Type: 'spark' }] };
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const secs = (ms: number) => (ms / 1000).toFixed(1);
 const load = () => readFileSync('/proc/loadavg', 'utf8').trim();
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -100,12 +81,7 @@ export async function benchSpark(): Promise<void> {
   out(`machine: ${cpus().length} cores; network ${NETWORK}; data ${data}; artifacts ${artifacts}; images ${IMAGES}`);
   await m.provider.buildImage((l) => out(l));
   const running = await serve(config);
-  const base = `http://127.0.0.1:${port}`;
-  const call = async (method: string, path: string, body?: unknown) => {
-    const r = await fetch(base + path, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
-    const t = await r.text();
-    return { status: r.status, body: t ? JSON.parse(t) : undefined };
-  };
+  const call = apiClient(`http://127.0.0.1:${port}`);
   const results: string[] = [];
 
   /** POST → ACTIVE of one cluster, then its delete; returns the POST → ACTIVE time. */
@@ -115,12 +91,7 @@ export async function benchSpark(): Promise<void> {
     const created = await call('POST', '/projects/bench/clusters', { ...BODY, DisplayName: name });
     if (created.status !== 201) throw new Error(`POST answered ${created.status}: ${JSON.stringify(created.body)}`);
     const path = `/projects/bench/clusters/${name}-bench`;
-    let status = '';
-    while (Date.now() - t0 < TIMEOUT_MS) {
-      status = (await call('GET', `${path}/status`)).body?.Detail?.Data ?? '';
-      if (status === 'ACTIVE' || status === 'FAILED') break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    const status = await waitSettled(call, path, t0, TIMEOUT_MS, 250);
     const ms = Date.now() - t0;
     const l1 = load();
     const events = ((await call('GET', `${path}/events?limit=1000`)).body?.Detail?.Data ?? []) as Event[];
@@ -132,51 +103,24 @@ export async function benchSpark(): Promise<void> {
     }
     out(`${label}: POST → ACTIVE ${secs(ms)} s (loadavg at start ${l0}; at end ${l1})`);
     results.push(`michman  ${label.padEnd(5)} POST → ACTIVE (1 master + 2 slaves, spark + HDFS): ${secs(ms).padStart(6)} s   loadavg ${l0.split(' ').slice(0, 3).join(' ')} → ${l1.split(' ').slice(0, 3).join(' ')}`);
-    await call('DELETE', path);
-    while ((await call('GET', `${path}/status`)).status !== 404) await new Promise((r) => setTimeout(r, 1000));
+    await deleteAndWait(call, path);
     return ms;
   };
 
   try {
-    await call('POST', '/images', { Name: 'debian', AnsibleUser: 'root', CloudImageID: 'nspawn' });
-    await call('POST', '/flavors', { Name: 'small', VCPUs: 1, RAM: 2048, Disk: 5 });
-    await call('POST', '/projects', { DisplayName: 'bench', DefaultImage: 'debian', DefaultMasterFlavor: 'small', DefaultSlavesFlavor: 'small', DefaultStorageFlavor: 'small', DefaultMonitoringFlavor: 'small' });
+    await createBenchProject(call, 2048);
 
     const coldMs = COLD ? await michman('cold', 'sparkcold') : undefined;
     const warmMs = await michman('warm', 'sparkwarm');
 
     // --- By hand: the same machines (three containers), then ansible-playbook create.yml
-    const dry = await call('POST', '/projects/bench/clusters?dryRun=true', { ...BODY, DisplayName: 'hand' });
-    const plan = dry.body.Detail.Data.Plan as OperationPlan;
-    const clusterId = randomUUID();
-    const ctx: StepContext = { clusterId, clusterName: 'hand-bench', signal: new AbortController().signal, emit: () => undefined, plan };
     const l0 = load();
-    const t1 = Date.now();
-    await m.provider.prepareCluster(ctx);
-    const nodes: ProvisionedNode[] = await Promise.all(plan.nodes.map((n) => m.provider.ensureNode(ctx, { name: n.name, role: n.role, flavor: n.flavor, image: plan.image })));
-    await Promise.all(nodes.map((n) => m.provider.waitReachable(ctx, n)));
-    const bootMs = Date.now() - t1;
-    const key = await m.provider.keys.ensure(clusterId);
-    const work = mkdtempSync(join(tmpdir(), 'michman-bench-hand-'));
-    const vars = runVars({ plan, clusterName: 'hand-bench', action: 'create', knownTypes: catalogTypes(join(PACKAGE_ROOT, 'catalog')), keyFile: key.privateKeyFile, nodes, aptProxy: m.provider.aptProxyUrl()!, generated: {} });
-    // What the nspawn machinery adds for spark (src/machinery/nspawn.ts): the artifact cache's mirrors.
-    vars.michman_pypi_mirror = `${m.provider.artifacts.url}/pypi`;
-    vars.michman_maven_mirror = `${m.provider.artifacts.url}/maven2`;
-    writeFileSync(join(work, 'inventory.ini'), buildInventory('hand-bench', nodes, key.privateKeyFile), { mode: 0o600 });
-    writeFileSync(join(work, 'extravars.json'), serializeExtraVars(vars), { mode: 0o600 });
-    const t2 = Date.now();
-    const log = openSync(join(work, 'ansible.log'), 'w');
-    const code = await new Promise<number>((resolve) => {
-      const child = spawn('/usr/bin/ansible-playbook', ['-i', join(work, 'inventory.ini'), 'create.yml', '-e', `@${join(work, 'extravars.json')}`], { cwd: join(PACKAGE_ROOT, 'ansible'), stdio: ['ignore', log, log] });
-      child.on('close', (c) => resolve(c ?? 1));
+    let l1 = '';
+    const { bootMs, handMs } = await byHand(call, m, BODY, {
+      // What the nspawn machinery adds for spark (src/machinery/nspawn.ts): the artifact cache's mirrors.
+      extraVars: { michman_pypi_mirror: `${m.provider.artifacts.url}/pypi`, michman_maven_mirror: `${m.provider.artifacts.url}/maven2` },
+      afterPlaybook: () => (l1 = load()),
     });
-    closeSync(log);
-    const handMs = Date.now() - t2;
-    const l1 = load();
-    for (const n of nodes) await m.provider.deleteNode(ctx, n);
-    await m.provider.cleanupCluster(ctx);
-    if (code !== 0) throw new Error(`ansible-playbook create.yml by hand exited with ${code}; see ${join(work, 'ansible.log')}`);
-    rmSync(work, { recursive: true, force: true });
     const hand = bootMs + handMs;
     out(`by hand: boot ${secs(bootMs)} s + create.yml ${secs(handMs)} s (loadavg at start ${l0}; at end ${l1})`);
 
@@ -190,12 +134,7 @@ export async function benchSpark(): Promise<void> {
     out(`warm POST → ACTIVE ≤ 90 s: ${warmMs <= 90_000 ? 'yes' : 'no'} (${secs(warmMs)} s)`);
   } finally {
     await running.close();
-    // Whatever failed: no container, namespace or link of the benchmark stays on the host.
-    for (const id of await m.provider.clusterIds()) {
-      const ctx: StepContext = { clusterId: id, clusterName: '', signal: new AbortController().signal, emit: () => undefined };
-      for (const n of await m.provider.listNodes(ctx)) await m.provider.deleteNode(ctx, n).catch(() => undefined);
-      await m.provider.cleanupCluster(ctx).catch(() => undefined);
-    }
+    await removeAllClusters(m);
     rmSync(dbDir, { recursive: true, force: true });
     // The cold run's caches were made for it alone.
     if (COLD) rmSync(data, { recursive: true, force: true });

@@ -5,6 +5,7 @@
 import type { ClusterDeps } from './deps.js';
 import { deleteCluster } from './delete.js';
 import { MichmanError } from '../domain/errors.js';
+import { Periodic } from '../periodic.js';
 
 export interface ExpiryOptions {
   /** How often to sweep. */
@@ -15,28 +16,22 @@ export interface ExpiryOptions {
 }
 
 export class ExpirySweeper {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly periodic: Periodic;
 
   constructor(
     private readonly deps: ClusterDeps,
     private readonly o: ExpiryOptions,
-  ) {}
+  ) {
+    this.periodic = new Periodic(o.intervalMs, () => this.sweep().catch((err: unknown) => this.o.log?.error({ err }, 'cluster expiry sweep failed')));
+  }
 
   start(): this {
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.sweep()
-        .catch((err: unknown) => this.o.log?.error({ err }, 'cluster expiry sweep failed'))
-        .finally(() => (this.running = undefined));
-    }, this.o.intervalMs);
-    this.timer.unref();
+    this.periodic.start();
     return this;
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+    await this.periodic.stop();
   }
 
   /** How long before `expiresAt` the warning comes. */

@@ -3,6 +3,7 @@
 // The provider knows what is tagged, the store knows which clusters exist; this joins the two.
 // It never touches a cluster the store still has, whatever its status.
 import type { Provider, TaggedCluster } from '../providers/types.js';
+import { Periodic } from '../periodic.js';
 
 export interface ClusterDirectory {
   /** The IDs among `ids` that are clusters in the store (deleted clusters are not). */
@@ -50,35 +51,32 @@ export async function runJanitor(provider: Provider, clusters: ClusterDirectory,
  * idempotent). Reports go to the log; with `remove` the leaks are also removed.
  */
 export class PeriodicJanitor {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
+  private readonly periodic: Periodic;
   private readonly abort = new AbortController();
 
   constructor(
     private readonly provider: Provider,
     private readonly clusters: ClusterDirectory,
     private readonly o: { intervalMs: number; remove: boolean; log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void } },
-  ) {}
-
-  start(): this {
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = runJanitor(this.provider, this.clusters, { delete: this.o.remove, signal: this.abort.signal })
+  ) {
+    this.periodic = new Periodic(o.intervalMs, () =>
+      runJanitor(this.provider, this.clusters, { delete: this.o.remove, signal: this.abort.signal })
         .then((r) => {
           for (const x of r.orphans) this.o.log.warn({ cluster: x.clusterId, resources: x.resources }, 'janitor: cloud resources of a cluster that no longer exists');
           for (const id of r.removed) this.o.log.info({ cluster: id }, 'janitor: removed the leaked resources');
           for (const f of r.failed) this.o.log.error({ cluster: f.clusterId, error: f.error }, 'janitor: could not remove the leaked resources');
         })
-        .catch((err: unknown) => this.o.log.error({ error: (err as Error).message }, 'janitor failed'))
-        .finally(() => (this.running = undefined));
-    }, this.o.intervalMs);
-    this.timer.unref();
+        .catch((err: unknown) => this.o.log.error({ error: (err as Error).message }, 'janitor failed')),
+    );
+  }
+
+  start(): this {
+    this.periodic.start();
     return this;
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.timer);
     this.abort.abort(new Error('stopping'));
-    await this.running;
+    await this.periodic.stop();
   }
 }

@@ -4,17 +4,15 @@
 // kernel started over Jupyter's REST API runs `1+1` sent over its websocket channels, a second apply
 // changes nothing, the role's remove path leaves nothing, delete leaves nothing.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { request } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { loadConfig } from '../../src/config/load.js';
 import { serve, type Running } from '../../src/app.js';
 import { nspawnMachinery } from '../../src/machinery/nspawn.js';
 import type { OperationPlan } from '../../src/domain/plan.js';
-import type { ProvisionedNode, StepContext } from '../../src/providers/types.js';
+import type { ProvisionedNode } from '../../src/providers/types.js';
 import { runVars } from '../../src/deploy/ansible/vars.js';
 import { buildInventory } from '../../src/deploy/ansible/inventory.js';
 import { runPlaybook, type PlaybookOutcome } from '../../src/deploy/ansible/playbook.js';
@@ -23,21 +21,13 @@ import { readJupyterLabLock } from '../../src/deploy/ansible/jupyterArtifacts.js
 import { serializeExtraVars } from '../../src/domain/extraVars.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { WebSocketClient } from '../helpers/websocket.js';
-import { IMAGES_DIR, linkNames, netnsList, nspawnMissing, processesWith, ssh } from './helpers.js';
+import { IMAGES_DIR, allEvents, apiCall, createProject, e2eConfig, linkNames, netnsList, nspawnMissing, processesWith, settle as settleOf, ssh, tearDown } from './helpers.js';
+import { freePort } from '../helpers/ports.js';
 import { lacks } from '../helpers/requirements.js';
 
 const NETWORK = process.env.MICHMAN_TEST_JUPYTER_NETWORK ?? '10.214.14.0/24';
 const ARTIFACTS_DIR = process.env.MICHMAN_ARTIFACTS_DIR ?? '/var/tmp/michman-artifacts';
 const TOKEN = 'e2e-jupyterlab-token-46';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === undefined))('JupyterLab 4 on nspawn, end to end', () => {
   let dir: string;
@@ -46,63 +36,20 @@ describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === und
   let port = 0;
   const settings = () => ({ data_dir: join(dir, 'data'), nspawn_network: NETWORK, nspawn_images_dir: IMAGES_DIR, nspawn_apt_cache: true, nspawn_artifacts_dir: ARTIFACTS_DIR });
   const machinery = () => nspawnMachinery(settings());
-  const call = (method: string, path: string, body?: unknown) =>
-    new Promise<{ status: number; body: any }>((resolve, reject) => {
-      const payload = body === undefined ? undefined : JSON.stringify(body);
-      const req = request(base + path, { method, agent: false, headers: payload === undefined ? {} : { 'content-type': 'application/json' } }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }));
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-      req.end(payload);
-    });
-  const events = async (name: string) => {
-    const ev = await call('GET', `/projects/jp/clusters/${name}/events?limit=1000`);
-    return (ev.body?.Detail?.Data ?? []) as Array<{ Time: string; Level: string; Node: string; Message: string }>;
-  };
-  const settle = async (name: string, minutes: number) => {
-    const until = performance.now() + minutes * 60_000;
-    for (;;) {
-      const s = await call('GET', `/projects/jp/clusters/${name}`);
-      const st = s.body?.Detail?.Data?.EntityStatus as string | undefined;
-      if (st === 'ACTIVE' || st === 'FAILED' || s.status === 404 || performance.now() > until) {
-        const ops = await call('GET', `/projects/jp/clusters/${name}/operations`);
-        const tail = s.status === 404 ? [] : (await events(name)).slice(-40).map((e) => `${e.Time} ${e.Level} ${e.Node} ${e.Message}`);
-        return { status: s.status === 404 ? 'GONE' : st, cluster: s.body?.Detail?.Data, op: (ops.body?.Detail?.Data ?? [])[0], events: tail };
-      }
-      await new Promise((r) => setTimeout(r, 2000));
-    }
-  };
+  const call = apiCall(() => base);
+  const events = (name: string) => allEvents(call, 'jp', name);
+  const settle = (name: string, minutes: number) => settleOf(call, 'jp', name, minutes);
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'michman-nspawn-jupyter-'));
     port = await freePort();
-    running = await serve(
-      loadConfig({
-        env: {},
-        cwd: dir,
-        overrides: { provider: 'nspawn', ...settings(), log_level: 'warn', listen: `127.0.0.1:${port}`, workers: 2, deploy_deadline_seconds: 660, ansible_task_timeout_seconds: 480 },
-      }),
-    );
+    running = await serve(e2eConfig(dir, port, { ...settings(), deploy_deadline_seconds: 660, ansible_task_timeout_seconds: 480 }));
     base = `http://127.0.0.1:${port}`;
-    expect((await call('POST', '/images', { Name: 'debian', AnsibleUser: 'root', CloudImageID: 'nspawn' })).status).toBe(201);
-    expect((await call('POST', '/flavors', { Name: 'small', VCPUs: 1, RAM: 1024, Disk: 5 })).status).toBe(201);
-    const project = { DisplayName: 'jp', DefaultImage: 'debian', DefaultMasterFlavor: 'small', DefaultSlavesFlavor: 'small', DefaultStorageFlavor: 'small', DefaultMonitoringFlavor: 'small' };
-    expect((await call('POST', '/projects', project)).status).toBe(201);
+    await createProject(call, 'jp');
   }, 120_000);
 
   afterAll(async () => {
-    const m = machinery();
-    await running?.close();
-    for (const id of await m.provider.clusterIds()) {
-      const ctx: StepContext = { clusterId: id, clusterName: '', signal: new AbortController().signal, emit: () => undefined };
-      for (const n of await m.provider.listNodes(ctx)) await m.provider.deleteNode(ctx, n).catch(() => undefined);
-      await m.provider.cleanupCluster(ctx).catch(() => undefined);
-    }
-    rmSync(dir, { recursive: true, force: true });
+    await tearDown(running, machinery().provider, dir);
   }, 300_000);
 
   let clusterId = '';
