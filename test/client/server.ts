@@ -14,6 +14,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { loadBuiltinCatalogIfEmpty } from '../../src/catalog.js';
 import { FakeProvider, type FakeOptions } from '../../src/providers/fake.js';
 import { NoopDeployer } from '../../src/deploy/noop.js';
+import { MemorySecretStore } from '../../src/secrets/memory.js';
 import type { AuthSetup } from '../../src/auth/setup.js';
 import type { Store } from '../../src/store/store.js';
 import { backends, type OpenedStore } from '../helpers/stores.js';
@@ -34,8 +35,10 @@ export async function startServer(o: { fake?: FakeOptions; auth?: AuthSetup } = 
   await loadBuiltinCatalogIfEmpty(store);
   const cwd = mkdtempSync(join(tmpdir(), 'michman-client-cfg-'));
   const config = loadConfig({ env: {}, cwd, overrides: { workers: 2, provider: 'fake', log_level: 'silent' } });
-  const worker = startWorker(store, config, pino({ level: 'silent' }), { provider: new FakeProvider(o.fake ?? { bootLatencyMs: 50 }), deployer: new NoopDeployer() });
-  const app = await buildServer({ store, logger: false, onEnqueue: () => worker?.notify(), auth: o.auth });
+  // One secret store for the API (passwords given at POST) and the worker that deploys with them, as `serve` has.
+  const secrets = new MemorySecretStore();
+  const worker = startWorker(store, config, pino({ level: 'silent' }), { provider: new FakeProvider(o.fake ?? { bootLatencyMs: 50 }), deployer: new NoopDeployer() }, secrets);
+  const app = await buildServer({ store, logger: false, onEnqueue: () => worker?.notify(), auth: o.auth, secrets });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
     url,
