@@ -4,8 +4,12 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { expect } from 'vitest';
-import type { Running } from '../../src/app.js';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { serve, type Running } from '../../src/app.js';
+import { nspawnMachinery } from '../../src/machinery/nspawn.js';
+import { freePort } from '../helpers/ports.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { MichmanConfig } from '../../src/config/schema.js';
 import { catalogTypes } from '../../src/deploy/ansible/deployer.js';
@@ -173,6 +177,40 @@ export async function tearDown(running: Running | undefined, provider: NspawnPro
   }
   rmSync(dir, { recursive: true, force: true });
 }
+
+/**
+ * The API of an e2e file, for a describe block: beforeAll starts `serve` on nspawn in a fresh
+ * directory (`tmpPrefix`), with the provider `settings` (given the directory) and `overrides`, and
+ * creates the image, flavor and `project`; afterAll tears everything down (tearDown). Returns the
+ * calls (events and settle in `project`), the provider's machinery, the directory and `serve`'s handle.
+ */
+export function e2eApi(o: { tmpPrefix: string; project: string; settings: (dir: string) => NspawnSettings; overrides: Record<string, unknown> }) {
+  let dir = '';
+  let running: Running | undefined;
+  let base = '';
+  const call = apiCall(() => base);
+  const machinery = () => nspawnMachinery(o.settings(dir));
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), o.tmpPrefix));
+    const port = await freePort();
+    running = await serve(e2eConfig(dir, port, { ...o.settings(dir), ...o.overrides }));
+    base = `http://127.0.0.1:${port}`;
+    await createProject(call, o.project);
+  }, 120_000);
+  afterAll(async () => {
+    await tearDown(running, machinery().provider, dir);
+  }, 300_000);
+  return {
+    call,
+    events: (name: string) => allEvents(call, o.project, name),
+    settle: (name: string, minutes: number) => settle(call, o.project, name, minutes),
+    machinery,
+    dir: () => dir,
+    running: () => running!,
+  };
+}
+
+export type NspawnSettings = Parameters<typeof nspawnMachinery>[0];
 
 /**
  * One run of a playbook by hand with exactly what the deployer passes (the create operation's plan,

@@ -3,14 +3,10 @@
 // artifact cache: the node never reaches PyPI), token auth refuses requests without the token, a
 // kernel started over Jupyter's REST API runs `1+1` sent over its websocket channels, a second apply
 // changes nothing, the role's remove path leaves nothing, delete leaves nothing.
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, it, expect } from 'vitest';
 import { join } from 'node:path';
 import { request } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { serve, type Running } from '../../src/app.js';
-import { nspawnMachinery } from '../../src/machinery/nspawn.js';
 import type { OperationPlan } from '../../src/domain/plan.js';
 import type { ProvisionedNode } from '../../src/providers/types.js';
 import { runVars } from '../../src/deploy/ansible/vars.js';
@@ -21,8 +17,7 @@ import { readJupyterLabLock } from '../../src/deploy/ansible/jupyterArtifacts.js
 import { serializeExtraVars } from '../../src/domain/extraVars.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { WebSocketClient } from '../helpers/websocket.js';
-import { IMAGES_DIR, allEvents, apiCall, createProject, e2eConfig, linkNames, netnsList, nspawnMissing, processesWith, settle as settleOf, ssh, tearDown } from './helpers.js';
-import { freePort } from '../helpers/ports.js';
+import { IMAGES_DIR, e2eApi, linkNames, netnsList, nspawnMissing, processesWith, ssh } from './helpers.js';
 import { lacks } from '../helpers/requirements.js';
 
 const NETWORK = process.env.MICHMAN_TEST_JUPYTER_NETWORK ?? '10.214.14.0/24';
@@ -30,27 +25,13 @@ const ARTIFACTS_DIR = process.env.MICHMAN_ARTIFACTS_DIR ?? '/var/tmp/michman-art
 const TOKEN = 'e2e-jupyterlab-token-46';
 
 describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === undefined))('JupyterLab 4 on nspawn, end to end', () => {
-  let dir: string;
-  let running: Running;
-  let base: string;
-  let port = 0;
-  const settings = () => ({ data_dir: join(dir, 'data'), nspawn_network: NETWORK, nspawn_images_dir: IMAGES_DIR, nspawn_apt_cache: true, nspawn_artifacts_dir: ARTIFACTS_DIR });
-  const machinery = () => nspawnMachinery(settings());
-  const call = apiCall(() => base);
-  const events = (name: string) => allEvents(call, 'jp', name);
-  const settle = (name: string, minutes: number) => settleOf(call, 'jp', name, minutes);
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'michman-nspawn-jupyter-'));
-    port = await freePort();
-    running = await serve(e2eConfig(dir, port, { ...settings(), deploy_deadline_seconds: 660, ansible_task_timeout_seconds: 480 }));
-    base = `http://127.0.0.1:${port}`;
-    await createProject(call, 'jp');
-  }, 120_000);
-
-  afterAll(async () => {
-    await tearDown(running, machinery().provider, dir);
-  }, 300_000);
+  const api = e2eApi({
+    tmpPrefix: 'michman-nspawn-jupyter-',
+    project: 'jp',
+    settings: (dir) => ({ data_dir: join(dir, 'data'), nspawn_network: NETWORK, nspawn_images_dir: IMAGES_DIR, nspawn_apt_cache: true, nspawn_artifacts_dir: ARTIFACTS_DIR }),
+    overrides: { deploy_deadline_seconds: 660, ansible_task_timeout_seconds: 480 },
+  });
+  const { call, events, settle, machinery } = api;
 
   let clusterId = '';
   let nodes: ProvisionedNode[] = [];
@@ -80,7 +61,7 @@ describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === und
       req.end(payload);
     });
   const apply = async (playbook: string, onChanged: (what: string) => void): Promise<PlaybookOutcome> => {
-    const op = (await running.store.operations.latest(clusterId, 'create'))!;
+    const op = (await api.running().store.operations.latest(clusterId, 'create'))!;
     const plan = op.plan as OperationPlan;
     const m = machinery();
     const key = await m.provider.keys.ensure(clusterId);
@@ -196,6 +177,6 @@ describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === und
     expect(await m.provider.leftovers(clusterId)).toEqual([]);
     expect(netnsList().filter((n) => n.includes(clusterId))).toEqual([]);
     expect(linkNames()).not.toContain(m.provider.bridge);
-    expect(processesWith(join(dir, 'data', 'nspawn'))).toEqual([]);
+    expect(processesWith(join(api.dir(), 'data', 'nspawn'))).toEqual([]);
   }, 11 * 60_000);
 });

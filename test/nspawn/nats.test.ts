@@ -4,12 +4,8 @@
 // reaches a subscriber on another; a version the distribution does not ship is refused by name; a
 // scale-out adds a node that routes to all the others and whose publications cross; a second apply
 // changes nothing; delete leaves nothing. nats-server comes from Debian through the host's apt cache.
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, it, expect } from 'vitest';
 import { join } from 'node:path';
-import { serve, type Running } from '../../src/app.js';
-import { nspawnMachinery } from '../../src/machinery/nspawn.js';
 import { httpGet } from '../../src/deploy/local/net.js';
 import type { OperationPlan } from '../../src/domain/plan.js';
 import type { ProvisionedNode } from '../../src/providers/types.js';
@@ -20,8 +16,7 @@ import { catalogTypes } from '../../src/deploy/ansible/deployer.js';
 import { serializeExtraVars } from '../../src/domain/extraVars.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { NatsConnection, crossNodeMessage } from '../helpers/natsClient.js';
-import { IMAGES_DIR, allEvents, apiCall, createProject, e2eConfig, linkNames, netnsList, nspawnMissing, processesWith, settle as settleOf, ssh, tearDown } from './helpers.js';
-import { freePort } from '../helpers/ports.js';
+import { IMAGES_DIR, e2eApi, linkNames, netnsList, nspawnMissing, processesWith, ssh } from './helpers.js';
 import { lacks } from '../helpers/requirements.js';
 
 const NETWORK = process.env.MICHMAN_TEST_NATS_NETWORK ?? '10.214.13.0/24';
@@ -31,27 +26,13 @@ const PASSWORD = 'e2e "nats" Pw-45';
 const MAX_PAYLOAD = 2097152;
 
 describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === undefined))('a NATS cluster on nspawn, end to end', () => {
-  let dir: string;
-  let running: Running;
-  let base: string;
-  let port = 0;
-  const settings = () => ({ data_dir: join(dir, 'data'), nspawn_network: NETWORK, nspawn_images_dir: IMAGES_DIR, nspawn_apt_cache: true });
-  const machinery = () => nspawnMachinery(settings());
-  const call = apiCall(() => base);
-  const events = (name: string) => allEvents(call, 'nt', name);
-  const settle = (name: string, minutes: number) => settleOf(call, 'nt', name, minutes);
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'michman-nspawn-nats-'));
-    port = await freePort();
-    running = await serve(e2eConfig(dir, port, { ...settings(), deploy_deadline_seconds: 660, ansible_task_timeout_seconds: 480 }));
-    base = `http://127.0.0.1:${port}`;
-    await createProject(call, 'nt');
-  }, 120_000);
-
-  afterAll(async () => {
-    await tearDown(running, machinery().provider, dir);
-  }, 300_000);
+  const api = e2eApi({
+    tmpPrefix: 'michman-nspawn-nats-',
+    project: 'nt',
+    settings: (dir) => ({ data_dir: join(dir, 'data'), nspawn_network: NETWORK, nspawn_images_dir: IMAGES_DIR, nspawn_apt_cache: true }),
+    overrides: { deploy_deadline_seconds: 660, ansible_task_timeout_seconds: 480 },
+  });
+  const { call, events, settle, machinery } = api;
 
   let clusterId = '';
   let nodes: ProvisionedNode[] = [];
@@ -69,7 +50,7 @@ describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === und
   };
   /** Runs deploy.yml (or remove.yml) for nats on the cluster's nodes, as the deployer does, with extra variables. */
   const applyNats = async (extra: Record<string, unknown>, onChanged: (what: string) => void, playbook = 'deploy.yml'): Promise<PlaybookOutcome> => {
-    const op = (await running.store.operations.latest(clusterId, 'create'))!;
+    const op = (await api.running().store.operations.latest(clusterId, 'create'))!;
     const plan = op.plan as OperationPlan;
     const m = machinery();
     const key = await m.provider.keys.ensure(clusterId);
@@ -218,6 +199,6 @@ describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === und
     expect(await m.provider.leftovers(clusterId)).toEqual([]);
     expect(netnsList().filter((n) => n.includes(clusterId))).toEqual([]);
     expect(linkNames()).not.toContain(m.provider.bridge);
-    expect(processesWith(join(dir, 'data', 'nspawn'))).toEqual([]);
+    expect(processesWith(join(api.dir(), 'data', 'nspawn'))).toEqual([]);
   }, 11 * 60_000);
 });
