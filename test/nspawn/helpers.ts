@@ -14,7 +14,7 @@ import { loadConfig } from '../../src/config/load.js';
 import type { MichmanConfig } from '../../src/config/schema.js';
 import { catalogTypes } from '../../src/deploy/ansible/deployer.js';
 import { buildInventory } from '../../src/deploy/ansible/inventory.js';
-import { runPlaybook } from '../../src/deploy/ansible/playbook.js';
+import { runPlaybook, type PlaybookOutcome } from '../../src/deploy/ansible/playbook.js';
 import { runVars } from '../../src/deploy/ansible/vars.js';
 import { serializeExtraVars, type ExtraVars, type ExtraVarsSettings } from '../../src/domain/extraVars.js';
 import type { OperationPlan } from '../../src/domain/plan.js';
@@ -214,9 +214,10 @@ export type NspawnSettings = Parameters<typeof nspawnMachinery>[0];
 
 /**
  * One run of a playbook by hand with exactly what the deployer passes (the create operation's plan,
- * inventory, extra-vars; `vars` added on top), for the "second apply changes nothing" checks.
+ * inventory, extra-vars; `vars` added on top; remove.yml as a delete), as the role tests and the
+ * "second apply changes nothing" checks need it. Changed tasks go to `onChanged`; a failed run rejects.
  */
-export async function applyAgain(o: {
+export async function runRole(o: {
   running: Running;
   provider: NspawnProvider;
   clusterId: string;
@@ -227,13 +228,16 @@ export async function applyAgain(o: {
   settings?: ExtraVarsSettings;
   vars?: ExtraVars;
   timeoutMs: number;
-}): Promise<{ changed: string[]; total: number }> {
+  taskTimeoutSeconds?: number;
+  redact?: (text: string) => string;
+  onChanged?: (what: string) => void;
+}): Promise<PlaybookOutcome> {
   const op = (await o.running.store.operations.latest(o.clusterId, 'create'))!;
   const key = await o.provider.keys.ensure(o.clusterId);
   const vars = runVars({
     plan: op.plan as OperationPlan,
     clusterName: o.clusterName,
-    action: 'create',
+    action: o.playbook === 'remove.yml' ? 'delete' : 'create',
     ...(o.only !== undefined ? { only: o.only } : {}),
     knownTypes: catalogTypes(join(PACKAGE_ROOT, 'catalog')),
     keyFile: key.privateKeyFile,
@@ -243,19 +247,24 @@ export async function applyAgain(o: {
     ...(o.settings ? { settings: o.settings } : {}),
   });
   Object.assign(vars, o.vars ?? {});
-  const changed: string[] = [];
-  const out = await runPlaybook({
+  return runPlaybook({
     ansibleDir: join(PACKAGE_ROOT, 'ansible'),
     playbook: o.playbook,
     inventory: buildInventory(o.clusterName, o.nodes, key.privateKeyFile),
     extraVars: serializeExtraVars(vars),
     callbackDir: join(PACKAGE_ROOT, 'ansible', 'callback_plugins'),
     signal: AbortSignal.timeout(o.timeoutMs),
-    taskTimeoutSeconds: 300,
-    redact: (t) => t,
+    taskTimeoutSeconds: o.taskTimeoutSeconds ?? 300,
+    redact: o.redact ?? ((t) => t),
     onResult: (r) => {
-      if (r.status === 'changed') changed.push(`${r.host} [${r.role}] ${r.task}`);
+      if (r.status === 'changed') o.onChanged?.(`${r.host} [${r.role}] ${r.task}`);
     },
   });
+}
+
+/** runRole of deploy.yml (the default) for a "second apply changes nothing" check: the changed tasks and their count. */
+export async function applyAgain(o: Omit<Parameters<typeof runRole>[0], 'onChanged' | 'redact' | 'taskTimeoutSeconds'>): Promise<{ changed: string[]; total: number }> {
+  const changed: string[] = [];
+  const out = await runRole({ ...o, onChanged: (c) => changed.push(c) });
   return { changed, total: Object.values(out.stats).reduce((a, s) => a + s.changed, 0) };
 }

@@ -7,17 +7,12 @@ import { describe, it, expect } from 'vitest';
 import { join } from 'node:path';
 import { request } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import type { OperationPlan } from '../../src/domain/plan.js';
 import type { ProvisionedNode } from '../../src/providers/types.js';
-import { runVars } from '../../src/deploy/ansible/vars.js';
-import { buildInventory } from '../../src/deploy/ansible/inventory.js';
-import { runPlaybook, type PlaybookOutcome } from '../../src/deploy/ansible/playbook.js';
-import { catalogTypes } from '../../src/deploy/ansible/deployer.js';
+import type { PlaybookOutcome } from '../../src/deploy/ansible/playbook.js';
 import { readJupyterLabLock } from '../../src/deploy/ansible/jupyterArtifacts.js';
-import { serializeExtraVars } from '../../src/domain/extraVars.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { WebSocketClient } from '../helpers/websocket.js';
-import { IMAGES_DIR, e2eApi, linkNames, netnsList, nspawnMissing, processesWith, ssh } from './helpers.js';
+import { IMAGES_DIR, e2eApi, linkNames, netnsList, nspawnMissing, processesWith, runRole, ssh } from './helpers.js';
 import { lacks } from '../helpers/requirements.js';
 
 const NETWORK = process.env.MICHMAN_TEST_JUPYTER_NETWORK ?? '10.214.14.0/24';
@@ -60,26 +55,21 @@ describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === und
       req.on('error', reject);
       req.end(payload);
     });
-  const apply = async (playbook: string, onChanged: (what: string) => void): Promise<PlaybookOutcome> => {
-    const op = (await api.running().store.operations.latest(clusterId, 'create'))!;
-    const plan = op.plan as OperationPlan;
+  const apply = (playbook: string, onChanged: (what: string) => void): Promise<PlaybookOutcome> => {
     const m = machinery();
-    const key = await m.provider.keys.ensure(clusterId);
-    const vars = runVars({ plan, clusterName: 'jl-jp', action: playbook === 'remove.yml' ? 'delete' : 'create', only: 'jupyter', knownTypes: catalogTypes(join(PACKAGE_ROOT, 'catalog')), keyFile: key.privateKeyFile, nodes, aptProxy: m.provider.aptProxyUrl()!, generated: {} });
-    vars.michman_pypi_mirror = `${m.provider.artifacts.url}/pypi`;
-    vars.michman_maven_mirror = `${m.provider.artifacts.url}/maven2`;
-    return runPlaybook({
-      ansibleDir: join(PACKAGE_ROOT, 'ansible'),
+    return runRole({
+      running: api.running(),
+      provider: m.provider,
+      clusterId,
+      clusterName: 'jl-jp',
+      nodes,
       playbook,
-      inventory: buildInventory('jl-jp', nodes, key.privateKeyFile),
-      extraVars: serializeExtraVars(vars),
-      callbackDir: join(PACKAGE_ROOT, 'ansible', 'callback_plugins'),
-      signal: AbortSignal.timeout(8 * 60_000),
+      only: 'jupyter',
+      vars: { michman_pypi_mirror: `${m.provider.artifacts.url}/pypi`, michman_maven_mirror: `${m.provider.artifacts.url}/maven2` },
+      timeoutMs: 8 * 60_000,
       taskTimeoutSeconds: 400,
       redact: (t) => t.split(TOKEN).join('********'),
-      onResult: (r) => {
-        if (r.status === 'changed') onChanged(`${r.host} [${r.role}] ${r.task}`);
-      },
+      onChanged,
     });
   };
 

@@ -7,16 +7,11 @@
 import { describe, it, expect } from 'vitest';
 import { join } from 'node:path';
 import { httpGet } from '../../src/deploy/local/net.js';
-import type { OperationPlan } from '../../src/domain/plan.js';
 import type { ProvisionedNode } from '../../src/providers/types.js';
-import { runVars } from '../../src/deploy/ansible/vars.js';
-import { buildInventory } from '../../src/deploy/ansible/inventory.js';
-import { runPlaybook, type PlaybookOutcome } from '../../src/deploy/ansible/playbook.js';
-import { catalogTypes } from '../../src/deploy/ansible/deployer.js';
-import { serializeExtraVars } from '../../src/domain/extraVars.js';
-import { PACKAGE_ROOT } from '../../src/paths.js';
+import type { PlaybookOutcome } from '../../src/deploy/ansible/playbook.js';
+import type { ExtraVars } from '../../src/domain/extraVars.js';
 import { NatsConnection, crossNodeMessage } from '../helpers/natsClient.js';
-import { IMAGES_DIR, e2eApi, linkNames, netnsList, nspawnMissing, processesWith, ssh } from './helpers.js';
+import { IMAGES_DIR, e2eApi, linkNames, netnsList, nspawnMissing, processesWith, runRole, ssh } from './helpers.js';
 import { lacks } from '../helpers/requirements.js';
 
 const NETWORK = process.env.MICHMAN_TEST_NATS_NETWORK ?? '10.214.13.0/24';
@@ -49,30 +44,21 @@ describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === und
     return ((JSON.parse(r.body) as { routes: Array<{ ip: string }> | null }).routes ?? []).map((x) => x.ip).sort();
   };
   /** Runs deploy.yml (or remove.yml) for nats on the cluster's nodes, as the deployer does, with extra variables. */
-  const applyNats = async (extra: Record<string, unknown>, onChanged: (what: string) => void, playbook = 'deploy.yml'): Promise<PlaybookOutcome> => {
-    const op = (await api.running().store.operations.latest(clusterId, 'create'))!;
-    const plan = op.plan as OperationPlan;
-    const m = machinery();
-    const key = await m.provider.keys.ensure(clusterId);
-    const vars = runVars({ plan, clusterName: 'nts-nt', action: playbook === 'remove.yml' ? 'delete' : 'create', only: 'nats', knownTypes: catalogTypes(join(PACKAGE_ROOT, 'catalog')), keyFile: key.privateKeyFile, nodes, aptProxy: m.provider.aptProxyUrl()!, generated: {} });
-    vars.n_slaves = nodes.filter((n) => n.role === 'slave').length;
-    // The stored plan holds the password masked (it lives in the secret store); the deployer fills it in, so do we.
-    vars.nats_password = PASSWORD;
-    Object.assign(vars, extra);
-    return runPlaybook({
-      ansibleDir: join(PACKAGE_ROOT, 'ansible'),
+  const applyNats = (extra: Record<string, unknown>, onChanged: (what: string) => void, playbook = 'deploy.yml'): Promise<PlaybookOutcome> =>
+    runRole({
+      running: api.running(),
+      provider: machinery().provider,
+      clusterId,
+      clusterName: 'nts-nt',
+      nodes,
       playbook,
-      inventory: buildInventory('nts-nt', nodes, key.privateKeyFile),
-      extraVars: serializeExtraVars(vars),
-      callbackDir: join(PACKAGE_ROOT, 'ansible', 'callback_plugins'),
-      signal: AbortSignal.timeout(6 * 60_000),
-      taskTimeoutSeconds: 300,
+      only: 'nats',
+      // The stored plan holds the password masked (it lives in the secret store); the deployer fills it in, so do we.
+      vars: { n_slaves: nodes.filter((n) => n.role === 'slave').length, nats_password: PASSWORD, ...(extra as ExtraVars) },
+      timeoutMs: 6 * 60_000,
       redact: (t) => t.split(PASSWORD).join('********'),
-      onResult: (r) => {
-        if (r.status === 'changed') onChanged(`${r.host} [${r.role}] ${r.task}`);
-      },
+      onChanged,
     });
-  };
 
   it('creates 1 master + 2 slaves with NATS, and reaches ACTIVE', async () => {
     const started = Date.now();
