@@ -38,6 +38,8 @@ export interface Running {
   url: string;
   worker?: Worker;
   log: Logger;
+  /** Where the services' passwords are: the API seals given ones there, the workers deploy with them. */
+  secrets: SecretStore;
   /**
    * Graceful stop: the API stops accepting and finishes in-flight requests while the worker stops
    * claiming and gives running operations `graceMs` (default: shutdown_grace_seconds) to finish
@@ -219,6 +221,7 @@ export async function serve(config: MichmanConfig): Promise<Running> {
     url,
     worker,
     log,
+    secrets,
     async close(graceMs = config.shutdown_grace_seconds * 1000) {
       // Both at once: the worker stops claiming at the first moment, requests in flight finish.
       await Promise.all([app.close(), stopWorker(worker, graceMs)]);

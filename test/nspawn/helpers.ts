@@ -18,6 +18,7 @@ import { runPlaybook, type PlaybookOutcome } from '../../src/deploy/ansible/play
 import { runVars } from '../../src/deploy/ansible/vars.js';
 import { serializeExtraVars, type ExtraVars, type ExtraVarsSettings } from '../../src/domain/extraVars.js';
 import type { OperationPlan } from '../../src/domain/plan.js';
+import { MASK, serviceSecretPath } from '../../src/domain/credentials.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import type { NspawnProvider } from '../../src/providers/nspawn/index.js';
 import type { ProvisionedNode, StepContext } from '../../src/providers/types.js';
@@ -234,8 +235,15 @@ export async function runRole(o: {
 }): Promise<PlaybookOutcome> {
   const op = (await o.running.store.operations.latest(o.clusterId, 'create'))!;
   const key = await o.provider.keys.ensure(o.clusterId);
+  // The stored plan keeps passwords masked and generated ones out (domain/credentials.ts): a run by
+  // hand fills them from the secret store, as the engine's deployer does.
+  const plan = structuredClone(op.plan) as OperationPlan;
+  for (const s of plan.services) {
+    const stored = (await o.running.secrets.get(serviceSecretPath(o.clusterId, s.type))) ?? {};
+    for (const [k, v] of Object.entries(stored)) if (!s.config[k] || s.config[k] === MASK) s.config[k] = v;
+  }
   const vars = runVars({
-    plan: op.plan as OperationPlan,
+    plan,
     clusterName: o.clusterName,
     action: o.playbook === 'remove.yml' ? 'delete' : 'create',
     ...(o.only !== undefined ? { only: o.only } : {}),
