@@ -66,11 +66,11 @@ export function processesWith(text: string): number[] {
   return out;
 }
 
-export function ssh(keyFile: string, address: string, command: string): string {
+export function ssh(keyFile: string, address: string, command: string, timeoutMs = 60_000): string {
   return execFileSync(
     'ssh',
     ['-i', keyFile, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', `root@${address}`, command],
-    { encoding: 'utf8', timeout: 60_000 },
+    { encoding: 'utf8', timeout: timeoutMs },
   );
 }
 
