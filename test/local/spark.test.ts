@@ -109,10 +109,17 @@ describe.skipIf(lacks(`spark on the local provider: ${missing}`, missing === und
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: 300_000,
     });
-  const submit = (cls: string, ...args: string[]) => {
+  const submit = (cls: string, args: string[], everyWorker?: { cores: number }) => {
+    // SparkPi must run on every worker: ask for all their cores and wait until all have registered
+    // (seen in CI: a short job finished on the first executor alone). Standalone mode counts the
+    // ratio against spark.cores.max, so both are needed, as in test/nspawn/spark.test.ts.
+    const wait = everyWorker
+      ? ['--conf', `spark.cores.max=${everyWorker.cores}`, '--conf', 'spark.scheduler.minRegisteredResourcesRatio=1.0', '--conf', 'spark.scheduler.maxRegisteredResourcesWaitingTime=120s']
+      : [];
     const out = execFileSync(
       join(home, 'bin', 'spark-submit'),
       [
+        ...wait,
         '--master',
         `spark://${master()}:7077`,
         '--conf',
@@ -194,17 +201,18 @@ describe.skipIf(lacks(`spark on the local provider: ${missing}`, missing === und
     expect(where).toContain(`:${dataNodePort(nodes[2]!.address)}`);
   }, 600_000);
 
-  it('runs SparkPi on both workers, and a Spark job reads from hdfs:// what another wrote', () => {
+  it('runs SparkPi on both workers, and a Spark job reads from hdfs:// what another wrote', async () => {
     mkdirSync(jobs, { recursive: true });
     writeFileSync(join(jobs, 'jobs.scala'), JOBS);
     execFileSync(java!, ['-cp', `${home}/jars/*`, 'scala.tools.nsc.Main', '-usejavacp', '-d', join(jobs, 'jobs.jar'), join(jobs, 'jobs.scala')], { stdio: 'pipe', timeout: 300_000 });
-    const pi = submit('SparkPi', '4');
+    const status = JSON.parse((await httpGet(`http://${master()}:8080/json/`, {}, 20_000)).body) as { cores: number };
+    const pi = submit('SparkPi', ['4'], { cores: status.cores });
     expect(pi).toMatch(/Pi is roughly 3\.1/);
     expect(pi).toContain(nodes[1]!.address);
     expect(pi).toContain(nodes[2]!.address);
     const url = `hdfs://${master()}:9000/michman/lines`;
-    expect(submit('HdfsWrite', url)).toContain(`wrote ${url}`);
-    expect(submit('HdfsRead', url)).toContain('read 10000 lines, sum 50005000');
+    expect(submit('HdfsWrite', [url])).toContain(`wrote ${url}`);
+    expect(submit('HdfsRead', [url])).toContain('read 10000 lines, sum 50005000');
     expect(hdfs('-ls', '/michman/lines')).toContain('_SUCCESS');
   }, 900_000);
 
