@@ -1,6 +1,7 @@
 // The client's only way to the server: HTTP with Node's fetch. Every answer is the envelope
 // {Type, Status, Title, Detail:{Message, Data}}; a success gives Data, a failure an ApiError with the
 // server's own Title and Message, and no answer at all an UnreachableError (exit 3).
+import { parseEvents, type ServerEvent } from '../wire/sse.js';
 import { ApiError, UnreachableError } from './errors.js';
 
 export interface RequestOptions {
@@ -9,12 +10,6 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   /** Milliseconds; default 60 s. */
   timeoutMs?: number;
-}
-
-export interface ServerEvent {
-  id?: string;
-  event: string;
-  data: string;
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -127,33 +122,6 @@ export class ApiClient {
       }
       // Closed without `end` (a proxy's idle timeout, a server restart): resume where it stopped.
       await sleep(Math.min(5_000, 250 * 2 ** failures));
-    }
-  }
-}
-
-/** text/event-stream blocks: `id:`, `event:`, `data:` lines, a blank line ends each. */
-export async function* parseEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<ServerEvent> {
-  const decoder = new TextDecoder();
-  let buf = '';
-  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
-    buf += decoder.decode(chunk, { stream: true });
-    let at: number;
-    while ((at = buf.search(/\r?\n\r?\n/)) >= 0) {
-      const block = buf.slice(0, at);
-      buf = buf.slice(at).replace(/^\r?\n\r?\n/, '');
-      const e: ServerEvent = { event: 'message', data: '' };
-      const data: string[] = [];
-      for (const line of block.split(/\r?\n/)) {
-        if (line.startsWith(':')) continue;
-        const i = line.indexOf(':');
-        const field = i < 0 ? line : line.slice(0, i);
-        const value = i < 0 ? '' : line.slice(i + 1).replace(/^ /, '');
-        if (field === 'id') e.id = value;
-        else if (field === 'event') e.event = value;
-        else if (field === 'data') data.push(value);
-      }
-      e.data = data.join('\n');
-      if (data.length > 0 || e.event !== 'message') yield e;
     }
   }
 }

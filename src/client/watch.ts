@@ -8,31 +8,7 @@ import type { Ctx } from './context.js';
 import { enc } from './context.js';
 import { EXIT, ClientError } from './errors.js';
 import { paint, status, type Out } from './output.js';
-
-export interface OperationView {
-  ID: string;
-  ClusterID: string;
-  Kind: string;
-  Status: string;
-  Attempt: number;
-  Steps: Array<{ name: string; status: string; startedAt?: number; finishedAt?: number }>;
-  Error: { phase: string; node?: string; service?: string; message: string; output?: string } | null;
-  CancelRequested: boolean;
-  CreatedAt: string;
-  StartedAt: string | null;
-  FinishedAt: string | null;
-}
-
-export interface EventView {
-  ID: number;
-  Time: string;
-  Level: string;
-  Phase: string;
-  Node: string;
-  Service: string;
-  Message: string;
-  OperationID: string;
-}
+import type { EventView, OperationView } from '../wire/types.js';
 
 const FINAL = ['succeeded', 'failed', 'cancelled'];
 

@@ -4,7 +4,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseEvents } from '../../src/client/http.js';
+import { parseEvents } from '../../src/wire/sse.js';
 import { parseService } from '../../src/client/input.js';
 import { stdoutOut, status } from '../../src/client/output.js';
 import { UsageError } from '../../src/client/errors.js';

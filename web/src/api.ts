@@ -1,6 +1,8 @@
 // The console's only way to the server: the HTTP API, as curl would use it. Answers come in the
 // envelope {Type, Status, Title, Detail: {Message, Data}}; errors carry the server's message,
 // which the pages show as is (the server names the field at fault).
+import { parseEvents } from '../../src/wire/sse.js';
+import type { EventView as ClusterEvent } from '../../src/wire/types.js';
 
 const TOKEN_KEY = 'michman.apiToken';
 
@@ -129,34 +131,8 @@ export interface ServiceType {
   Versions?: ServiceVersion[];
 }
 
-export interface Step {
-  name: string;
-  status: string;
-  attempt?: number;
-}
-
-export interface Operation {
-  ID: string;
-  Kind: string;
-  Status: string;
-  Attempt: number;
-  Steps: Step[];
-  Error: { message?: string; phase?: string; step?: string } | null;
-  CancelRequested: boolean;
-  CreatedAt: string;
-  FinishedAt: string | null;
-}
-
-export interface ClusterEvent {
-  ID: number;
-  Time: string;
-  Level: string;
-  Phase: string;
-  Node: string;
-  Service: string;
-  Message: string;
-  OperationID: string;
-}
+// The operation and event shapes are the CLI's too: one definition in src/wire.
+export type { OperationView as Operation, EventView as ClusterEvent } from '../../src/wire/types.js';
 
 export interface Credential {
   Service: string;
@@ -195,24 +171,8 @@ export interface DryRun {
 export async function streamEvents(path: string, after: number, onEvent: (e: ClusterEvent) => void, signal: AbortSignal): Promise<void> {
   const res = await fetch(`${path}?after=${after}`, { headers: headers({ Accept: 'text/event-stream' }), signal, credentials: 'same-origin' });
   if (!res.ok || !res.body) throw new ApiError(res.status, `event stream: HTTP ${res.status}`);
-  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buf = '';
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    buf += value;
-    let i: number;
-    while ((i = buf.indexOf('\n\n')) >= 0) {
-      const block = buf.slice(0, i);
-      buf = buf.slice(i + 2);
-      let event = 'message';
-      let data = '';
-      for (const line of block.split('\n')) {
-        if (line.startsWith('event: ')) event = line.slice(7);
-        else if (line.startsWith('data: ')) data += line.slice(6);
-      }
-      if (event === 'end') return;
-      if (data) onEvent(JSON.parse(data) as ClusterEvent);
-    }
+  for await (const e of parseEvents(res.body)) {
+    if (e.event === 'end') return;
+    if (e.data) onEvent(JSON.parse(e.data) as ClusterEvent);
   }
 }

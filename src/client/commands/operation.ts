@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { act, common, enc, group } from '../context.js';
 import { UsageError } from '../errors.js';
 import { fields, print, status, str, table } from '../output.js';
-import { listOperations, watch, type OperationView } from '../watch.js';
+import { listOperations, watch } from '../watch.js';
+import type { OperationView } from '../../wire/types.js';
 
 const steps = (op: OperationView) => {
   const done = op.Steps.filter((s) => s.status === 'done').length;
