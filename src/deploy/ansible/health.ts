@@ -202,8 +202,8 @@ const elastic: Check = async (h, n) => {
 };
 
 /**
- * Ignite, through the master: control.sh (the binary connector on 11211) lists every node of the
- * service as a server node of the cluster's baseline topology, and the thin-client port answers.
+ * Ignite: the thin-client port answers on every node, and through the master control.sh (the
+ * binary connector on 11211, `--baseline`) lists every node of the service in the topology.
  */
 const ignite: Check = async (h, n) => {
   const thin = port(h, 10800);
@@ -213,7 +213,8 @@ const ignite: Check = async (h, n) => {
   try {
     const r = await h.ssh(n, `ignite-control --host ${n.address} --baseline`);
     if (r.code !== 0) return { healthy: false, detail: `${n.name}: control.sh --baseline exited with ${r.code}: ${(r.stdout + r.stderr).trim().slice(-300)}` };
-    const missing = h.nodes.filter((x) => !r.stdout.includes(x.address)).map((x) => x.name);
+    // Every node's consistent ID is its node name (the role sets it).
+    const missing = h.nodes.filter((x) => !r.stdout.includes(x.name) && !r.stdout.includes(`Address=${x.address}`)).map((x) => x.name);
     if (missing.length > 0) return { healthy: false, detail: `${n.name}: ignite topology lacks ${missing.join(', ')}` };
     const servers = /Number of baseline nodes: (\d+)/.exec(r.stdout)?.[1] ?? '?';
     return { healthy: true, detail: `${n.name}: ignite topology has every node of the service (${h.nodes.length}; baseline ${servers})` };
