@@ -59,7 +59,10 @@ export class LocalOpenSearch {
     const os = new LocalOpenSearch(dir, child, `http://127.0.0.1:${http}`);
     const end = Date.now() + timeoutMs;
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`opensearch exited with ${child.exitCode}:\n${os.output}`);
+      if (child.exitCode !== null) {
+        rmSync(dir, { recursive: true, force: true });
+        throw new Error(`opensearch exited with ${child.exitCode}:\n${os.output}`);
+      }
       const r = await fetch(`${os.url}/_cluster/health`).catch(() => undefined);
       if (r?.ok && ['green', 'yellow'].includes(((await r.json()) as { status: string }).status)) return os;
       if (Date.now() > end) {
