@@ -1,5 +1,9 @@
 // Start-up shared by the CLI and the benchmarks: config → store (migrated) → built-in catalog →
 // provider, deployer and workers → API.
+import { LogstashShipper } from './logs/logstash.js';
+import { ElasticLogReader } from './logs/elastic.js';
+import { clusterLogSink } from './logs/ship.js';
+import type { ClusterLogSource } from './clusters/index.js';
 import { join } from 'node:path';
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
@@ -150,6 +154,7 @@ export function quotaCheck(config: MichmanConfig, provider: Provider): QuotaChec
 }
 
 const janitors = new WeakMap<Worker, PeriodicJanitor>();
+const shippers = new WeakMap<Worker, LogstashShipper>();
 const sweepers = new WeakMap<Worker, ExpirySweeper>();
 /** How often a process with workers looks for clusters whose TTL is near or past. */
 const EXPIRY_SWEEP_MS = 5_000;
@@ -160,6 +165,7 @@ export async function stopWorker(worker: Worker | undefined, graceMs = 0): Promi
   await janitors.get(worker)?.stop();
   await sweepers.get(worker)?.stop();
   await worker.stop(graceMs);
+  await shippers.get(worker)?.close();
 }
 
 export function startWorker(store: Store, config: MichmanConfig, log: Logger, m: { provider: Provider; deployer: Deployer }, secrets: SecretStore = openSecretStore(config), metrics?: Metrics): Worker | undefined {
@@ -173,8 +179,11 @@ export function startWorker(store: Store, config: MichmanConfig, log: Logger, m:
     remove: s(config.delete_deadline_seconds),
     deprovision: s(config.delete_deadline_seconds),
   };
+  // logs_output: logstash: every committed event of an operation also goes to Logstash (json_lines over TCP).
+  const shipper = config.logs_output === 'logstash' && config.logstash_addr ? new LogstashShipper(config.logstash_addr, { log }) : undefined;
   const worker = new Worker(store, {
     ...m,
+    ...(shipper ? { onEvents: clusterLogSink(store, shipper, log) } : {}),
     concurrency: config.workers,
     leaseMs: s(config.lease_seconds),
     deadlines,
@@ -184,12 +193,19 @@ export function startWorker(store: Store, config: MichmanConfig, log: Logger, m:
     healthTimeoutMs: Math.min(s(config.health_deadline_seconds), 30_000),
     ...(metrics ? { onClaim: (op: { kind: string; attempt: number; createdAt: number }, now: number) => op.attempt === 1 && metrics.claimed(op.kind, op.createdAt, now) } : {}),
   });
+  if (shipper) shippers.set(worker, shipper);
   worker.start();
   if (m.provider.listTaggedClusters && config.janitor_interval_seconds > 0) {
     janitors.set(worker, new PeriodicJanitor(m.provider, storeDirectory(store), { intervalMs: s(config.janitor_interval_seconds), remove: config.janitor_delete, log }).start());
   }
   sweepers.set(worker, new ExpirySweeper({ store, onEnqueue: () => worker.notify() }, { intervalMs: EXPIRY_SWEEP_MS, warnBeforeMs: s(config.cluster_ttl_warning_seconds), log }).start());
   return worker;
+}
+
+/** GET /logs/projects/{p}/clusters/{c} through the search API at elastic_addr. */
+export function elasticLogSource(addr: string): ClusterLogSource {
+  const reader = new ElasticLogReader(addr);
+  return { name: 'elasticsearch', read: (clusterId, action, operationId) => reader.read(clusterId, action, operationId) };
 }
 
 /** The per-project limits of the config (0 = none). */
@@ -212,7 +228,7 @@ export async function serve(config: MichmanConfig): Promise<Running> {
   if (sealed > 0) log.info({ services: sealed }, 'passwords stored in plain text by an older version moved to the secret store');
   const metrics = new Metrics(store);
   const worker = startWorker(store, config, logger(config, 'launcher'), m, secrets, metrics);
-  const app = await buildServer({ store, logger: log, logsDir: config.logs_file_path, bodyLimit: config.body_limit, deployer: m.deployer, onEnqueue: () => worker?.notify(), auth, quota: quotaCheck(config, m.provider), secrets, metrics, metricsToken: config.metrics_token, projectRefsRequired: m.provider.name !== 'local', limits: projectLimits(config) });
+  const app = await buildServer({ store, logger: log, logsDir: config.logs_file_path, bodyLimit: config.body_limit, deployer: m.deployer, onEnqueue: () => worker?.notify(), auth, quota: quotaCheck(config, m.provider), secrets, metrics, metricsToken: config.metrics_token, projectRefsRequired: m.provider.name !== 'local', limits: projectLimits(config), ...(config.elastic_addr ? { logSource: elasticLogSource(config.elastic_addr) } : {}) });
   const { host, port } = parseListen(config.listen);
   const url = await app.listen({ host, port });
   return {

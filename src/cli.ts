@@ -9,6 +9,7 @@ import { importCatalogFiles } from './catalog.js';
 import { VERSION } from './version.js';
 import { nspawnMachinery } from './machinery/nspawn.js';
 import { readSparkPins, sparkArtifacts } from './deploy/ansible/sparkArtifacts.js';
+import { elasticArtifacts, igniteArtifacts, readElasticPins, readIgnitePins } from './deploy/ansible/jvmArtifacts.js';
 import { PACKAGE_ROOT } from './paths.js';
 import { join } from 'node:path';
 import { issueApiToken, tokenRepo } from './auth/tokens.js';
@@ -124,13 +125,26 @@ program
   .command('artifacts')
   .description("the nspawn provider's artifact cache (files nodes install from PyPI and Maven Central)")
   .command('fetch')
-  .argument('<type>', 'service type (spark)')
+  .argument('<type>', 'service type (spark, elastic, ignite)')
   .option('--spark-version <v>', 'spark version (default: every pinned version)')
   .option('--hadoop-version <line>', 'spark: Hadoop line 3.3 or 3.4 (default: every pinned line)')
+  .option('--service-version <v>', 'elastic, ignite: the version (default: every pinned version)')
   .description('download into nspawn_artifacts_dir, and check against the pins, what a service needs (a cache warm-up; deploys do it on demand)')
-  .action(async (type: string, o: { sparkVersion?: string; hadoopVersion?: string }) => {
-    if (type !== 'spark') throw new Error(`no artifacts are pinned for '${type}' (only spark)`);
+  .action(async (type: string, o: { sparkVersion?: string; hadoopVersion?: string; serviceVersion?: string }) => {
+    if (!['spark', 'elastic', 'ignite'].includes(type)) throw new Error(`no artifacts are pinned for '${type}' (only spark, elastic, ignite)`);
     const { provider } = nspawnMachinery(config());
+    if (type === 'elastic' || type === 'ignite') {
+      const ansibleDir = join(PACKAGE_ROOT, 'ansible');
+      const pinned = type === 'elastic' ? Object.keys(readElasticPins(ansibleDir).opensearch) : Object.keys(readIgnitePins(ansibleDir).ignite);
+      let n = 0;
+      for (const v of o.serviceVersion ? [o.serviceVersion] : pinned) {
+        const items = type === 'elastic' ? elasticArtifacts(readElasticPins(ansibleDir), v) : igniteArtifacts(readIgnitePins(ansibleDir), v);
+        await provider.artifacts.fetch(items, (line) => process.stdout.write(`${line}\n`));
+        n += items.length;
+      }
+      process.stdout.write(`${provider.artifacts.root}: ${n} file(s) present and checked\n`);
+      return;
+    }
     const pins = readSparkPins(join(PACKAGE_ROOT, 'ansible'));
     const seen = new Set<string>();
     for (const v of o.sparkVersion ? [o.sparkVersion] : Object.keys(pins.pyspark)) {

@@ -22,7 +22,7 @@ registry_key: "kv/registry"
 hydra_key: "kv/hydra"
 logs_output: "logstash"
 logs_file_path: "logs"
-logstash_addr: "http://127.0.0.1:5000"
+logstash_addr: "127.0.0.1:5000"
 elastic_addr: "http://127.0.0.1:9200"
 use_package_mirror: true
 use_pip_mirror: false
@@ -196,8 +196,8 @@ describe('config file', () => {
     }
     expect(refused.sort()).toEqual([
       'cb_key', 'docker_cert_path', 'docker_insecure_registry_ip', 'docker_selfsigned_registry',
-      'docker_selfsigned_registry_ip', 'docker_selfsigned_registry_port', 'docker_selfsigned_registry_url', 'elastic_addr',
-      'logs_file_path', 'logs_output', 'logstash_addr', 'registry_key', 'yum_mirror_address',
+      'docker_selfsigned_registry_ip', 'docker_selfsigned_registry_port', 'docker_selfsigned_registry_url',
+      'logs_file_path', 'registry_key', 'yum_mirror_address',
     ]);
   });
 
@@ -256,6 +256,20 @@ describe('config file', () => {
     const err = fail({ configPath: writeConfig('storage: sqlite\nfoo: 1\n') });
     expect(err.key).toBe('foo');
     expect(err.message).toContain("unknown configuration key 'foo'");
+  });
+
+  it('accepts logs_output: logstash with logstash_addr (host:port) and elastic_addr, and names what is missing or malformed', () => {
+    const c = loadConfig({ configPath: writeConfig('logs_output: logstash\nlogstash_addr: "127.0.0.1:5000"\nelastic_addr: "http://127.0.0.1:9200"\n'), cwd: dir, env: {} });
+    expect(c.logs_output).toBe('logstash');
+    expect(fail({ configPath: writeConfig('logs_output: logstash\nelastic_addr: "http://127.0.0.1:9200"\n') }).key).toBe('logstash_addr');
+    expect(fail({ configPath: writeConfig('logs_output: logstash\nlogstash_addr: "127.0.0.1:5000"\n') }).key).toBe('elastic_addr');
+    // The original PUT to an HTTP input; Michman speaks the tcp input's json_lines.
+    const http = fail({ configPath: writeConfig('logs_output: logstash\nlogstash_addr: "http://127.0.0.1:5000"\nelastic_addr: "http://127.0.0.1:9200"\n') });
+    expect(http.key).toBe('logstash_addr');
+    expect(http.message).toContain('host:port');
+    const bad = fail({ configPath: writeConfig('elastic_addr: "ftp://elastic:hunter2@127.0.0.1"\n') });
+    expect(bad.key).toBe('elastic_addr');
+    expect(bad.message).not.toContain('hunter2');
   });
 
   it('names the key, the value and the choices for a wrong enum value', () => {

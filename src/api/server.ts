@@ -16,7 +16,7 @@ import { projectRoutes } from './routes/projects.js';
 import { configRoutes } from './routes/configs.js';
 import { templateRoutes } from './routes/templates.js';
 import { clusterRoutes, type QuotaCheck } from './routes/clusters.js';
-import type { ServiceCheck } from '../clusters/index.js';
+import type { ClusterLogSource, ServiceCheck } from '../clusters/index.js';
 import type { ProjectLimits } from '../clusters/lifecycle.js';
 import { registerIdempotency, type IdempotencyOptions } from './idempotency.js';
 import { VERSION } from '../version.js';
@@ -62,6 +62,8 @@ export interface ServerOptions {
   metrics?: Metrics;
   /** Bearer token /metrics wants (metrics_token); absent: open, as /healthz and /readyz. */
   metricsToken?: string;
+  /** Where GET /logs/projects/{p}/clusters/{c} reads (elastic_addr); absent: the store's events. */
+  logSource?: ClusterLogSource;
 }
 
 export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
@@ -162,7 +164,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   configRoutes(app, o.store, o.deployer);
   templateRoutes(app, o.store);
   const secrets = o.secrets ?? new MemorySecretStore();
-  clusterRoutes(app, o.store, { store: o.store, deployer: o.deployer, onEnqueue: o.onEnqueue, quota: o.quota, secrets, limits: o.limits });
+  clusterRoutes(app, o.store, { store: o.store, deployer: o.deployer, onEnqueue: o.onEnqueue, quota: o.quota, secrets, limits: o.limits, ...(o.logSource ? { logSource: o.logSource } : {}) });
   credentialsRoutes(app, o.store, secrets);
 
   await app.ready();

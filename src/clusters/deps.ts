@@ -30,4 +30,12 @@ export interface ClusterDeps {
   secrets?: SecretStore;
   /** Per-project limits on clusters and nodes (config project_max_clusters, project_max_nodes). */
   limits?: ProjectLimits;
+  /** Where GET /logs/projects/{p}/clusters/{c} reads lines (config elastic_addr); absent: the events in the store. */
+  logSource?: ClusterLogSource;
+}
+
+/** A store of shipped cluster log lines (Elasticsearch/OpenSearch fed by Logstash). */
+export interface ClusterLogSource {
+  readonly name: string;
+  read(clusterId: string, action: string, operationId: string): Promise<Array<{ time: number; level: string; phase: string; node?: string; service?: string; message: string }>>;
 }

@@ -4,8 +4,8 @@ import type { StoredEvent } from '../store/repos/events.js';
 import type { Store } from '../store/store.js';
 import type { PageRequest, Page } from '../store/paging.js';
 import { statusOnAccept } from '../domain/clusterState.js';
-import { notFound, validation } from '../domain/errors.js';
-import type { ClusterDeps } from './deps.js';
+import { ErrorClass, MichmanError, notFound, validation } from '../domain/errors.js';
+import type { ClusterDeps, ClusterLogSource } from './deps.js';
 import { historyOf } from './lookup.js';
 
 export async function getOperation(store: Store, operationId: string): Promise<Operation> {
@@ -41,6 +41,23 @@ export async function listOperations(store: Store, project: string, cluster: str
 
 export const LOG_ACTIONS = ['create', 'update', 'delete'] as const;
 export type LogAction = (typeof LOG_ACTIONS)[number];
+
+/**
+ * The log of the cluster's last operation of this kind, oldest line first: from the log source
+ * (elastic_addr) when there is one, else the store's events. A log source that fails is a 503
+ * naming it, not an empty log (the original answered "" and hid the outage).
+ */
+export async function clusterLog(store: Store, project: string, cluster: string, action: LogAction, source?: ClusterLogSource): Promise<{ from: string; events: Array<{ time: number; level: string; phase: string; node?: string | undefined; service?: string | undefined; message: string }> }> {
+  if (!source) return { from: 'database', events: await lastOperationEvents(store, project, cluster, action) };
+  const clusterId = await historyOf(store, project, cluster);
+  const op = await store.operations.latest(clusterId, action);
+  if (!op) return { from: source.name, events: [] };
+  try {
+    return { from: source.name, events: await source.read(clusterId, action, op.id) };
+  } catch (e) {
+    throw new MichmanError(ErrorClass.Unavailable, `cluster logs: ${source.name} at elastic_addr: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
 
 /** The events of the cluster's last operation of this kind, oldest first. */
 export async function lastOperationEvents(store: Store, project: string, cluster: string, action: LogAction): Promise<StoredEvent[]> {

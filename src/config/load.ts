@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { parseHostPort } from '../logs/lines.js';
 import path from 'node:path';
 import type { Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
@@ -175,6 +176,7 @@ function finish(c: Static<typeof ConfigSchema>, cwd: string): MichmanConfig {
 
   refuseNotYet(c);
   checkMirrors(c);
+  checkLogShipping(c);
   if (c.use_auth && c.authorization_model === 'oauth2' && missing(c.oidc_issuer) && missing(c.hydra_client)) {
     throw new ConfigError('oidc_issuer', `'oidc_issuer' (or the original's 'hydra_client') is required when use_auth is true and authorization_model is oauth2`);
   }
@@ -233,6 +235,20 @@ function checkMirrors(c: Static<typeof ConfigSchema>): void {
   const host = c.pip_trusted_host?.trim();
   if (host && !/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?$/i.test(host)) {
     throw new ConfigError('pip_trusted_host', `invalid value ${show('pip_trusted_host', host)} for 'pip_trusted_host'; allowed: a host name or address, optionally with :port (no scheme or path)`);
+  }
+}
+
+/** logs_output: logstash needs Logstash (host:port) and, as the original, elastic_addr to read back. */
+function checkLogShipping(c: Static<typeof ConfigSchema>): void {
+  if (c.logs_output === 'logstash') {
+    if (missing(c.logstash_addr)) throw new ConfigError('logstash_addr', `'logstash_addr' is required when logs_output is logstash (host:port of Logstash's tcp input with the json_lines codec)`);
+    if (missing(c.elastic_addr)) throw new ConfigError('elastic_addr', `'elastic_addr' is required when logs_output is logstash (e.g. http://127.0.0.1:9200, where GET /logs/... reads the shipped lines)`);
+  }
+  if (!missing(c.logstash_addr) && !parseHostPort(c.logstash_addr!)) {
+    throw new ConfigError('logstash_addr', `invalid value ${show('logstash_addr', c.logstash_addr)} for 'logstash_addr'; allowed: host:port (e.g. 127.0.0.1:5000)`);
+  }
+  if (!missing(c.elastic_addr) && !isHttpUrl(c.elastic_addr!.trim())) {
+    throw new ConfigError('elastic_addr', `invalid value ${show('elastic_addr', c.elastic_addr)} for 'elastic_addr'; allowed: an http:// or https:// URL`);
   }
 }
 

@@ -28,7 +28,7 @@ const oneOf = <const T extends readonly string[]>(values: T, description: string
   ) as unknown as TUnion<TLiteral<T[number]>[]>;
 
 // Why each group of the original's keys is refused for now (KeyAnnotations.notYet).
-const NO_LOG_SHIPPING = 'cluster logs are kept in the database and served by GET /logs/projects/{p}/clusters/{c}; nothing writes them to files or ships them to Logstash yet';
+const NO_LOG_SHIPPING = 'cluster logs are kept in the database and served by GET /logs/projects/{p}/clusters/{c} (or shipped to Logstash with logs_output: logstash); nothing writes them to files';
 const NO_YUM = 'cluster nodes run Debian (apt), and no role configures yum; use apt_mirror_address';
 const NO_DOCKER = 'no service role uses Docker yet, so there is no registry to configure';
 const NO_COUCHBASE = 'Couchbase storage is not supported';
@@ -81,10 +81,10 @@ export const ConfigSchema = Type.Object(
     data_dir: Type.String({ description: 'Directory for local state; relative paths resolve against the working directory.', default: './data' }),
 
     // --- Cluster logs (original) ---
-    logs_output: oneOf(['file', 'logstash'], 'Where cluster deployment logs go: file or logstash.', 'file', { notYet: NO_LOG_SHIPPING }),
+    logs_output: oneOf(['file', 'logstash'], "Where cluster deployment logs go besides the database: file (nowhere else: GET /logs/projects/{p}/clusters/{c} reads the database) or logstash (each event also as a JSON line to logstash_addr, Logstash's tcp input with the json_lines codec).", 'file'),
     logs_file_path: str('Directory for cluster logs when logs_output is file.', { notYet: NO_LOG_SHIPPING }),
-    logstash_addr: str('Logstash address; required when logs_output is logstash.', { notYet: NO_LOG_SHIPPING }),
-    elastic_addr: str('Elasticsearch address; required when logs_output is logstash.', { notYet: NO_LOG_SHIPPING }),
+    logstash_addr: str("host:port of Logstash's tcp input (codec json_lines); required when logs_output is logstash."),
+    elastic_addr: str('Elasticsearch/OpenSearch URL (http://host:9200) that GET /logs/projects/{p}/clusters/{c} reads cluster logs from (index <action>_<clusterID>, as the Logstash pipeline writes them); required when logs_output is logstash. May carry user:password (sent as Basic authorization, never shown).', { secret: true }),
 
     // --- Package mirrors (original) ---
     // The roles write them on every node (ansible/roles/base/tasks/mirrors.yml). Unlike the original,

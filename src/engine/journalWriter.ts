@@ -23,7 +23,15 @@ export interface JournalWrite {
 export class JournalWriter {
   private readonly batcher: Batcher<JournalWrite>;
 
-  constructor(store: Store, workerId: string, o: { lanes?: number } = {}) {
+  constructor(
+    store: Store,
+    workerId: string,
+    private readonly o: {
+      lanes?: number;
+      /** Told the events of each write once committed (config logs_output: logstash ships them). */
+      onEvents?: (operationId: string, clusterId: string, events: EventInput[]) => void;
+    } = {},
+  ) {
     // Every write of a batch is a single-statement compare-and-set: READ COMMITTED (see
     // Store.transaction) keeps the batch from locking rows it only scanned, such as queued operations.
     this.batcher = new Batcher<JournalWrite>(
@@ -36,17 +44,26 @@ export class JournalWriter {
         for (const w of writes) out.push(w.then ? await w.then(tx) : w.steps === undefined || saved.has(w.operationId));
         return out;
       },
-      { ...o, readCommitted: true },
+      { ...(o.lanes !== undefined ? { lanes: o.lanes } : {}), readCommitted: true },
     );
   }
 
   /** Saves the journal and appends the events; false when the worker no longer owns the operation. */
   save(operationId: string, clusterId: string, steps: OperationStep[], events: EventInput[]): Promise<boolean> {
-    return this.batcher.submit<boolean>(clusterId, { operationId, clusterId, steps, events });
+    return this.told(operationId, clusterId, events, this.batcher.submit<boolean>(clusterId, { operationId, clusterId, steps, events }));
   }
 
   /** Appends the events, then runs `then` in the same transaction. */
   run<T>(operationId: string, clusterId: string, events: EventInput[], then?: (tx: Store) => Promise<T>): Promise<T> {
-    return this.batcher.submit<T>(clusterId, { operationId, clusterId, events, then });
+    return this.told(operationId, clusterId, events, this.batcher.submit<T>(clusterId, { operationId, clusterId, events, then }));
+  }
+
+  private told<T>(operationId: string, clusterId: string, events: EventInput[], committed: Promise<T>): Promise<T> {
+    const on = this.o.onEvents;
+    if (!on || events.length === 0) return committed;
+    return committed.then((r) => {
+      on(operationId, clusterId, events);
+      return r;
+    });
   }
 }

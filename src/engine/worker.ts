@@ -12,6 +12,7 @@ import type { StoredPlan } from '../domain/operation.js';
 import { statusOnStart, statusOnSuccess, statusOnFailure, ownedStatuses } from '../domain/clusterState.js';
 import { runOperation, HandBack, type Deadlines, type StepRecord, type OperationKind } from './runner.js';
 import { JournalWriter } from './journalWriter.js';
+import type { EventInput } from '../store/repos/events.js';
 import { Reconciler } from './reconciler.js';
 import { SecretResolvingDeployer } from './secretDeployer.js';
 import { HealthMonitor } from './healthMonitor.js';
@@ -19,6 +20,8 @@ import type { SecretStore } from '../secrets/types.js';
 import { serviceSecretPath } from '../domain/credentials.js';
 
 export interface WorkerOptions {
+  /** Told each operation's events once committed (config logs_output: logstash ships them). */
+  onEvents?: (operationId: string, clusterId: string, events: EventInput[]) => void;
   provider: Provider;
   deployer: Deployer;
   /** Operations this worker runs at once. */
@@ -68,7 +71,7 @@ export class Worker {
     private readonly o: WorkerOptions,
   ) {
     this.id = o.id ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-    this.writer = new JournalWriter(store, this.id);
+    this.writer = new JournalWriter(store, this.id, o.onEvents ? { onEvents: o.onEvents } : {});
     this.reconciler = new Reconciler(store, o.provider);
     this.deployer = new SecretResolvingDeployer(o.deployer, o.secrets);
     if ((o.healthIntervalMs ?? 0) > 0) {

@@ -10,6 +10,7 @@ import { AnsibleDeployer, catalogTypes } from '../deploy/ansible/deployer.js';
 import { readSparkPins, sparkArtifacts } from '../deploy/ansible/sparkArtifacts.js';
 import { ansibleSettings, ourAnsibleVars, type AnsibleConfig } from './ansibleSettings.js';
 import { jupyterArtifacts, readJupyterLabLock } from '../deploy/ansible/jupyterArtifacts.js';
+import { elasticArtifacts, igniteArtifacts, jvmVersionProblem, readElasticPins, readIgnitePins } from '../deploy/ansible/jvmArtifacts.js';
 
 type NspawnConfig = Pick<MichmanConfig, 'data_dir' | 'nspawn_network' | 'nspawn_images_dir' | 'nspawn_mirror' | 'nspawn_apt_cache'> &
   Partial<Pick<MichmanConfig, 'ansible_task_timeout_seconds' | 'nspawn_artifacts_dir'>> &
@@ -40,6 +41,7 @@ export function nspawnMachinery(
     listNodes: (ctx) => provider.listNodes(ctx),
     aptProxy: () => provider.aptProxyUrl(),
     preflight: () => provider.problems(),
+    versionProblem: (type, version) => jvmVersionProblem(ansibleDir, type, version),
     // Nodes reach nothing but the bridge: spark's jars come from the host's artifact cache, filled
     // (downloaded once, checked against the pins) before the role runs.
     beforeDeploy: async (ctx, d) => {
@@ -48,6 +50,12 @@ export function nspawnMachinery(
         if (wheels.length === 0) return;
         ctx.emit({ level: 'info', phase: 'deploy', service: 'jupyter', message: `artifact cache ${provider.artifacts.root}: ${wheels.length} wheel(s) for ${d.version}` });
         await provider.artifacts.fetch(wheels, (message) => ctx.emit({ level: 'info', phase: 'deploy', service: 'jupyter', message }), ctx.signal);
+        return;
+      }
+      if (d.type === 'elastic' || d.type === 'ignite') {
+        const items = d.type === 'elastic' ? elasticArtifacts(readElasticPins(ansibleDir), d.version) : igniteArtifacts(readIgnitePins(ansibleDir), d.version);
+        ctx.emit({ level: 'info', phase: 'deploy', service: d.type, message: `artifact cache ${provider.artifacts.root}: ${items.length} file(s) for ${d.type} ${d.version}` });
+        await provider.artifacts.fetch(items, (message) => ctx.emit({ level: 'info', phase: 'deploy', service: d.type, message }), ctx.signal);
         return;
       }
       if (d.type !== 'spark') return;

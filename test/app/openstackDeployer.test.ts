@@ -33,8 +33,8 @@ describe('openstack deployer', () => {
   it('with SSH, deploys with Ansible and refuses services that have no role', async () => {
     const { deployer } = machinery(config({}));
     expect(deployer.name).toBe('ansible');
-    const problems = await deployer.check([{ type: 'ignite', version: '2.17.0' }]);
-    expect(problems.some((p) => p.includes("service 'ignite' has no Ansible role"))).toBe(true);
+    const problems = await deployer.check([{ type: 'greenplum', version: '6.27.1' }]);
+    expect(problems.some((p) => p.includes("service 'greenplum' has no Ansible role"))).toBe(true);
   });
 
   it("writes the key pair's private key from the secret store once, 0600, and names what is missing", async () => {

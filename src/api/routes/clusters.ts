@@ -15,7 +15,7 @@ import {
   cancelOperation,
   getOperation,
   listOperations,
-  lastOperationEvents,
+  clusterLog,
   clusterOf,
   listClusters,
   listEvents,
@@ -24,6 +24,7 @@ import {
   type LogAction,
 } from '../../clusters/index.js';
 import { input } from '../body.js';
+import { logText } from '../../logs/lines.js';
 import { created, ok } from '../envelope.js';
 import { route, param, PageQuery, pageRequest, pageHeaders } from '../routeKit.js';
 import { ownerOf } from '../../auth/identity.js';
@@ -152,8 +153,8 @@ export function clusterRoutes(app: FastifyInstance, store: Store, deps: ClusterD
     if (!(LOG_ACTIONS as readonly string[]).includes(action)) {
       throw new MichmanError(ErrorClass.InputIncorrect, "bad action param. Supported query variables for action parameter are 'create', 'update' and 'delete'. Action 'create' is default");
     }
-    const events = await lastOperationEvents(store, p.projectIdOrName, p.clusterIdOrName, action as LogAction);
-    const text = events.map((e) => `${new Date(e.time).toISOString()} ${e.level.toUpperCase()} [${e.phase}${e.node ? ` ${e.node}` : ''}${e.service ? ` ${e.service}` : ''}] ${e.message}`).join('\n');
-    return ok(req, reply, { cluster_id: p.clusterIdOrName, action, cluster_logs: text });
+    const log = await clusterLog(store, p.projectIdOrName, p.clusterIdOrName, action as LogAction, deps.logSource);
+    // logs_source (ours): where the lines were read, the store's events or elastic_addr.
+    return ok(req, reply, { cluster_id: p.clusterIdOrName, action, cluster_logs: logText(log.events), logs_source: log.from });
   });
 }

@@ -53,6 +53,8 @@ export interface AnsibleDeployerOptions {
   extraVars?(): Record<string, string>;
   /** Provider problems to refuse at POST (root, packages). */
   preflight?(): Promise<string[]>;
+  /** Why this provider's install route cannot deploy a service version (nspawn: nothing pinned for it). */
+  versionProblem?(type: string, version: string): string | undefined;
   /** Service type names of the catalog (each gets deploy_<type>). Default: the built-in catalog/. */
   knownTypes?: readonly string[];
   settings?: ExtraVarsSettings;
@@ -119,7 +121,10 @@ export class AnsibleDeployer implements Deployer {
     for (const s of services) {
       if (!has(s.type)) {
         problems.push(`service '${s.type}' has no Ansible role (ansible/roles/${s.type}); this Michman can deploy: ${deployable.join(', ') || 'nothing yet'}`);
+        continue;
       }
+      const why = this.o.versionProblem?.(s.type, s.version);
+      if (why) problems.push(why);
     }
     return problems;
   }

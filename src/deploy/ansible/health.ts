@@ -184,7 +184,46 @@ const nats: Check = async (h, n) => {
   }
 };
 
-const CHECKS: Record<string, Check> = { redis, postgresql, mariadb, jupyter, clickhouse, prometheus, slurm, spark, nats };
+/**
+ * OpenSearch (type elastic), on every node of the service: `_cluster/health` answers, not red, and
+ * counts every node of the service (one cluster, not islands).
+ */
+const elastic: Check = async (h, n) => {
+  const url = `http://${n.address}:${port(h, 9200)}/_cluster/health`;
+  try {
+    const r = await httpGet(url, {}, 5000);
+    if (r.status !== 200) return { healthy: false, detail: `${n.name}: opensearch GET ${url} → ${r.status}` };
+    const b = JSON.parse(r.body) as { status?: string; number_of_nodes?: number; cluster_name?: string };
+    const ok = b.status !== 'red' && b.number_of_nodes === h.nodes.length;
+    return { healthy: ok, detail: `${n.name}: opensearch cluster ${b.cluster_name ?? '?'} ${b.status ?? '?'} with ${b.number_of_nodes ?? 0} of ${h.nodes.length} node(s)` };
+  } catch (e) {
+    return { healthy: false, detail: `${n.name}: opensearch GET ${url}: ${errorText(e)}` };
+  }
+};
+
+/**
+ * Ignite: the thin-client port answers on every node, and through the master control.sh (the
+ * binary connector on 11211, `--baseline`) lists every node of the service in the topology.
+ */
+const ignite: Check = async (h, n) => {
+  const thin = port(h, 10800);
+  const open = await portOpen(n.address, thin, 3000);
+  if (!open) return { healthy: false, detail: `${n.name}: ignite thin-client port ${n.address}:${thin} closed` };
+  if (n.role !== 'master') return { healthy: true, detail: `${n.name}: thin-client port ${thin} open; topology checked through the master` };
+  try {
+    const r = await h.ssh(n, `ignite-control --host ${n.address} --baseline`);
+    if (r.code !== 0) return { healthy: false, detail: `${n.name}: control.sh --baseline exited with ${r.code}: ${(r.stdout + r.stderr).trim().slice(-300)}` };
+    // Every node's consistent ID is its node name (the role sets it).
+    const missing = h.nodes.filter((x) => !r.stdout.includes(x.name) && !r.stdout.includes(`Address=${x.address}`)).map((x) => x.name);
+    if (missing.length > 0) return { healthy: false, detail: `${n.name}: ignite topology lacks ${missing.join(', ')}` };
+    const servers = /Number of baseline nodes: (\d+)/.exec(r.stdout)?.[1] ?? '?';
+    return { healthy: true, detail: `${n.name}: ignite topology has every node of the service (${h.nodes.length}; baseline ${servers})` };
+  } catch (e) {
+    return { healthy: false, detail: `${n.name}: control.sh over ssh: ${errorText(e)}` };
+  }
+};
+
+const CHECKS: Record<string, Check> = { redis, postgresql, mariadb, jupyter, clickhouse, prometheus, slurm, spark, nats, elastic, ignite };
 
 export async function checkHealth(h: HealthInput): Promise<HealthResult> {
   if (h.nodes.length === 0) return { healthy: false, detail: 'no nodes' };

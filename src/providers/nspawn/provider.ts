@@ -281,6 +281,9 @@ export class NspawnProvider implements Provider {
           `--bind-ro=${join(dir, 'authorized_keys')}:${NODE_AUTHORIZED_KEYS}`,
           `--bind-ro=${join(dir, 'apt-proxy.conf')}:${NODE_APT_PROXY}`,
           '--resolv-conf=off',
+          // A server's open-file limit, not the host shell's (often 20000): OpenSearch refuses to
+          // start below 65535 when bound to a network address, Cassandra warns.
+          '--rlimit=RLIMIT_NOFILE=65536:524288',
           `--bind-ro=${join(dir, 'resolv.conf')}:/etc/resolv.conf`,
         ],
         env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', SYSTEMD_NSPAWN_TMPFS_TMP: '1' },
