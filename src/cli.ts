@@ -9,6 +9,8 @@ import { importCatalogFiles } from './catalog.js';
 import { VERSION } from './version.js';
 import { nspawnMachinery } from './machinery/nspawn.js';
 import { readSparkPins, sparkArtifacts } from './deploy/ansible/sparkArtifacts.js';
+import { lockedArtifacts, lockedVersions, lockProblem } from './deploy/ansible/pipLocks.js';
+import type { Artifact } from './domain/artifacts.js';
 import { PACKAGE_ROOT } from './paths.js';
 import { join } from 'node:path';
 import { issueApiToken, tokenRepo } from './auth/tokens.js';
@@ -124,13 +126,28 @@ program
   .command('artifacts')
   .description("the nspawn provider's artifact cache (files nodes install from PyPI and Maven Central)")
   .command('fetch')
-  .argument('<type>', 'service type (spark)')
+  .argument('<type>', 'service type (spark, tensorflow, jupyterhub)')
+  .option('--version <v>', 'tensorflow/jupyterhub: the service version (default: every pinned version)')
   .option('--spark-version <v>', 'spark version (default: every pinned version)')
   .option('--hadoop-version <line>', 'spark: Hadoop line 3.3 or 3.4 (default: every pinned line)')
   .description('download into nspawn_artifacts_dir, and check against the pins, what a service needs (a cache warm-up; deploys do it on demand)')
-  .action(async (type: string, o: { sparkVersion?: string; hadoopVersion?: string }) => {
-    if (type !== 'spark') throw new Error(`no artifacts are pinned for '${type}' (only spark)`);
+  .action(async (type: string, o: { version?: string; sparkVersion?: string; hadoopVersion?: string }) => {
+    const ansibleDir = join(PACKAGE_ROOT, 'ansible');
+    const locked = lockedVersions(ansibleDir, type);
+    if (type !== 'spark' && locked === undefined) throw new Error(`no artifacts are pinned for '${type}' (spark, tensorflow, jupyterhub)`);
     const { provider } = nspawnMachinery(config());
+    if (locked !== undefined) {
+      // Every pinned version (or --version's), each file once: tensorflow's big wheel is kept once per host.
+      const items = new Map<string, Artifact>();
+      for (const v of o.version ? [o.version] : locked) {
+        const problem = lockProblem(ansibleDir, type, v);
+        if (problem) throw new Error(problem);
+        for (const a of lockedArtifacts(ansibleDir, type, v)) items.set(a.path, a);
+      }
+      await provider.artifacts.fetch([...items.values()], (line) => process.stdout.write(`${line}\n`));
+      process.stdout.write(`${provider.artifacts.root}: ${items.size} file(s) present and checked\n`);
+      return;
+    }
     const pins = readSparkPins(join(PACKAGE_ROOT, 'ansible'));
     const seen = new Set<string>();
     for (const v of o.sparkVersion ? [o.sparkVersion] : Object.keys(pins.pyspark)) {

@@ -10,6 +10,7 @@ import { AnsibleDeployer, catalogTypes } from '../deploy/ansible/deployer.js';
 import { readSparkPins, sparkArtifacts } from '../deploy/ansible/sparkArtifacts.js';
 import { ansibleSettings, ourAnsibleVars, type AnsibleConfig } from './ansibleSettings.js';
 import { jupyterArtifacts, readJupyterLabLock } from '../deploy/ansible/jupyterArtifacts.js';
+import { lockedArtifacts } from '../deploy/ansible/pipLocks.js';
 
 type NspawnConfig = Pick<MichmanConfig, 'data_dir' | 'nspawn_network' | 'nspawn_images_dir' | 'nspawn_mirror' | 'nspawn_apt_cache'> &
   Partial<Pick<MichmanConfig, 'ansible_task_timeout_seconds' | 'nspawn_artifacts_dir'>> &
@@ -50,6 +51,12 @@ export function nspawnMachinery(
         await provider.artifacts.fetch(wheels, (message) => ctx.emit({ level: 'info', phase: 'deploy', service: 'jupyter', message }), ctx.signal);
         return;
       }
+      const locked = lockedArtifacts(ansibleDir, d.type, d.version);
+      if (locked.length > 0) {
+        ctx.emit({ level: 'info', phase: 'deploy', service: d.type, message: `artifact cache ${provider.artifacts.root}: ${locked.length} file(s) for ${d.type} ${d.version}` });
+        await provider.artifacts.fetch(locked, (message) => ctx.emit({ level: 'info', phase: 'deploy', service: d.type, message }), ctx.signal);
+        return;
+      }
       if (d.type !== 'spark') return;
       const line = d.config.hadoop_version || d.params.find((p) => p.ParameterName === 'hadoop_version')?.DefaultValue || '3.3';
       const yarn = (d.config.use_yarn || d.params.find((p) => p.ParameterName === 'use_yarn')?.DefaultValue || 'false') === 'true';
@@ -59,6 +66,7 @@ export function nspawnMachinery(
     },
     extraVars: () => ({
       michman_pypi_mirror: `${provider.artifacts.url}/pypi`,
+      michman_npm_mirror: `${provider.artifacts.url}/npm`,
       michman_maven_mirror: `${provider.artifacts.url}/maven2`,
       ...ourAnsibleVars(config),
     }),

@@ -18,6 +18,7 @@ import { run } from '../../host/run.js';
 import type { Deployer, HealthResult, ServiceDeployment } from '../types.js';
 import { redactor, resultEvent, taskStartEvent } from './events.js';
 import { checkHealth } from './health.js';
+import { lockProblem } from './pipLocks.js';
 import { buildInventory } from './inventory.js';
 import { ANSIBLE_PLAYBOOK, runPlaybook, stopStaleRun, type PlaybookOutcome } from './playbook.js';
 import { ServiceSecrets } from './secrets.js';
@@ -119,6 +120,9 @@ export class AnsibleDeployer implements Deployer {
     for (const s of services) {
       if (!has(s.type)) {
         problems.push(`service '${s.type}' has no Ansible role (ansible/roles/${s.type}); this Michman can deploy: ${deployable.join(', ') || 'nothing yet'}`);
+      } else {
+        const unpinned = lockProblem(this.o.ansibleDir, s.type, s.version);
+        if (unpinned) problems.push(unpinned);
       }
     }
     return problems;
