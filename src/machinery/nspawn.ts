@@ -16,6 +16,19 @@ type NspawnConfig = Pick<MichmanConfig, 'data_dir' | 'nspawn_network' | 'nspawn_
   Partial<Pick<MichmanConfig, 'ansible_task_timeout_seconds' | 'nspawn_artifacts_dir'>> &
   AnsibleConfig;
 
+/**
+ * Services whose role installs the distribution's package: nspawn nodes boot Debian 12 (bookworm),
+ * which ships nats-server 2.9 (2.9.10); the nats role refuses any other series on the node, and this
+ * refuses it at POST already.
+ */
+const DEBIAN_12_SERIES: Record<string, { pkg: string; series: string }> = { nats: { pkg: 'nats-server', series: '2.9' } };
+
+export function debianVersionProblem(type: string, version: string): string | undefined {
+  const d = DEBIAN_12_SERIES[type];
+  if (!d || version === d.series) return undefined;
+  return `${type} version '${version}' cannot be installed on nspawn nodes: the ${type} role installs ${d.pkg} from Debian 12, which ships ${d.series}; choose version ${d.series}`;
+}
+
 export function nspawnMachinery(
   config: NspawnConfig,
   opts: { secretStore?: SecretStore; ansibleDir?: string } = {},
@@ -41,6 +54,7 @@ export function nspawnMachinery(
     listNodes: (ctx) => provider.listNodes(ctx),
     aptProxy: () => provider.aptProxyUrl(),
     preflight: () => provider.problems(),
+    versionProblem: (type, version) => debianVersionProblem(type, version),
     // Nodes reach nothing but the bridge: spark's jars come from the host's artifact cache, filled
     // (downloaded once, checked against the pins) before the role runs.
     beforeDeploy: async (ctx, d) => {

@@ -52,6 +52,8 @@ export interface AnsibleDeployerOptions {
   beforeDeploy?(ctx: StepContext, d: ServiceDeployment): Promise<void>;
   /** Variables added to every run (artifact_mirror, the provider's PyPI/Maven mirrors). */
   extraVars?(): Record<string, string>;
+  /** Why the provider's nodes cannot run this version of a service (refused at POST), if they cannot. */
+  versionProblem?: (type: string, version: string) => string | undefined;
   /** Provider problems to refuse at POST (root, packages). */
   preflight?(): Promise<string[]>;
   /** Service type names of the catalog (each gets deploy_<type>). Default: the built-in catalog/. */
@@ -121,7 +123,7 @@ export class AnsibleDeployer implements Deployer {
       if (!has(s.type)) {
         problems.push(`service '${s.type}' has no Ansible role (ansible/roles/${s.type}); this Michman can deploy: ${deployable.join(', ') || 'nothing yet'}`);
       } else {
-        const unpinned = lockProblem(this.o.ansibleDir, s.type, s.version);
+        const unpinned = lockProblem(this.o.ansibleDir, s.type, s.version) ?? this.o.versionProblem?.(s.type, s.version);
         if (unpinned) problems.push(unpinned);
       }
     }
