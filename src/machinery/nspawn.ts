@@ -59,7 +59,7 @@ export function nspawnMachinery(
     // (downloaded once, checked against the pins) before the role runs.
     beforeDeploy: async (ctx, d) => {
       if (d.type === 'jupyter') {
-        const wheels = jupyterArtifacts(readJupyterLabLock(ansibleDir), d.version);
+        const wheels = jupyterArtifacts(readJupyterLabLock(ansibleDir, d.version), d.version);
         if (wheels.length === 0) return;
         ctx.emit({ level: 'info', phase: 'deploy', service: 'jupyter', message: `artifact cache ${provider.artifacts.root}: ${wheels.length} wheel(s) for ${d.version}` });
         await provider.artifacts.fetch(wheels, (message) => ctx.emit({ level: 'info', phase: 'deploy', service: 'jupyter', message }), ctx.signal);

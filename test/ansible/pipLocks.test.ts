@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { lockedArtifacts, lockedVersions, lockProblem, readNpmLock, readPipLock } from '../../src/deploy/ansible/pipLocks.js';
-import { readJupyterLabLock } from '../../src/deploy/ansible/jupyterArtifacts.js';
+import { jupyterArtifacts, readJupyterLabLock } from '../../src/deploy/ansible/jupyterArtifacts.js';
 import { loadConfig } from '../../src/config/load.js';
 import { machinery } from '../../src/app.js';
 
@@ -55,6 +55,18 @@ describe('pip and npm locks of the jupyterhub and tensorflow roles', () => {
         if (l) expect({ name: p.name, version: p.version, sha256: p.sha256 }).toEqual({ name: p.name, version: l.version, sha256: l.sha256 });
       }
     }
+  });
+
+  it("pins Notebook 7 (jupyter-notebook-7) by sha256 with JupyterLab's locked versions", () => {
+    const nb = readJupyterLabLock(ANSIBLE, 'jupyter-notebook-7');
+    expect(nb.packages.find((p) => p.name.toLowerCase() === 'notebook')?.version).toMatch(/^7\./);
+    const lab = new Map(readJupyterLabLock(ANSIBLE).packages.map((p) => [p.name.toLowerCase(), p.sha256]));
+    for (const p of nb.packages) {
+      expect(p.sha256).toMatch(/^[0-9a-f]{64}$/);
+      if (lab.has(p.name.toLowerCase())) expect(p.sha256).toBe(lab.get(p.name.toLowerCase()));
+    }
+    expect(jupyterArtifacts(nb, 'jupyter-notebook-7').length).toBe(nb.packages.length);
+    expect(jupyterArtifacts(nb, 'jupyter-notebook')).toEqual([]);
   });
 
   it('pins configurable-http-proxy and its dependencies by the registry sha512, each at its node_modules place', () => {
