@@ -24,16 +24,36 @@ workers = len(config['cluster']['worker'])
 epochs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
 
 strategy = tf.distribute.MultiWorkerMirroredStrategy()
+global_batch = 16 * strategy.num_replicas_in_sync
 rng = np.random.default_rng(42)
 x = rng.normal(size=(256, 8)).astype('float32')
 y = (x @ rng.normal(size=(8, 1)).astype('float32')).astype('float32')
-options = tf.data.Options()
-options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(16 * workers).with_options(options)
+steps = len(x) // global_batch
+dataset = tf.data.Dataset.from_tensor_slices((x, y)).repeat().batch(global_batch)
+# A training loop of our own (strategy.run, gradients all-reduced across the workers): Keras 3's
+# model.fit does not take MultiWorkerMirroredStrategy's distributed batches.
+batches = iter(strategy.experimental_distribute_dataset(dataset))
 
 with strategy.scope():
     model = tf.keras.Sequential([tf.keras.Input(shape=(8,)), tf.keras.layers.Dense(16, activation='relu'), tf.keras.layers.Dense(1)])
-    model.compile(optimizer=tf.keras.optimizers.SGD(0.01), loss='mse')
+    optimizer = tf.keras.optimizers.SGD(0.01)
 
-history = model.fit(dataset, epochs=epochs, verbose=0)
-print(f"michman-tf worker={index} of {workers} replicas={strategy.num_replicas_in_sync} loss={history.history['loss'][-1]:.4f}", flush=True)
+
+@tf.function
+def train_step(iterator):
+    def replica_step(features, labels):
+        with tf.GradientTape() as tape:
+            per_example = tf.reduce_mean(tf.square(model(features, training=True) - labels), axis=-1)
+            loss = tf.nn.compute_average_loss(per_example, global_batch_size=global_batch)
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        return loss
+
+    return strategy.reduce(tf.distribute.ReduceOp.SUM, strategy.run(replica_step, args=next(iterator)), axis=None)
+
+
+loss = float('nan')
+for _ in range(epochs):
+    for _ in range(steps):
+        loss = float(train_step(batches))
+print(f"michman-tf worker={index} of {workers} replicas={strategy.num_replicas_in_sync} loss={loss:.4f}", flush=True)
