@@ -10,6 +10,8 @@ import { VERSION } from './version.js';
 import { nspawnMachinery } from './machinery/nspawn.js';
 import { readSparkPins, sparkArtifacts } from './deploy/ansible/sparkArtifacts.js';
 import { elasticArtifacts, igniteArtifacts, readElasticPins, readIgnitePins } from './deploy/ansible/jvmArtifacts.js';
+import { lockedArtifacts, lockedVersions, lockProblem } from './deploy/ansible/pipLocks.js';
+import type { Artifact } from './domain/artifacts.js';
 import { PACKAGE_ROOT } from './paths.js';
 import { join } from 'node:path';
 import { issueApiToken, tokenRepo } from './auth/tokens.js';
@@ -125,24 +127,31 @@ program
   .command('artifacts')
   .description("the nspawn provider's artifact cache (files nodes install from PyPI and Maven Central)")
   .command('fetch')
-  .argument('<type>', 'service type (spark, elastic, ignite)')
+  .argument('<type>', 'service type (spark, elastic, ignite, tensorflow, jupyterhub)')
   .option('--spark-version <v>', 'spark version (default: every pinned version)')
   .option('--hadoop-version <line>', 'spark: Hadoop line 3.3 or 3.4 (default: every pinned line)')
-  .option('--service-version <v>', 'elastic, ignite: the version (default: every pinned version)')
+  .option('--service-version <v>', 'elastic, ignite, tensorflow, jupyterhub: the version (default: every pinned version)')
   .description('download into nspawn_artifacts_dir, and check against the pins, what a service needs (a cache warm-up; deploys do it on demand)')
   .action(async (type: string, o: { sparkVersion?: string; hadoopVersion?: string; serviceVersion?: string }) => {
-    if (!['spark', 'elastic', 'ignite'].includes(type)) throw new Error(`no artifacts are pinned for '${type}' (only spark, elastic, ignite)`);
+    const ansibleDir = join(PACKAGE_ROOT, 'ansible');
+    const locked = lockedVersions(ansibleDir, type);
+    const jvm = type === 'elastic' || type === 'ignite';
+    if (type !== 'spark' && !jvm && locked === undefined) throw new Error(`no artifacts are pinned for '${type}' (spark, elastic, ignite, tensorflow, jupyterhub)`);
     const { provider } = nspawnMachinery(config());
-    if (type === 'elastic' || type === 'ignite') {
-      const ansibleDir = join(PACKAGE_ROOT, 'ansible');
-      const pinned = type === 'elastic' ? Object.keys(readElasticPins(ansibleDir).opensearch) : Object.keys(readIgnitePins(ansibleDir).ignite);
-      let n = 0;
-      for (const v of o.serviceVersion ? [o.serviceVersion] : pinned) {
-        const items = type === 'elastic' ? elasticArtifacts(readElasticPins(ansibleDir), v) : igniteArtifacts(readIgnitePins(ansibleDir), v);
-        await provider.artifacts.fetch(items, (line) => process.stdout.write(`${line}\n`));
-        n += items.length;
+    if (jvm || locked !== undefined) {
+      // Every pinned version (or --service-version's), each file once: tensorflow's big wheel is kept once per host.
+      const versions = o.serviceVersion ? [o.serviceVersion]
+        : locked ?? (type === 'elastic' ? Object.keys(readElasticPins(ansibleDir).opensearch) : Object.keys(readIgnitePins(ansibleDir).ignite));
+      const items = new Map<string, Artifact>();
+      for (const v of versions) {
+        const problem = locked !== undefined ? lockProblem(ansibleDir, type, v) : undefined;
+        if (problem) throw new Error(problem);
+        const files = locked !== undefined ? lockedArtifacts(ansibleDir, type, v)
+          : type === 'elastic' ? elasticArtifacts(readElasticPins(ansibleDir), v) : igniteArtifacts(readIgnitePins(ansibleDir), v);
+        for (const a of files) items.set(a.path, a);
       }
-      process.stdout.write(`${provider.artifacts.root}: ${n} file(s) present and checked\n`);
+      await provider.artifacts.fetch([...items.values()], (line) => process.stdout.write(`${line}\n`));
+      process.stdout.write(`${provider.artifacts.root}: ${items.size} file(s) present and checked\n`);
       return;
     }
     const pins = readSparkPins(join(PACKAGE_ROOT, 'ansible'));

@@ -11,10 +11,24 @@ import { readSparkPins, sparkArtifacts } from '../deploy/ansible/sparkArtifacts.
 import { ansibleSettings, ourAnsibleVars, type AnsibleConfig } from './ansibleSettings.js';
 import { jupyterArtifacts, readJupyterLabLock } from '../deploy/ansible/jupyterArtifacts.js';
 import { elasticArtifacts, igniteArtifacts, jvmVersionProblem, readElasticPins, readIgnitePins } from '../deploy/ansible/jvmArtifacts.js';
+import { lockedArtifacts } from '../deploy/ansible/pipLocks.js';
 
 type NspawnConfig = Pick<MichmanConfig, 'data_dir' | 'nspawn_network' | 'nspawn_images_dir' | 'nspawn_mirror' | 'nspawn_apt_cache'> &
   Partial<Pick<MichmanConfig, 'ansible_task_timeout_seconds' | 'nspawn_artifacts_dir'>> &
   AnsibleConfig;
+
+/**
+ * Services whose role installs the distribution's package: nspawn nodes boot Debian 12 (bookworm),
+ * which ships nats-server 2.9 (2.9.10); the nats role refuses any other series on the node, and this
+ * refuses it at POST already.
+ */
+const DEBIAN_12_SERIES: Record<string, { pkg: string; series: string }> = { nats: { pkg: 'nats-server', series: '2.9' } };
+
+export function debianVersionProblem(type: string, version: string): string | undefined {
+  const d = DEBIAN_12_SERIES[type];
+  if (!d || version === d.series) return undefined;
+  return `${type} version '${version}' cannot be installed on nspawn nodes: the ${type} role installs ${d.pkg} from Debian 12, which ships ${d.series}; choose version ${d.series}`;
+}
 
 export function nspawnMachinery(
   config: NspawnConfig,
@@ -41,12 +55,12 @@ export function nspawnMachinery(
     listNodes: (ctx) => provider.listNodes(ctx),
     aptProxy: () => provider.aptProxyUrl(),
     preflight: () => provider.problems(),
-    versionProblem: (type, version) => jvmVersionProblem(ansibleDir, type, version),
+    versionProblem: (type, version) => jvmVersionProblem(ansibleDir, type, version) ?? debianVersionProblem(type, version),
     // Nodes reach nothing but the bridge: spark's jars come from the host's artifact cache, filled
     // (downloaded once, checked against the pins) before the role runs.
     beforeDeploy: async (ctx, d) => {
       if (d.type === 'jupyter') {
-        const wheels = jupyterArtifacts(readJupyterLabLock(ansibleDir), d.version);
+        const wheels = jupyterArtifacts(readJupyterLabLock(ansibleDir, d.version), d.version);
         if (wheels.length === 0) return;
         ctx.emit({ level: 'info', phase: 'deploy', service: 'jupyter', message: `artifact cache ${provider.artifacts.root}: ${wheels.length} wheel(s) for ${d.version}` });
         await provider.artifacts.fetch(wheels, (message) => ctx.emit({ level: 'info', phase: 'deploy', service: 'jupyter', message }), ctx.signal);
@@ -58,6 +72,12 @@ export function nspawnMachinery(
         await provider.artifacts.fetch(items, (message) => ctx.emit({ level: 'info', phase: 'deploy', service: d.type, message }), ctx.signal);
         return;
       }
+      const locked = lockedArtifacts(ansibleDir, d.type, d.version);
+      if (locked.length > 0) {
+        ctx.emit({ level: 'info', phase: 'deploy', service: d.type, message: `artifact cache ${provider.artifacts.root}: ${locked.length} file(s) for ${d.type} ${d.version}` });
+        await provider.artifacts.fetch(locked, (message) => ctx.emit({ level: 'info', phase: 'deploy', service: d.type, message }), ctx.signal);
+        return;
+      }
       if (d.type !== 'spark') return;
       const line = d.config.hadoop_version || d.params.find((p) => p.ParameterName === 'hadoop_version')?.DefaultValue || '3.3';
       const yarn = (d.config.use_yarn || d.params.find((p) => p.ParameterName === 'use_yarn')?.DefaultValue || 'false') === 'true';
@@ -67,6 +87,7 @@ export function nspawnMachinery(
     },
     extraVars: () => ({
       michman_pypi_mirror: `${provider.artifacts.url}/pypi`,
+      michman_npm_mirror: `${provider.artifacts.url}/npm`,
       michman_maven_mirror: `${provider.artifacts.url}/maven2`,
       ...ourAnsibleVars(config),
     }),

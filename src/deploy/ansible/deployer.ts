@@ -18,6 +18,7 @@ import { run } from '../../host/run.js';
 import type { Deployer, HealthResult, ServiceDeployment } from '../types.js';
 import { redactor, resultEvent, taskStartEvent } from './events.js';
 import { checkHealth } from './health.js';
+import { lockProblem } from './pipLocks.js';
 import { buildInventory } from './inventory.js';
 import { ANSIBLE_PLAYBOOK, runPlaybook, stopStaleRun, type PlaybookOutcome } from './playbook.js';
 import { ServiceSecrets } from './secrets.js';
@@ -123,7 +124,7 @@ export class AnsibleDeployer implements Deployer {
         problems.push(`service '${s.type}' has no Ansible role (ansible/roles/${s.type}); this Michman can deploy: ${deployable.join(', ') || 'nothing yet'}`);
         continue;
       }
-      const why = this.o.versionProblem?.(s.type, s.version);
+      const why = lockProblem(this.o.ansibleDir, s.type, s.version) ?? this.o.versionProblem?.(s.type, s.version);
       if (why) problems.push(why);
     }
     return problems;

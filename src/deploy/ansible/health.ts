@@ -223,7 +223,25 @@ const ignite: Check = async (h, n) => {
   }
 };
 
-const CHECKS: Record<string, Check> = { redis, postgresql, mariadb, jupyter, clickhouse, prometheus, slurm, spark, nats, elastic, ignite };
+const jupyterhub = http('jupyterhub', 8000, '/hub/health', (s) => s === 200);
+
+/** TensorFlow on every node: the virtualenv imports tensorflow, and TF_CONFIG names this node's worker. */
+const tensorflow: Check = async (h, n) => {
+  const venv = h.params.venv_path || '/opt/tensorflow/venv';
+  const config = `${h.params.config_path || '/opt/tensorflow'}/tf_config.json`;
+  const py = 'import json, sys; import tensorflow as tf; c = json.load(open(sys.argv[1])); print(tf.__version__, c["cluster"]["worker"][c["task"]["index"]])';
+  try {
+    const r = await h.ssh(n, `TF_CPP_MIN_LOG_LEVEL=3 ${venv}/bin/python -c '${py}' ${config}`);
+    const [version, worker] = r.stdout.trim().split(/\s+/).slice(-2);
+    if (r.code !== 0 || !version) return { healthy: false, detail: `${n.name}: import tensorflow exited with ${r.code}: ${r.stderr.trim().split('\n').slice(-1)[0]?.slice(0, 200) ?? ''}` };
+    const mine = worker?.split(':')[0] === n.address;
+    return { healthy: mine, detail: `${n.name}: tensorflow ${version} imports; TF_CONFIG worker ${worker ?? '?'}${mine ? '' : ` is not this node (${n.address})`}` };
+  } catch (e) {
+    return { healthy: false, detail: `${n.name}: tensorflow over ssh: ${errorText(e)}` };
+  }
+};
+
+const CHECKS: Record<string, Check> = { redis, postgresql, mariadb, jupyter, jupyterhub, clickhouse, prometheus, slurm, spark, nats, elastic, ignite, tensorflow };
 
 export async function checkHealth(h: HealthInput): Promise<HealthResult> {
   if (h.nodes.length === 0) return { healthy: false, detail: 'no nodes' };

@@ -12,12 +12,13 @@ export interface JupyterLabLock {
   packages: Array<{ name: string; version: string; path: string; sha256: string }>;
 }
 
-export function readJupyterLabLock(ansibleDir: string): JupyterLabLock {
-  return JSON.parse(readFileSync(join(ansibleDir, 'roles', 'jupyter', 'vars', 'jupyterlab-lock.json'), 'utf8')) as JupyterLabLock;
+export function readJupyterLabLock(ansibleDir: string, version = 'jupyter-lab'): JupyterLabLock {
+  const file = version === 'jupyter-notebook-7' ? 'notebook7-lock.json' : 'jupyterlab-lock.json';
+  return JSON.parse(readFileSync(join(ansibleDir, 'roles', 'jupyter', 'vars', file), 'utf8')) as JupyterLabLock;
 }
 
-/** What a Jupyter service needs in the cache: the locked wheels for jupyter-lab, nothing otherwise. */
+/** What a Jupyter service needs in the cache: the locked wheels for jupyter-lab and jupyter-notebook-7 (the lock of that version), nothing otherwise. */
 export function jupyterArtifacts(lock: JupyterLabLock, version: string, upstream = PYPI_FILES): Artifact[] {
-  if (version !== 'jupyter-lab') return [];
+  if (version !== 'jupyter-lab' && version !== 'jupyter-notebook-7') return [];
   return lock.packages.map((p) => ({ path: `pypi/${p.path}`, url: `${upstream}/${p.path}`, sha256: p.sha256 }));
 }
