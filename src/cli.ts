@@ -9,6 +9,7 @@ import { importCatalogFiles } from './catalog.js';
 import { VERSION } from './version.js';
 import { nspawnMachinery } from './machinery/nspawn.js';
 import { readSparkPins, sparkArtifacts } from './deploy/ansible/sparkArtifacts.js';
+import { cassandraArtifacts, readCassandraPins } from './deploy/ansible/cassandraArtifacts.js';
 import { PACKAGE_ROOT } from './paths.js';
 import { join } from 'node:path';
 import { issueApiToken, tokenRepo } from './auth/tokens.js';
@@ -124,13 +125,21 @@ program
   .command('artifacts')
   .description("the nspawn provider's artifact cache (files nodes install from PyPI and Maven Central)")
   .command('fetch')
-  .argument('<type>', 'service type (spark)')
+  .argument('<type>', 'service type (spark, cassandra)')
   .option('--spark-version <v>', 'spark version (default: every pinned version)')
   .option('--hadoop-version <line>', 'spark: Hadoop line 3.3 or 3.4 (default: every pinned line)')
   .description('download into nspawn_artifacts_dir, and check against the pins, what a service needs (a cache warm-up; deploys do it on demand)')
   .action(async (type: string, o: { sparkVersion?: string; hadoopVersion?: string }) => {
-    if (type !== 'spark') throw new Error(`no artifacts are pinned for '${type}' (only spark)`);
+    if (type !== 'spark' && type !== 'cassandra') throw new Error(`no artifacts are pinned for '${type}' (only spark, cassandra)`);
     const { provider } = nspawnMachinery(config());
+    if (type === 'cassandra') {
+      // Every pinned version, with the Spark Cassandra Connector's jars.
+      const pins = readCassandraPins(join(PACKAGE_ROOT, 'ansible'));
+      const items = [...new Map(Object.keys(pins.cassandra).flatMap((v) => cassandraArtifacts(pins, v, { connector: true })).map((a) => [a.path, a])).values()];
+      await provider.artifacts.fetch(items, (line) => process.stdout.write(`${line}\n`));
+      process.stdout.write(`${provider.artifacts.root}: ${items.length} file(s) present and checked\n`);
+      return;
+    }
     const pins = readSparkPins(join(PACKAGE_ROOT, 'ansible'));
     const seen = new Set<string>();
     for (const v of o.sparkVersion ? [o.sparkVersion] : Object.keys(pins.pyspark)) {

@@ -10,6 +10,7 @@ import { AnsibleDeployer, catalogTypes } from '../deploy/ansible/deployer.js';
 import { readSparkPins, sparkArtifacts } from '../deploy/ansible/sparkArtifacts.js';
 import { ansibleSettings, ourAnsibleVars, type AnsibleConfig } from './ansibleSettings.js';
 import { jupyterArtifacts, readJupyterLabLock } from '../deploy/ansible/jupyterArtifacts.js';
+import { cassandraArtifacts, readCassandraPins } from '../deploy/ansible/cassandraArtifacts.js';
 
 type NspawnConfig = Pick<MichmanConfig, 'data_dir' | 'nspawn_network' | 'nspawn_images_dir' | 'nspawn_mirror' | 'nspawn_apt_cache'> &
   Partial<Pick<MichmanConfig, 'ansible_task_timeout_seconds' | 'nspawn_artifacts_dir'>> &
@@ -48,6 +49,13 @@ export function nspawnMachinery(
         if (wheels.length === 0) return;
         ctx.emit({ level: 'info', phase: 'deploy', service: 'jupyter', message: `artifact cache ${provider.artifacts.root}: ${wheels.length} wheel(s) for ${d.version}` });
         await provider.artifacts.fetch(wheels, (message) => ctx.emit({ level: 'info', phase: 'deploy', service: 'jupyter', message }), ctx.signal);
+        return;
+      }
+      if (d.type === 'cassandra') {
+        // With the connector's jars: the role puts them beside Spark when the cluster has it.
+        const items = cassandraArtifacts(readCassandraPins(ansibleDir), d.version, { connector: true });
+        ctx.emit({ level: 'info', phase: 'deploy', service: 'cassandra', message: `artifact cache ${provider.artifacts.root}: ${items.length} file(s) for Cassandra ${d.version}` });
+        await provider.artifacts.fetch(items, (message) => ctx.emit({ level: 'info', phase: 'deploy', service: 'cassandra', message }), ctx.signal);
         return;
       }
       if (d.type !== 'spark') return;

@@ -4,6 +4,7 @@
 // ansible-playbook with our JSON-lines callback, one event per task result and host, and a failure
 // that names host, role and task. Runs of one cluster are serialized: the engine deploys a level's
 // services in parallel, and two playbooks on one node would fight over the dpkg lock.
+import { cassandraVersionProblem, readCassandraPins } from './cassandraArtifacts.js';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -120,6 +121,8 @@ export class AnsibleDeployer implements Deployer {
       if (!has(s.type)) {
         problems.push(`service '${s.type}' has no Ansible role (ansible/roles/${s.type}); this Michman can deploy: ${deployable.join(', ') || 'nothing yet'}`);
       }
+      const versionProblem = s.type === 'cassandra' ? cassandraProblem(this.o.ansibleDir, s.version) : undefined;
+      if (versionProblem) problems.push(versionProblem);
     }
     return problems;
   }
@@ -278,4 +281,10 @@ export class AnsibleDeployer implements Deployer {
     });
     if (!partial) await this.secrets.remove(ctx.clusterId, d.type);
   }
+}
+
+/** Cassandra's role runs the versions it has pins for (4.1 needs a Java that Debian 12 lacks). */
+function cassandraProblem(ansibleDir: string, version: string): string | undefined {
+  if (!existsSync(join(ansibleDir, 'roles', 'cassandra', 'vars', 'artifacts.json'))) return undefined;
+  return cassandraVersionProblem(readCassandraPins(ansibleDir), version);
 }
