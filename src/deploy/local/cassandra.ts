@@ -1,8 +1,8 @@
 // Cassandra on the local provider, as ccm runs it: one JVM per node of the service, each on its own
 // loopback node address (CQL on the AccessPort, gossip on 7000), with its own configuration, data
-// and log directories and a small heap; the master is the seed and starts first (a slave's start
-// waits for the master's CQL port), the slaves then join its ring side by side. JMX, which nodetool
-// uses, listens on 127.0.0.1 only, on a port of its own per node (jmxPort).
+// and log directories and a small heap; the master is the seed and starts first, then the slaves
+// join its ring one after the other (a node's start waits for the CQL ports of the nodes before
+// it). JMX, which nodetool uses, listens on 127.0.0.1 only, on a port of its own per node (jmxPort).
 //
 // Cassandra is not a Debian package: its jars are looked for in CASSANDRA_HOME and
 // /opt/apache-cassandra-<version> (lib/*.jar: the official tarball's tree, or the Maven Central
@@ -121,14 +121,20 @@ const logback = (logDir: string) => `<?xml version="1.0" encoding="UTF-8"?>
 </configuration>
 `;
 
-/** Polls until the master's CQL port answers (a slave joins the ring through it). */
-async function masterUp(run: ServiceRun, timeoutMs: number): Promise<void> {
-  const m = masterOf(run);
+/**
+ * Polls until every node before this one (the master first) answers on its CQL port: nodes join one
+ * after the other, since a joining node allocates its tokens from the ring it sees, and two nodes
+ * joining at once pick the same ones ("Bootstrap Token collision").
+ */
+async function earlierNodesUp(run: ServiceRun, timeoutMs: number): Promise<void> {
+  const ordered = [masterOf(run), ...run.nodes.filter((n) => n !== masterOf(run))];
   const deadline = Date.now() + timeoutMs;
-  while (!(await portOpen(m.address, run.port, 1000))) {
-    if (run.signal.aborted) throw new Error('aborted');
-    if (Date.now() > deadline) throw new Error(`cassandra on ${run.node.name}: the seed ${m.address}:${run.port} did not open its CQL port within ${timeoutMs / 1000} s`);
-    await new Promise((r) => setTimeout(r, 1000));
+  for (const n of ordered.slice(0, ordered.findIndex((n) => n.address === run.address))) {
+    while (!(await portOpen(n.address, run.port, 1000))) {
+      if (run.signal.aborted) throw new Error('aborted');
+      if (Date.now() > deadline) throw new Error(`cassandra on ${run.node.name}: ${n.name} (${n.address}:${run.port}) did not open its CQL port within ${timeoutMs / 1000} s`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
   }
 }
 
@@ -164,7 +170,7 @@ export const cassandra: ServiceModule = {
     for (const d of ['data', 'commitlog', 'saved_caches', 'hints', 'cdc_raw', 'logs']) await mkdirOwned(join(run.dataDir, d), run.user, 0o700);
     await writeOwned(join(run.confDir, 'cassandra.yaml'), yaml(run), run.user, 0o600);
     await writeOwned(join(run.confDir, 'logback.xml'), logback(logs), run.user, 0o600);
-    if (run.node.role !== 'master') await masterUp(run, 5 * 60_000);
+    await earlierNodesUp(run, 10 * 60_000);
     const heap = heapMb(run);
     return {
       program,
@@ -188,7 +194,6 @@ export const cassandra: ServiceModule = {
         // A fresh ring of empty nodes forms in seconds: see the cassandra role's jvm.options.
         '-Dcassandra.ring_delay_ms=10000',
         '-Dcassandra.skip_wait_for_gossip_to_settle=0',
-        '-Dcassandra.consistent.rangemovement=false',
         '-Dcassandra.superuser_setup_delay_ms=1000',
         `-javaagent:${home}/lib/${jamm}`,
         ...CASSANDRA_JPMS,
