@@ -8,9 +8,8 @@ import { runJanitor, storeDirectory } from './engine/janitor.js';
 import { importCatalogFiles } from './catalog.js';
 import { VERSION } from './version.js';
 import { nspawnMachinery } from './machinery/nspawn.js';
-import { readSparkPins, sparkArtifacts } from './deploy/ansible/sparkArtifacts.js';
-import { elasticArtifacts, igniteArtifacts, readElasticPins, readIgnitePins } from './deploy/ansible/jvmArtifacts.js';
-import { lockedArtifacts, lockedVersions, lockProblem } from './deploy/ansible/pipLocks.js';
+import { readSparkPins } from './deploy/ansible/sparkArtifacts.js';
+import { pinnedVersions, serviceArtifacts, PINNED_TYPES } from './deploy/ansible/serviceArtifacts.js';
 import type { Artifact } from './domain/artifacts.js';
 import { PACKAGE_ROOT } from './paths.js';
 import { join } from 'node:path';
@@ -127,43 +126,29 @@ program
   .command('artifacts')
   .description("the nspawn provider's artifact cache (files nodes install from PyPI and Maven Central)")
   .command('fetch')
-  .argument('<type>', 'service type (spark, elastic, ignite, tensorflow, jupyterhub)')
+  .argument('<type>', `service type (${PINNED_TYPES.join(', ')})`)
   .option('--spark-version <v>', 'spark version (default: every pinned version)')
   .option('--hadoop-version <line>', 'spark: Hadoop line 3.3 or 3.4 (default: every pinned line)')
-  .option('--service-version <v>', 'elastic, ignite, tensorflow, jupyterhub: the version (default: every pinned version)')
+  .option('--service-version <v>', 'any other type: the version (default: every pinned version)')
   .description('download into nspawn_artifacts_dir, and check against the pins, what a service needs (a cache warm-up; deploys do it on demand)')
   .action(async (type: string, o: { sparkVersion?: string; hadoopVersion?: string; serviceVersion?: string }) => {
     const ansibleDir = join(PACKAGE_ROOT, 'ansible');
-    const locked = lockedVersions(ansibleDir, type);
-    const jvm = type === 'elastic' || type === 'ignite';
-    if (type !== 'spark' && !jvm && locked === undefined) throw new Error(`no artifacts are pinned for '${type}' (spark, elastic, ignite, tensorflow, jupyterhub)`);
+    const pinned = pinnedVersions(ansibleDir, type);
+    if (!pinned) throw new Error(`no artifacts are pinned for '${type}' (${PINNED_TYPES.join(', ')})`);
     const { provider } = nspawnMachinery(config());
-    if (jvm || locked !== undefined) {
-      // Every pinned version (or --service-version's), each file once: tensorflow's big wheel is kept once per host.
-      const versions = o.serviceVersion ? [o.serviceVersion]
-        : locked ?? (type === 'elastic' ? Object.keys(readElasticPins(ansibleDir).opensearch) : Object.keys(readIgnitePins(ansibleDir).ignite));
-      const items = new Map<string, Artifact>();
-      for (const v of versions) {
-        const problem = locked !== undefined ? lockProblem(ansibleDir, type, v) : undefined;
-        if (problem) throw new Error(problem);
-        const files = locked !== undefined ? lockedArtifacts(ansibleDir, type, v)
-          : type === 'elastic' ? elasticArtifacts(readElasticPins(ansibleDir), v) : igniteArtifacts(readIgnitePins(ansibleDir), v);
-        for (const a of files) items.set(a.path, a);
-      }
-      await provider.artifacts.fetch([...items.values()], (line) => process.stdout.write(`${line}\n`));
-      process.stdout.write(`${provider.artifacts.root}: ${items.size} file(s) present and checked\n`);
-      return;
-    }
-    const pins = readSparkPins(join(PACKAGE_ROOT, 'ansible'));
-    const seen = new Set<string>();
-    for (const v of o.sparkVersion ? [o.sparkVersion] : Object.keys(pins.pyspark)) {
-      for (const line of o.hadoopVersion ? [o.hadoopVersion] : Object.keys(pins.hadoop)) {
-        const items = sparkArtifacts(pins, v, line, { yarn: true }).filter((a) => !seen.has(a.path));
-        items.forEach((a) => seen.add(a.path));
-        await provider.artifacts.fetch(items, (line) => process.stdout.write(`${line}\n`));
+    // Every pinned version (or the one asked for), and for spark every Hadoop line with YARN's jars;
+    // each file once (tensorflow's big wheel is kept once per host).
+    const items = new Map<string, Artifact>();
+    const lines = type === 'spark' ? (o.hadoopVersion ? [o.hadoopVersion] : Object.keys(readSparkPins(ansibleDir).hadoop)) : [''];
+    const asked = type === 'spark' ? o.sparkVersion : o.serviceVersion;
+    for (const v of asked ? [asked] : pinned) {
+      for (const line of lines) {
+        const setting = (name: string): string | undefined => ({ hadoop_version: line, use_yarn: 'true' } as Record<string, string>)[name];
+        for (const a of serviceArtifacts(ansibleDir, type, v, setting)) items.set(a.path, a);
       }
     }
-    process.stdout.write(`${provider.artifacts.root}: ${seen.size} file(s) present and checked\n`);
+    await provider.artifacts.fetch([...items.values()], (line) => process.stdout.write(`${line}\n`));
+    process.stdout.write(`${provider.artifacts.root}: ${items.size} file(s) present and checked\n`);
   });
 
 const token = program.command('token').description('API tokens, created straight in the database (e.g. the first admin\'s, before any login)');

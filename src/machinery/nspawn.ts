@@ -7,11 +7,9 @@ import { PACKAGE_ROOT } from '../paths.js';
 import { NspawnProvider } from '../providers/nspawn/index.js';
 import type { SecretStore } from '../secrets/types.js';
 import { AnsibleDeployer, catalogTypes } from '../deploy/ansible/deployer.js';
-import { readSparkPins, sparkArtifacts } from '../deploy/ansible/sparkArtifacts.js';
 import { ansibleSettings, ourAnsibleVars, type AnsibleConfig } from './ansibleSettings.js';
-import { jupyterArtifacts, readJupyterLabLock } from '../deploy/ansible/jupyterArtifacts.js';
-import { elasticArtifacts, igniteArtifacts, jvmVersionProblem, readElasticPins, readIgnitePins } from '../deploy/ansible/jvmArtifacts.js';
-import { lockedArtifacts } from '../deploy/ansible/pipLocks.js';
+import { jvmVersionProblem } from '../deploy/ansible/jvmArtifacts.js';
+import { serviceArtifacts } from '../deploy/ansible/serviceArtifacts.js';
 
 type NspawnConfig = Pick<MichmanConfig, 'data_dir' | 'nspawn_network' | 'nspawn_images_dir' | 'nspawn_mirror' | 'nspawn_apt_cache'> &
   Partial<Pick<MichmanConfig, 'ansible_task_timeout_seconds' | 'nspawn_artifacts_dir'>> &
@@ -59,31 +57,11 @@ export function nspawnMachinery(
     // Nodes reach nothing but the bridge: spark's jars come from the host's artifact cache, filled
     // (downloaded once, checked against the pins) before the role runs.
     beforeDeploy: async (ctx, d) => {
-      if (d.type === 'jupyter') {
-        const wheels = jupyterArtifacts(readJupyterLabLock(ansibleDir, d.version), d.version);
-        if (wheels.length === 0) return;
-        ctx.emit({ level: 'info', phase: 'deploy', service: 'jupyter', message: `artifact cache ${provider.artifacts.root}: ${wheels.length} wheel(s) for ${d.version}` });
-        await provider.artifacts.fetch(wheels, (message) => ctx.emit({ level: 'info', phase: 'deploy', service: 'jupyter', message }), ctx.signal);
-        return;
-      }
-      if (d.type === 'elastic' || d.type === 'ignite') {
-        const items = d.type === 'elastic' ? elasticArtifacts(readElasticPins(ansibleDir), d.version) : igniteArtifacts(readIgnitePins(ansibleDir), d.version);
-        ctx.emit({ level: 'info', phase: 'deploy', service: d.type, message: `artifact cache ${provider.artifacts.root}: ${items.length} file(s) for ${d.type} ${d.version}` });
-        await provider.artifacts.fetch(items, (message) => ctx.emit({ level: 'info', phase: 'deploy', service: d.type, message }), ctx.signal);
-        return;
-      }
-      const locked = lockedArtifacts(ansibleDir, d.type, d.version);
-      if (locked.length > 0) {
-        ctx.emit({ level: 'info', phase: 'deploy', service: d.type, message: `artifact cache ${provider.artifacts.root}: ${locked.length} file(s) for ${d.type} ${d.version}` });
-        await provider.artifacts.fetch(locked, (message) => ctx.emit({ level: 'info', phase: 'deploy', service: d.type, message }), ctx.signal);
-        return;
-      }
-      if (d.type !== 'spark') return;
-      const line = d.config.hadoop_version || d.params.find((p) => p.ParameterName === 'hadoop_version')?.DefaultValue || '3.3';
-      const yarn = (d.config.use_yarn || d.params.find((p) => p.ParameterName === 'use_yarn')?.DefaultValue || 'false') === 'true';
-      const items = sparkArtifacts(readSparkPins(ansibleDir), d.version, line, { yarn });
-      ctx.emit({ level: 'info', phase: 'deploy', service: 'spark', message: `artifact cache ${provider.artifacts.root}: ${items.length} file(s) for Spark ${d.version} with Hadoop ${line}` });
-      await provider.artifacts.fetch(items, (message) => ctx.emit({ level: 'info', phase: 'deploy', service: 'spark', message }), ctx.signal);
+      const setting = (name: string) => d.config[name] || d.params.find((p) => p.ParameterName === name)?.DefaultValue;
+      const items = serviceArtifacts(ansibleDir, d.type, d.version, setting);
+      if (items.length === 0) return;
+      ctx.emit({ level: 'info', phase: 'deploy', service: d.type, message: `artifact cache ${provider.artifacts.root}: ${items.length} file(s) for ${d.type} ${d.version}` });
+      await provider.artifacts.fetch(items, (message) => ctx.emit({ level: 'info', phase: 'deploy', service: d.type, message }), ctx.signal);
     },
     extraVars: () => ({
       michman_pypi_mirror: `${provider.artifacts.url}/pypi`,

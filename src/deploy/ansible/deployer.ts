@@ -4,6 +4,7 @@
 // ansible-playbook with our JSON-lines callback, one event per task result and host, and a failure
 // that names host, role and task. Runs of one cluster are serialized: the engine deploys a level's
 // services in parallel, and two playbooks on one node would fight over the dpkg lock.
+import { cassandraVersionProblem, readCassandraPins } from './cassandraArtifacts.js';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -124,7 +125,7 @@ export class AnsibleDeployer implements Deployer {
         problems.push(`service '${s.type}' has no Ansible role (ansible/roles/${s.type}); this Michman can deploy: ${deployable.join(', ') || 'nothing yet'}`);
         continue;
       }
-      const why = lockProblem(this.o.ansibleDir, s.type, s.version) ?? this.o.versionProblem?.(s.type, s.version);
+      const why = lockProblem(this.o.ansibleDir, s.type, s.version) ?? (s.type === 'cassandra' ? cassandraProblem(this.o.ansibleDir, s.version) : undefined) ?? this.o.versionProblem?.(s.type, s.version);
       if (why) problems.push(why);
     }
     return problems;
@@ -284,4 +285,10 @@ export class AnsibleDeployer implements Deployer {
     });
     if (!partial) await this.secrets.remove(ctx.clusterId, d.type);
   }
+}
+
+/** Cassandra's role runs the versions it has pins for (4.1 needs a Java that Debian 12 lacks). */
+function cassandraProblem(ansibleDir: string, version: string): string | undefined {
+  if (!existsSync(join(ansibleDir, 'roles', 'cassandra', 'vars', 'artifacts.json'))) return undefined;
+  return cassandraVersionProblem(readCassandraPins(ansibleDir), version);
 }

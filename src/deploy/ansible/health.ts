@@ -241,7 +241,27 @@ const tensorflow: Check = async (h, n) => {
   }
 };
 
-const CHECKS: Record<string, Check> = { redis, postgresql, mariadb, jupyter, jupyterhub, clickhouse, prometheus, slurm, spark, nats, elastic, ignite, tensorflow };
+/**
+ * Cassandra: every node's CQL port answers; on the master (the seed), nodetool (over SSH, local JMX)
+ * shows every node of the service Up and Normal in one ring. One JVM per check, on one node only.
+ */
+const cassandra: Check = async (h, n) => {
+  const p = port(h, 9042);
+  if (!(await portOpen(n.address, p, 3000))) return { healthy: false, detail: `${n.name}: cassandra CQL port ${n.address}:${p} closed` };
+  if (n.role !== 'master') return { healthy: true, detail: `${n.name}: cassandra CQL ${n.address}:${p} open` };
+  try {
+    const r = await h.ssh(n, 'nodetool status');
+    if (r.code !== 0) return { healthy: false, detail: `${n.name}: nodetool status exited ${r.code}: ${r.stderr.trim().slice(-200)}` };
+    const up = new Set([...r.stdout.matchAll(/^UN\s+(\S+)/gm)].map((m) => m[1]));
+    const missing = h.nodes.filter((x) => !up.has(x.address)).map((x) => x.name);
+    if (missing.length > 0) return { healthy: false, detail: `${n.name}: cassandra ring lacks Up/Normal ${missing.join(', ')} (UN: ${[...up].join(', ') || 'none'})` };
+    return { healthy: true, detail: `${n.name}: cassandra CQL ${n.address}:${p} open, nodetool status: ${up.size} node(s) UN` };
+  } catch (e) {
+    return { healthy: false, detail: `${n.name}: cassandra nodetool status: ${errorText(e)}` };
+  }
+};
+
+const CHECKS: Record<string, Check> = { redis, postgresql, mariadb, jupyter, jupyterhub, clickhouse, prometheus, slurm, spark, nats, elastic, ignite, tensorflow, cassandra };
 
 export async function checkHealth(h: HealthInput): Promise<HealthResult> {
   if (h.nodes.length === 0) return { healthy: false, detail: 'no nodes' };

@@ -39,8 +39,9 @@ import { postgresql } from './postgresql.js';
 import { prometheus } from './prometheus.js';
 import { redis } from './redis.js';
 import { spark } from './spark.js';
+import { cassandra } from './cassandra.js';
 
-export const LOCAL_SERVICE_MODULES: readonly ServiceModule[] = [redis, postgresql, mariadb, jupyter, clickhouse, nats, prometheus, spark];
+export const LOCAL_SERVICE_MODULES: readonly ServiceModule[] = [redis, postgresql, mariadb, jupyter, clickhouse, nats, prometheus, spark, cassandra];
 
 export interface LocalDeployerOptions {
   /** How long a start may take until the health check passes (default 120 s). */
