@@ -20,6 +20,7 @@
 // interval; default the Worker's own default, as in `michman serve`), BENCH_OP_TIMEOUT_S (120),
 // BENCH_BACKENDS (comma list of sqlite,mysql,postgres to run; default every configured one),
 // BENCH_STRICT=1 (exit 1 when a target is missed; default: report only).
+// With --multi: separate API replica and worker processes on MariaDB/PostgreSQL (bench/engineMulti.ts).
 import { cpus, loadavg } from 'node:os';
 import { Worker as Thread } from 'node:worker_threads';
 import type { FastifyInstance } from 'fastify';
@@ -319,7 +320,9 @@ async function main(): Promise<number> {
   return (missed.length > 0 && STRICT) || failures.length > 0 ? 1 : 0;
 }
 
-main().then(
+// `--multi` (or BENCH_MODE=multi): API replicas and worker processes sharing one server database (bench/engineMulti.ts).
+const multi = process.argv.includes('--multi') || process.env.BENCH_MODE === 'multi';
+(multi ? import('./engineMulti.js').then((m) => m.mainMulti()) : main()).then(
   (code) => {
     process.exitCode = code;
   },
