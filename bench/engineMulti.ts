@@ -166,7 +166,7 @@ async function runOn(backend: Backend, kill: boolean, cleanup: Cleanup): Promise
 
     log(`${backend.name}${kill ? ' (kill -9 one worker)' : ''}: ${CLUSTERS} concurrent POSTs over ${REPLICAS} replicas, ${WORKER_PROCESSES} worker processes × ${CONCURRENCY}, load ${fix(load0, 2)}`);
     const errors: string[] = [];
-    const job: PostJob = { base, bases, clusters: CLUSTERS, slaves: SLAVES };
+    const job: PostJob = { base, bases, clusters: CLUSTERS, slaves: SLAVES, timeoutMs: OP_TIMEOUT_MS };
     const posting = new Promise<PostResult>((res, rej) => {
       const t = new Thread(new URL('./postWorker.js', import.meta.url), { workerData: job });
       t.once('message', (m: PostResult | { error: string }) => ('error' in m ? rej(new Error(m.error)) : res(m)));

@@ -10,6 +10,8 @@ export interface PostJob {
   bases?: string[];
   clusters: number;
   slaves: number;
+  /** Per-request timeout (default 30 s). */
+  timeoutMs?: number;
 }
 
 export interface PostOutcome {
@@ -34,7 +36,7 @@ async function main(job: PostJob): Promise<PostResult> {
     Array.from({ length: job.clusters }, async (_, i): Promise<PostOutcome> => {
       const s = performance.now();
       try {
-        const r = await request('POST', `${bases[i % bases.length]}/projects/bench/clusters`, { DisplayName: `c${String(i).padStart(5, '0')}`, NSlaves: job.slaves, Services: [] });
+        const r = await request('POST', `${bases[i % bases.length]}/projects/bench/clusters`, { DisplayName: `c${String(i).padStart(5, '0')}`, NSlaves: job.slaves, Services: [] }, job.timeoutMs);
         return { ok: r.status === 201, ms: performance.now() - s, endAt: Date.now(), detail: r.status === 201 ? '' : `${r.status} ${r.text.slice(0, 200)}` };
       } catch (err) {
         return { ok: false, ms: performance.now() - s, endAt: Date.now(), detail: (err as Error).message };
