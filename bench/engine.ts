@@ -20,6 +20,7 @@
 // interval; default the Worker's own default, as in `michman serve`), BENCH_OP_TIMEOUT_S (120),
 // BENCH_BACKENDS (comma list of sqlite,mysql,postgres to run; default every configured one),
 // BENCH_STRICT=1 (exit 1 when a target is missed; default: report only).
+// With --multi: separate API replica and worker processes on MariaDB/PostgreSQL (bench/engineMulti.ts).
 import { cpus, loadavg } from 'node:os';
 import { Worker as Thread } from 'node:worker_threads';
 import type { FastifyInstance } from 'fastify';
@@ -63,6 +64,8 @@ function backends(): Backend[] {
 
 interface Result {
   backend: string;
+  /** 1-minute load average at the start and the end of the run. */
+  load: string;
   accepted: number;
   postP50: number;
   postP99: number;
@@ -79,10 +82,13 @@ interface Result {
   queueMax: number;
   runP50: number;
   runMax: number;
+  /** p50/max s of: claimed → first boot, the boots, last boot → finished. */
+  split: string;
   errors: string[];
 }
 
 async function runOn(backend: Backend, cleanup: Cleanup): Promise<Result> {
+  const load0 = loadavg()[0] ?? NaN;
   const opened = await backend.open();
   let closed = false;
   const closeAll: Array<() => Promise<unknown>> = [];
@@ -189,7 +195,7 @@ async function runOn(backend: Backend, cleanup: Cleanup): Promise<Result> {
     // ---- outcome, from the operation rows ----
     const ops = await store.db
       .selectFrom('operations')
-      .select(['status', 'created_at', 'started_at', 'finished_at', 'attempt'])
+      .select(['status', 'created_at', 'started_at', 'finished_at', 'attempt', 'steps'])
       .where('kind', '=', 'create')
       .execute();
     const num = (v: unknown) => (v === null || v === undefined ? NaN : Number(v));
@@ -200,12 +206,22 @@ async function runOn(backend: Backend, cleanup: Cleanup): Promise<Result> {
     const makespanMs = done.length === CLUSTERS ? Math.max(...finishes) - t0 : NaN;
     const queue = ops.filter((o) => o.started_at !== null).map((o) => num(o.started_at) - num(o.created_at));
     const run = done.map((o) => num(o.finished_at) - num(o.started_at));
+    // Where an operation's run time goes, from its journal: claimed → first boot starts (before),
+    // the boots (first start → last end), last boot ends → operation finished (after: the
+    // reachable steps, their journal saves and the finish).
+    const phases = done.map((o) => {
+      const prov = (JSON.parse(String(o.steps)) as Array<{ name: string; startedAt?: number; finishedAt?: number }>).filter((s) => s.name.startsWith('provision:'));
+      const first = Math.min(...prov.map((s) => s.startedAt ?? NaN));
+      const last = Math.max(...prov.map((s) => s.finishedAt ?? NaN));
+      return { before: first - num(o.started_at), boot: last - first, after: num(o.finished_at) - last };
+    });
     const reclaimed = ops.filter((o) => Number(o.attempt) > 1).length;
     if (reclaimed > 0) errors.push(`${reclaimed} operation(s) were claimed more than once`);
 
     const creations = [...provider.creations.values()];
     const result: Result = {
       backend: backend.name,
+      load: `${fix(load0, 2)} → ${fix(loadavg()[0] ?? NaN, 2)}`,
       accepted,
       postP50: percentile(posts.map((p) => p.ms), 50),
       postP99: percentile(posts.map((p) => p.ms), 99),
@@ -222,6 +238,7 @@ async function runOn(backend: Backend, cleanup: Cleanup): Promise<Result> {
       queueMax: Math.max(...queue),
       runP50: percentile(run, 50),
       runMax: Math.max(...run),
+      split: (['before', 'boot', 'after'] as const).map((k) => `${fix(percentile(phases.map((p) => p[k]), 50) / 1000, 2)}/${fix(Math.max(...phases.map((p) => p[k])) / 1000, 2)}`).join(' · '),
       errors,
     };
     log(`${backend.name}: ${done.length}/${CLUSTERS} succeeded, makespan ${fix(makespanMs / 1000, 2)} s`);
@@ -260,15 +277,16 @@ async function main(): Promise<number> {
   );
   out.push(
     `POSTs over HTTP on 127.0.0.1 from a client thread, ${INSTANCES} in-process Worker(s) × concurrency ${CONCURRENCY}, lease ${LEASE_MS / 1000} s, poll ${POLL_MS ?? 'default (500)'} ms; ` +
-      `${cpus().length} CPU(s), node ${process.version}, load average ${fix(load0[0] ?? 0, 2)} → ${fix(load1[0] ?? 0, 2)}`,
+      `${cpus().length} CPU(s), node ${process.version}, 1-minute load average ${fix(load0[0] ?? 0, 2)} at start → ${fix(load1[0] ?? 0, 2)} at end`,
   );
   out.push(`critical path = one node's boot (nodes boot in parallel) + deploy per dependency level (${DEPLOY_LEVELS} levels) = ${fix(CRITICAL_MS / 1000, 2)} s`);
   out.push('');
   out.push(
     table(
-      ['backend', 'accepted', 'POST p50/p99 ms', 'POSTs done s', 'makespan s', 'seen via API s', 'ratio', 'succeeded', 'failed', 'unfinished', 'lost', 'nodes', 'dup nodes', 'queue p50/max s', 'run p50/max s'],
+      ['backend', 'load 1m start → end', 'accepted', 'POST p50/p99 ms', 'POSTs done s', 'makespan s', 'seen via API s', 'ratio', 'succeeded', 'failed', 'unfinished', 'lost', 'nodes', 'dup nodes', 'queue p50/max s', 'run p50/max s', 'run = before boot · boots · after, p50/max s'],
       results.map((r) => [
         r.backend,
+        r.load,
         `${r.accepted}/${CLUSTERS}`,
         `${fix(r.postP50, 0)}/${fix(r.postP99, 0)}`,
         fix(r.postSpan / 1000, 2),
@@ -283,13 +301,15 @@ async function main(): Promise<number> {
         String(r.duplicateNodes),
         `${fix(r.queueP50 / 1000, 2)}/${fix(r.queueMax / 1000, 2)}`,
         `${fix(r.runP50 / 1000, 2)}/${fix(r.runMax / 1000, 2)}`,
+        r.split,
       ]),
-      [false, true, true, true, true, true, true, true, true, true, true, true, true, true, true],
+      [false, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true],
     ),
   );
   out.push('');
   out.push('makespan = first POST sent → last create operation finished (cluster ACTIVE, same transaction); ratio = makespan ÷ critical path.');
   out.push(`lost = not succeeded within ${OP_TIMEOUT_MS / 1000} s of the first POST; queue = claimed − accepted; run = finished − claimed.`);
+  out.push(`run split, from the journal: before = claimed → first node's boot starts; boots = first boot start → last boot end (${BOOT_MS} ms ideal); after = last boot end → finished.`);
   for (const r of results) for (const e of r.errors.slice(0, 10)) out.push(`  note [${r.backend}]: ${e}`);
 
   const checks: Array<{ name: string; pass: boolean; detail: string }> = [];
@@ -319,7 +339,9 @@ async function main(): Promise<number> {
   return (missed.length > 0 && STRICT) || failures.length > 0 ? 1 : 0;
 }
 
-main().then(
+// `--multi` (or BENCH_MODE=multi): API replicas and worker processes sharing one server database (bench/engineMulti.ts).
+const multi = process.argv.includes('--multi') || process.env.BENCH_MODE === 'multi';
+(multi ? import('./engineMulti.js').then((m) => m.mainMulti()) : main()).then(
   (code) => {
     process.exitCode = code;
   },

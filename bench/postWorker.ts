@@ -6,8 +6,12 @@ import { request } from './common.js';
 
 export interface PostJob {
   base: string;
+  /** API replicas to spread the POSTs over, in turn (multi-process mode); default [base]. */
+  bases?: string[];
   clusters: number;
   slaves: number;
+  /** Per-request timeout (default 30 s). */
+  timeoutMs?: number;
 }
 
 export interface PostOutcome {
@@ -26,12 +30,13 @@ export interface PostResult {
 }
 
 async function main(job: PostJob): Promise<PostResult> {
+  const bases = job.bases?.length ? job.bases : [job.base];
   const t0 = Date.now();
   const posts = await Promise.all(
     Array.from({ length: job.clusters }, async (_, i): Promise<PostOutcome> => {
       const s = performance.now();
       try {
-        const r = await request('POST', `${job.base}/projects/bench/clusters`, { DisplayName: `c${String(i).padStart(5, '0')}`, NSlaves: job.slaves, Services: [] });
+        const r = await request('POST', `${bases[i % bases.length]}/projects/bench/clusters`, { DisplayName: `c${String(i).padStart(5, '0')}`, NSlaves: job.slaves, Services: [] }, job.timeoutMs);
         return { ok: r.status === 201, ms: performance.now() - s, endAt: Date.now(), detail: r.status === 201 ? '' : `${r.status} ${r.text.slice(0, 200)}` };
       } catch (err) {
         return { ok: false, ms: performance.now() - s, endAt: Date.now(), detail: (err as Error).message };

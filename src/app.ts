@@ -89,7 +89,7 @@ export function reopenLogFiles(): number {
 
 /** The provider and deployer the config names. */
 export function machinery(config: MichmanConfig): { provider: Provider; deployer: Deployer } {
-  if (config.provider === 'fake') return { provider: new FakeProvider({ bootLatencyMs: config.fake_boot_ms }), deployer: new NoopDeployer() };
+  if (config.provider === 'fake') return { provider: new FakeProvider({ bootLatencyMs: config.fake_boot_ms, stateDir: config.fake_state_dir || undefined }), deployer: new NoopDeployer() };
   if (config.provider === 'openstack') {
     const provider = openstackFromConfig(config);
     return { provider, deployer: openstackDeployer(config, provider) };

@@ -24,11 +24,19 @@ export function endStreamsOnClose(app: FastifyInstance): void {
 /** Bounded: at most an hour of polling per stream. */
 const MAX_STREAM_MS = 3_600_000;
 const POLL_MS = 300;
+/**
+ * A comment line after this long without an event: a long silent step (an Ansible task of minutes)
+ * must not look like a dead connection to a proxy or load balancer in front (nginx's
+ * proxy_read_timeout and most idle timeouts are 60 s). Clients skip comment lines.
+ */
+export const KEEPALIVE_MS = 15_000;
 
 export async function streamEvents(store: Store, req: FastifyRequest, reply: FastifyReply, clusterId: string, after: number): Promise<void> {
   reply.hijack();
   const res = reply.raw;
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  // x-accel-buffering: nginx would otherwise hold the events back in its buffer.
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+  let wrote = Date.now();
   let last = Number(req.headers['last-event-id'] ?? after) || after;
   let closed = false;
   req.raw.on('close', () => (closed = true));
@@ -40,10 +48,15 @@ export async function streamEvents(store: Store, req: FastifyRequest, reply: Fas
     for (const e of batch) {
       res.write(`id: ${e.id}\nevent: ${e.level}\ndata: ${JSON.stringify(eventView(e))}\n\n`);
       last = e.id;
+      wrote = Date.now();
     }
     if (batch.length === 0) {
       const active = await store.operations.active(clusterId);
       if (active.length === 0) break;
+      if (Date.now() - wrote >= KEEPALIVE_MS) {
+        res.write(': keep-alive\n\n');
+        wrote = Date.now();
+      }
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
   }

@@ -202,6 +202,7 @@ export const ConfigSchema = Type.Object(
       minimum: 2,
     }),
     fake_boot_ms: Type.Integer({ description: 'provider fake only (tests, benchmarks): how long a node takes to boot, in milliseconds.', default: 200, minimum: 0 }),
+    fake_state_dir: str('provider fake only (benchmarks of several worker processes): a directory where the fake nodes are recorded, shared by the processes as a cloud would be, so a worker resuming another\'s operation finds the nodes it made; unset = in memory, per process.'),
     shutdown_grace_seconds: Type.Integer({
       description:
         'On SIGTERM or SIGINT, how long running operations may go on to finish; those still running then are handed back (their lease released, their journal kept) and resume at the next start or on another worker. Never cancelled or failed by a shutdown.',

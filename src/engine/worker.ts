@@ -85,6 +85,8 @@ export class Worker {
     if (!this.stopped) return;
     this.stopped = false;
     this.schedule(0);
+    clearInterval(this.beatTimer);
+    this.beatTimer = setInterval(() => void this.beat(), Math.max(50, Math.floor(this.leaseMs / 3)));
     this.health?.start();
     if (this.o.reconcileMs !== 0) {
       this.reconcileTimer = setInterval(() => {
@@ -118,6 +120,8 @@ export class Worker {
     }
     for (const c of this.cancels.values()) c.abort(new HandBack(`worker ${this.id} shutting down`));
     await Promise.allSettled([...this.running]);
+    // Only now: operations finishing within the grace still need their leases renewed.
+    clearInterval(this.beatTimer);
   }
 
   /** Operations this worker is running now. */
@@ -224,19 +228,15 @@ export class Worker {
       return this.writer.run(op.id, op.clusterId, events.splice(0)).catch(() => undefined);
     };
     let lost = false;
-    const beat = setInterval(() => {
-      void (async () => {
-        const ok = await this.store.operations.heartbeat(op.id, this.id, this.leaseMs).catch(() => true);
-        if (!ok) {
-          lost = true;
-          cancel.abort(new LeaseLost('lease lost'));
-          return;
-        }
-        const now = await this.store.operations.get(op.id).catch(() => undefined);
-        if (now?.cancelRequested) cancel.abort(new Error('cancelled by user'));
-        void flush();
-      })();
-    }, Math.max(50, Math.floor(this.leaseMs / 3)));
+    // The worker's one heartbeat (beat() below) renews this lease with all the others.
+    this.held.set(op.id, {
+      lost: () => {
+        lost = true;
+        cancel.abort(new LeaseLost('lease lost'));
+      },
+      cancel: () => cancel.abort(new Error('cancelled by user')),
+      flush,
+    });
 
     try {
       const plan = op.plan as StoredPlan;
@@ -319,11 +319,39 @@ export class Worker {
           .catch(() => undefined);
       }
     } finally {
-      clearInterval(beat);
+      this.held.delete(op.id);
       this.cancels.delete(op.id);
       await flush();
     }
   }
+
+  /**
+   * One heartbeat for every operation this worker runs (two statements, store heartbeatMany):
+   * leases renewed, a lost one stops its operation, a cancel request aborts it, queued events go out.
+   * One beat at a time: a slow one is not stacked on.
+   */
+  private async beat(): Promise<void> {
+    if (this.beating || this.held.size === 0) return;
+    this.beating = true;
+    try {
+      const ids = [...this.held.keys()];
+      const { owned, cancelRequested } = await this.store.operations.heartbeatMany(ids, this.id, this.leaseMs);
+      for (const id of ids) {
+        const h = this.held.get(id);
+        if (!h) continue; // ended meanwhile
+        if (!owned.has(id)) h.lost();
+        else if (cancelRequested.has(id)) h.cancel();
+        else void h.flush();
+      }
+    } catch {
+      // The database did not answer: the leases stand until they expire; the next beat tries again.
+    } finally {
+      this.beating = false;
+    }
+  }
+  private beating = false;
+  private readonly held = new Map<string, { lost(): void; cancel(): void; flush(): Promise<unknown> }>();
+  private beatTimer: NodeJS.Timeout | undefined;
 
   /** Releases a running operation's lease (journal and status kept) and says so in its events and the log. */
   private async handBack(op: Operation, events: EngineEvent[]): Promise<void> {

@@ -393,6 +393,28 @@ export class OperationRepo {
     return r.numUpdatedRows > 0n;
   }
 
+  /**
+   * heartbeat for every operation a worker runs, in two statements whatever their number: the
+   * IDs it still owns (their leases extended), and of those the ones a user asked to cancel. One
+   * beat per operation (an UPDATE and a read each) made hundreds of small queries a second that,
+   * on a busy host, queued behind the journal writes for longer than the lease: other workers then
+   * took over operations whose owner was alive and still booting their nodes.
+   */
+  async heartbeatMany(ids: string[], workerId: string, leaseMs: number, now = Date.now()): Promise<{ owned: Set<string>; cancelRequested: Set<string> }> {
+    const owned = new Set<string>();
+    const cancelRequested = new Set<string>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      await this.db.updateTable('operations').set({ lease_expires_at: now + leaseMs, heartbeat_at: now, updated_at: now }).where(this.owned(chunk, workerId)).execute();
+      const rows = await this.db.selectFrom('operations').select(['id', 'cancel_requested']).where(this.owned(chunk, workerId)).execute();
+      for (const r of rows) {
+        owned.add(r.id);
+        if (Number(r.cancel_requested) !== 0) cancelRequested.add(r.id);
+      }
+    }
+    return { owned, cancelRequested };
+  }
+
   /** Replaces the step journal; false when the worker no longer owns the operation. */
   async updateSteps(id: string, workerId: string, steps: OperationStep[], now = Date.now()): Promise<boolean> {
     return (await this.updateStepsMany(workerId, [{ id, steps }], now)).has(id);

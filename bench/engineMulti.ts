@@ -1,0 +1,339 @@
+// The engine benchmark's multi-process mode (`npm run bench:engine -- --multi`): Michman as it runs
+// past one machine. On each server database (MariaDB/MySQL, PostgreSQL; SQLite has no place here),
+// a fresh database is migrated first (as `michman migrate` would), then started as separate
+// processes of the built CLI:
+// - API replicas `michman serve --workers 0` (BENCH_REPLICAS, 2), the clients' POSTs spread over them;
+// - launchers `michman worker` (BENCH_WORKER_PROCESSES, 3), each running BENCH_CONCURRENCY (400) operations at once;
+// all with the fake provider (boot BENCH_BOOT_MS, 2000) recording its nodes in one shared directory
+// (fake_state_dir), standing for the cloud, so a worker resuming another's operation finds the
+// nodes already made, and every boot is logged: a node booted twice is counted.
+//
+// Two runs per database: BENCH_CLUSTERS (1000) concurrent creates of 1 master + BENCH_SLAVES (10)
+// slaves; then the same with one worker process killed with SIGKILL once the creates are under way
+// (its operations resume elsewhere when their lease, BENCH_LEASE_S (10 s), expires).
+// Printed per run: makespan ÷ critical path, operations lost, nodes booted twice, the 1-minute load
+// average at the start and end. No target is asserted unless BENCH_STRICT=1.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Worker as Thread } from 'node:worker_threads';
+import { backends as configuredBackends, type Backend } from '../test/helpers/stores.js';
+import { Cleanup, envNumber, fix, log, percentile, request, sleep, table } from './common.js';
+import type { PostJob, PostResult } from './postWorker.js';
+
+const CLUSTERS = envNumber('BENCH_CLUSTERS', 1000, { integer: true, min: 1 });
+const SLAVES = envNumber('BENCH_SLAVES', 10, { integer: true, min: 1 });
+const BOOT_MS = envNumber('BENCH_BOOT_MS', 2000, { integer: true, min: 1 });
+const REPLICAS = envNumber('BENCH_REPLICAS', 2, { integer: true, min: 1 });
+const WORKER_PROCESSES = envNumber('BENCH_WORKER_PROCESSES', 3, { integer: true, min: 2 });
+const CONCURRENCY = envNumber('BENCH_CONCURRENCY', 400, { integer: true, min: 1 });
+const LEASE_S = envNumber('BENCH_LEASE_S', 10, { integer: true, min: 2 });
+const OP_TIMEOUT_MS = envNumber('BENCH_OP_TIMEOUT_S', 300, { min: 1 }) * 1000;
+const STRICT = process.env.BENCH_STRICT === '1';
+const RATIO_TARGET = 1.3;
+const CRITICAL_MS = BOOT_MS; // nodes boot in parallel; no services, so no deploy level
+const CLI = resolve('dist/src/cli.js');
+
+interface Proc {
+  name: string;
+  child: ChildProcess;
+  stderr: string;
+  exited: Promise<unknown>;
+}
+
+/** A free port on 127.0.0.1 (listen refuses port 0). */
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+async function startProc(name: string, args: string[], env: Record<string, string>, ready: RegExp, cwd: string): Promise<Proc & { match: RegExpExecArray }> {
+  const childEnv: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('MICHMAN_')) childEnv[k] = v;
+  Object.assign(childEnv, env);
+  const child = spawn(process.execPath, [CLI, ...args], { env: childEnv, cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  const p: Proc = { name, child, stderr: '', exited: new Promise((r) => child.once('exit', r)) };
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (s: string) => (p.stderr = (p.stderr + s).slice(-20_000)));
+  const end = Date.now() + 60_000;
+  for (;;) {
+    const m = ready.exec(p.stderr);
+    if (m) return { ...p, match: m };
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${name} exited before it was ready:\n${p.stderr}`);
+    if (Date.now() > end) {
+      child.kill('SIGKILL');
+      throw new Error(`${name} not ready within 60 s:\n${p.stderr}`);
+    }
+    await sleep(20);
+  }
+}
+
+interface Result {
+  backend: string;
+  kill: boolean;
+  load0: number;
+  load1: number;
+  accepted: number;
+  postP50: number;
+  postP99: number;
+  postSpan: number;
+  makespanMs: number;
+  succeeded: number;
+  failed: number;
+  unfinished: number;
+  lost: number;
+  boots: number;
+  doubled: number;
+  resumed: number;
+  killedAtMs: number;
+  killedHeld: number;
+  errors: string[];
+}
+
+async function runOn(backend: Backend, kill: boolean, cleanup: Cleanup): Promise<Result> {
+  const load0 = loadavg()[0] ?? NaN;
+  // Migrations first: the database is migrated before any replica starts (test/helpers/stores.ts).
+  const opened = await backend.open();
+  const dir = mkdtempSync(join(tmpdir(), 'michman-bench-multi-'));
+  const procs: Proc[] = [];
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    for (const p of procs) p.child.kill('SIGTERM');
+    const t = setTimeout(() => procs.forEach((p) => p.child.kill('SIGKILL')), 15_000);
+    await Promise.all(procs.map((p) => p.exited));
+    clearTimeout(t);
+    await opened.cleanup().catch((e: Error) => log(`${backend.name}: cleanup: ${e.message}`));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  cleanup.add(`${backend.name} processes`, close);
+  try {
+    const env = {
+      MICHMAN_STORAGE: backend.name,
+      MICHMAN_DATABASE_URL: opened.url,
+      MICHMAN_DATA_DIR: join(dir, 'data'),
+      MICHMAN_PROVIDER: 'fake',
+      MICHMAN_FAKE_BOOT_MS: String(BOOT_MS),
+      MICHMAN_FAKE_STATE_DIR: dir,
+      MICHMAN_LEASE_SECONDS: String(LEASE_S),
+      MICHMAN_LOG_LEVEL: 'warn',
+      MICHMAN_HEALTH_INTERVAL: '0',
+    };
+    const bases: string[] = [];
+    const replicas = await Promise.all(
+      Array.from({ length: REPLICAS }, async (_, i) => {
+        const port = await freePort();
+        return startProc(`api-${i}`, ['serve', '--workers', '0'], { ...env, MICHMAN_LISTEN: `127.0.0.1:${port}` }, /listening on (\S+)/, dir);
+      }),
+    );
+    for (const r of replicas) {
+      procs.push(r);
+      bases.push(r.match[1]!);
+    }
+    const workers = await Promise.all(
+      Array.from({ length: WORKER_PROCESSES }, (_, i) => startProc(`worker-${i}`, ['worker'], { ...env, MICHMAN_WORKERS: String(CONCURRENCY) }, /michman worker (\S+) started/, dir)),
+    );
+    procs.push(...workers);
+    const workerIds = workers.map((w) => w.match[1]!);
+
+    const base = bases[0]!;
+    const expect201 = async (path: string, body: unknown) => {
+      const r = await request('POST', `${base}${path}`, body);
+      if (r.status !== 201) throw new Error(`POST ${path} answered ${r.status}: ${r.text.slice(0, 300)}`);
+    };
+    await expect201('/images', { Name: 'bench-image', AnsibleUser: 'ubuntu', CloudImageID: 'c5a3a1d6-6ee5-4c7e-9c3c-4d1f0a1e2b3c' });
+    await expect201('/flavors', { Name: 'bench-flavor', VCPUs: 2, RAM: 4096, Disk: 20 });
+    await expect201('/projects', {
+      DisplayName: 'bench',
+      GroupID: 'bench',
+      Description: 'engine benchmark',
+      DefaultImage: 'bench-image',
+      DefaultMasterFlavor: 'bench-flavor',
+      DefaultSlavesFlavor: 'bench-flavor',
+      DefaultStorageFlavor: 'bench-flavor',
+      DefaultMonitoringFlavor: 'bench-flavor',
+    });
+    await sleep(1000); // let every process settle (workers' first empty claims)
+
+    log(`${backend.name}${kill ? ' (kill -9 one worker)' : ''}: ${CLUSTERS} concurrent POSTs over ${REPLICAS} replicas, ${WORKER_PROCESSES} worker processes × ${CONCURRENCY}, load ${fix(load0, 2)}`);
+    const errors: string[] = [];
+    const job: PostJob = { base, bases, clusters: CLUSTERS, slaves: SLAVES, timeoutMs: OP_TIMEOUT_MS };
+    const posting = new Promise<PostResult>((res, rej) => {
+      const t = new Thread(new URL('./postWorker.js', import.meta.url), { workerData: job });
+      t.once('message', (m: PostResult | { error: string }) => ('error' in m ? rej(new Error(m.error)) : res(m)));
+      t.once('error', rej);
+      t.once('exit', (code) => code !== 0 && rej(new Error(`post worker exited with ${code}`)));
+    });
+
+    // The kill: the last worker, once it holds at least a tenth of its room in running operations.
+    let killedAtMs = NaN;
+    let killedHeld = 0;
+    const tStart = Date.now();
+    if (kill) {
+      const victim = workers[workers.length - 1]!;
+      const victimId = workerIds[workerIds.length - 1]!;
+      for (;;) {
+        const row = await opened.store.db
+          .selectFrom('operations')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('status', '=', 'running')
+          .where('lease_owner', '=', victimId)
+          .executeTakeFirst();
+        killedHeld = Number(row?.n ?? 0);
+        if (killedHeld >= Math.min(CONCURRENCY, CLUSTERS / WORKER_PROCESSES) / 10) break;
+        if (Date.now() - tStart > 60_000) {
+          errors.push('the worker to kill never held a tenth of its room');
+          break;
+        }
+        await sleep(50);
+      }
+      victim.child.kill('SIGKILL');
+      killedAtMs = Date.now();
+      log(`${backend.name}: killed ${victimId} holding ${killedHeld} running operation(s)`);
+    }
+    const sent = await posting;
+    const t0 = sent.t0;
+    if (kill) killedAtMs -= t0;
+    const posts = sent.posts.map((p) => ({ ...p, end: p.endAt - t0 }));
+    const accepted = posts.filter((p) => p.ok).length;
+    for (const p of posts.filter((x) => !x.ok).slice(0, 5)) errors.push(`POST refused: ${p.detail}`);
+
+    // Wait, in the database, until every create has ended (bounded).
+    for (;;) {
+      const row = await opened.store.db
+        .selectFrom('operations')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('kind', '=', 'create')
+        .where('status', 'in', ['queued', 'running'])
+        .executeTakeFirst();
+      if (Number(row?.n ?? 0) === 0) break;
+      if (Date.now() - t0 > OP_TIMEOUT_MS) {
+        log(`${backend.name}: timed out with ${String(row?.n)} create(s) unfinished`);
+        break;
+      }
+      await sleep(200);
+    }
+
+    const ops = await opened.store.db.selectFrom('operations').select(['status', 'finished_at', 'attempt']).where('kind', '=', 'create').execute();
+    const num = (v: unknown) => (v === null || v === undefined ? NaN : Number(v));
+    const done = ops.filter((o) => o.status === 'succeeded' && num(o.finished_at) - t0 <= OP_TIMEOUT_MS);
+    const makespanMs = done.length === CLUSTERS ? Math.max(...done.map((o) => num(o.finished_at))) - t0 : NaN;
+    const logPath = join(dir, 'creations.log');
+    const lines = existsSync(logPath) ? readFileSync(logPath, 'utf8').split('\n').filter(Boolean) : [];
+    const perNode = new Map<string, number>();
+    for (const l of lines) {
+      const key = l.split(' ')[0]!;
+      perNode.set(key, (perNode.get(key) ?? 0) + 1);
+    }
+    for (const p of procs) if (p.child.exitCode !== null && p.child.signalCode !== 'SIGKILL') errors.push(`${p.name} exited ${p.child.exitCode}: ${p.stderr.slice(-300)}`);
+    const result: Result = {
+      backend: backend.name,
+      kill,
+      load0,
+      load1: loadavg()[0] ?? NaN,
+      accepted,
+      postP50: percentile(posts.map((p) => p.ms), 50),
+      postP99: percentile(posts.map((p) => p.ms), 99),
+      postSpan: Math.max(...posts.map((p) => p.end)),
+      makespanMs,
+      succeeded: done.length,
+      failed: ops.filter((o) => o.status === 'failed' || o.status === 'cancelled').length,
+      unfinished: ops.filter((o) => o.status === 'queued' || o.status === 'running').length,
+      lost: CLUSTERS - done.length,
+      boots: lines.length,
+      doubled: [...perNode.values()].filter((n) => n > 1).length,
+      resumed: ops.filter((o) => Number(o.attempt) > 1).length,
+      killedAtMs,
+      killedHeld,
+      errors,
+    };
+    log(`${backend.name}: ${done.length}/${CLUSTERS} succeeded, makespan ${fix(makespanMs / 1000, 2)} s, load ${fix(result.load1, 2)}`);
+    return result;
+  } finally {
+    await close();
+  }
+}
+
+export async function mainMulti(): Promise<number> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: npm run build first`);
+  const all = configuredBackends('michman_bench').filter((b) => b.name !== 'sqlite');
+  const only = process.env.BENCH_BACKENDS?.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = only ? all.filter((b) => only.includes(b.name)) : all;
+  if (list.length === 0) throw new Error('multi-process mode needs MICHMAN_TEST_MYSQL_URL and/or MICHMAN_TEST_PG_URL');
+  const runs = (process.env.BENCH_KILL ?? 'no,yes').split(',').map((s) => s.trim() === 'yes');
+  const cleanup = new Cleanup(list.length * runs.length * (OP_TIMEOUT_MS + 180_000));
+  const results: Result[] = [];
+  const failures: string[] = [];
+  try {
+    for (const b of list) {
+      for (const kill of runs) {
+        try {
+          results.push(await runOn(b, kill, cleanup));
+        } catch (err) {
+          failures.push(`${b.name}${kill ? ' kill' : ''}: ${(err as Error).message}`);
+          log(`${b.name}: FAILED: ${(err as Error).stack ?? (err as Error).message}`);
+        }
+      }
+    }
+  } finally {
+    await cleanup.run();
+  }
+
+  const out: string[] = [''];
+  out.push(
+    `Michman engine benchmark, multi-process — ${REPLICAS} × \`michman serve --workers 0\` + ${WORKER_PROCESSES} × \`michman worker\` (workers ${CONCURRENCY} each, lease ${LEASE_S} s) on one database; ` +
+      `fake provider (shared state dir), ${CLUSTERS} concurrent creates of 1 master + ${SLAVES} slaves, boot ${BOOT_MS} ms; ${cpus().length} CPU(s), node ${process.version}`,
+  );
+  out.push(`critical path = one node's boot = ${fix(CRITICAL_MS / 1000, 2)} s; "kill" runs: the last worker process gets SIGKILL once it holds running operations`);
+  out.push('');
+  out.push(
+    table(
+      ['backend', 'run', 'load 1m start→end', 'accepted', 'POST p50/p99 ms', 'POSTs done s', 'makespan s', 'ratio', 'succeeded', 'failed', 'unfinished', 'lost', 'boots', 'nodes booted twice', 'resumed ops', 'killed at s (held)'],
+      results.map((r) => [
+        r.backend,
+        r.kill ? 'kill -9' : 'plain',
+        `${fix(r.load0, 2)} → ${fix(r.load1, 2)}`,
+        `${r.accepted}/${CLUSTERS}`,
+        `${fix(r.postP50, 0)}/${fix(r.postP99, 0)}`,
+        fix(r.postSpan / 1000, 2),
+        fix(r.makespanMs / 1000, 2),
+        fix(r.makespanMs / CRITICAL_MS, 3),
+        String(r.succeeded),
+        String(r.failed),
+        String(r.unfinished),
+        String(r.lost),
+        `${r.boots}/${CLUSTERS * (SLAVES + 1)}`,
+        String(r.doubled),
+        String(r.resumed),
+        r.kill ? `${fix(r.killedAtMs / 1000, 2)} (${r.killedHeld})` : '-',
+      ]),
+      [false, false, true, true, true, true, true, true, true, true, true, true, true, true, true, true],
+    ),
+  );
+  out.push('');
+  out.push('makespan = first POST sent → last create finished; ratio = makespan ÷ critical path; lost = not succeeded within the time limit; boots = nodes the fake cloud booted.');
+  for (const r of results) for (const e of r.errors.slice(0, 10)) out.push(`  note [${r.backend}${r.kill ? ' kill' : ''}]: ${e}`);
+  const checks: Array<{ name: string; pass: boolean; detail: string }> = [];
+  for (const r of results) {
+    const name = `${r.backend} ${r.kill ? 'kill -9' : 'plain'}`;
+    if (!r.kill) checks.push({ name: `${name} makespan ÷ critical path`, pass: r.makespanMs / CRITICAL_MS <= RATIO_TARGET, detail: `${fix(r.makespanMs / CRITICAL_MS, 3)} (target ≤ ${RATIO_TARGET})` });
+    checks.push({ name: `${name} lost/doubled`, pass: r.lost === 0 && r.doubled === 0, detail: `${r.lost} lost, ${r.doubled} node(s) booted twice (target 0)` });
+  }
+  for (const f of failures) checks.push({ name: f.split(':')[0]!, pass: false, detail: `run failed: ${f}` });
+  out.push('');
+  for (const c of checks) out.push(`  [${c.pass ? 'PASS' : 'FAIL'}] ${c.name}: ${c.detail}`);
+  const missed = checks.filter((c) => !c.pass);
+  out.push('');
+  out.push(missed.length === 0 ? 'VERDICT: PASS' : `VERDICT: FAIL — missed: ${missed.map((c) => c.name).join('; ')}`);
+  process.stdout.write(out.join('\n') + '\n');
+  return (missed.length > 0 && STRICT) || failures.length > 0 ? 1 : 0;
+}

@@ -1,0 +1,31 @@
+// The fake provider with fake_state_dir: two processes' providers (two instances here) share their
+// nodes through the directory, as workers share a cloud: a worker resuming another's operation
+// finds the node already made instead of booting it again, and every boot is logged once.
+import { describe, it, expect, afterEach } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FakeProvider } from '../../src/providers/fake.js';
+import type { StepContext } from '../../src/providers/types.js';
+
+const ctx = (clusterId: string): StepContext => ({ clusterId, clusterName: 'c-p', signal: new AbortController().signal, emit: () => undefined, plan: undefined as never, nodes: () => [] });
+const dirs: string[] = [];
+afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+describe('fake provider with a shared state directory', () => {
+  it('a second instance finds the node the first made, lists it, and does not boot it again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'michman-fake-state-'));
+    dirs.push(dir);
+    const a = new FakeProvider({ stateDir: dir });
+    const b = new FakeProvider({ stateDir: dir });
+    const made = await a.ensureNode(ctx('c1'), { name: 'n-master', role: 'master', flavor: 'f', image: 'i' });
+    const found = await b.ensureNode(ctx('c1'), { name: 'n-master', role: 'master', flavor: 'f', image: 'i' });
+    expect(found).toEqual(made);
+    expect(b.creations.size).toBe(0);
+    expect(await b.listNodes(ctx('c1'))).toEqual([made]);
+    expect(await b.listNodes(ctx('other'))).toEqual([]);
+    expect(readFileSync(join(dir, 'creations.log'), 'utf8').trim().split('\n')).toEqual([`c1/n-master ${made.providerId}`]);
+    await b.deleteNode(ctx('c1'), made);
+    expect(await a.listNodes(ctx('c1'))).toEqual([]);
+  });
+});
