@@ -68,7 +68,7 @@ export async function verifiedKnownHosts(o: VerifyInput): Promise<string> {
     for (;;) {
       const keys = await scan(n.address, o.signal);
       if (keys.length > 0) return keys;
-      if (Date.now() > until || o.signal?.aborted) throw new Error(`node ${n.name} (${n.address}): its SSH server offered no host key`);
+      if (Date.now() >= until || o.signal?.aborted) throw new Error(`node ${n.name} (${n.address}): its SSH server offered no host key`);
       await sleep(2000, o.signal);
     }
   };
