@@ -78,12 +78,12 @@ describe.skipIf(lacks(`services on OpenStack servers: ${missing}`, missing === u
 
   /** The test's own Neutron network: a subnet in our private range, gateway = the hypervisor's bridge. */
   async function ensureNetwork(): Promise<string> {
-    const nets = await user.requestAll<{ id: string; name: string }>('network', `/v2.0/networks?name=${NET_NAME}`, 'networks');
+    const nets = await user.requestAll<{ id: string; name: string }>('network', `/networks?name=${NET_NAME}`, 'networks');
     let id = nets[0]?.id;
-    if (!id) id = (await user.request<{ network: { id: string } }>('network', 'POST', '/v2.0/networks', { network: { name: NET_NAME } })).network.id;
-    const subnets = await user.requestAll<{ id: string }>('network', `/v2.0/subnets?network_id=${id}`, 'subnets');
+    if (!id) id = (await user.request<{ network: { id: string } }>('network', 'POST', '/networks', { network: { name: NET_NAME } })).network.id;
+    const subnets = await user.requestAll<{ id: string }>('network', `/subnets?network_id=${id}`, 'subnets');
     if (subnets.length === 0) {
-      await user.request('network', 'POST', '/v2.0/subnets', {
+      await user.request('network', 'POST', '/subnets', {
         subnet: { network_id: id, name: `${NET_NAME}-subnet`, ip_version: 4, cidr: CIDR, gateway_ip: '10.214.30.1', enable_dhcp: false, allocation_pools: [{ start: '10.214.30.10', end: '10.214.30.250' }] },
       });
     }
@@ -147,8 +147,8 @@ describe.skipIf(lacks(`services on OpenStack servers: ${missing}`, missing === u
       await hv.stop();
     }
     if (networkId) {
-      for (const s of await user.requestAll<{ id: string }>('network', `/v2.0/subnets?network_id=${networkId}`, 'subnets').catch(() => [])) await user.request('network', 'DELETE', `/v2.0/subnets/${s.id}`).catch(() => undefined);
-      await user.request('network', 'DELETE', `/v2.0/networks/${networkId}`).catch((e: Error) => console.error(`network ${NET_NAME}: ${e.message}`));
+      for (const s of await user.requestAll<{ id: string }>('network', `/subnets?network_id=${networkId}`, 'subnets').catch(() => [])) await user.request('network', 'DELETE', `/subnets/${s.id}`).catch(() => undefined);
+      await user.request('network', 'DELETE', `/networks/${networkId}`).catch((e: Error) => console.error(`network ${NET_NAME}: ${e.message}`));
     }
     if (dir) rmSync(dir, { recursive: true, force: true });
     console.log(`[openstack services] times: ${JSON.stringify(times, null, 1)}`);

@@ -72,6 +72,7 @@ install -d -m 700 -o ${user} -g ${user} /home/${user}/.ssh
 install -m 600 -o ${user} -g ${user} ${SEED}/authorized_keys /home/${user}/.ssh/authorized_keys
 echo '${user} ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/90-cloud-init-users
 chmod 440 /etc/sudoers.d/90-cloud-init-users
+grep -q " $(hostname)\$" /etc/hosts || echo "127.0.1.1 $(hostname)" >> /etc/hosts
 touch /run/michman-testbed-seed.done
 `;
 }
@@ -165,7 +166,7 @@ export class TestHypervisor {
   }
 
   private async addressOf(serverId: string): Promise<string | undefined> {
-    const ports = await this.o.admin.requestAll<{ fixed_ips: Array<{ ip_address: string }> }>('network', `/v2.0/ports?device_id=${encodeURIComponent(serverId)}`, 'ports');
+    const ports = await this.o.admin.requestAll<{ fixed_ips: Array<{ ip_address: string }> }>('network', `/ports?device_id=${encodeURIComponent(serverId)}`, 'ports');
     for (const p of ports) {
       for (const ip of p.fixed_ips) {
         const n = parseIPv4(ip.ip_address);
@@ -178,7 +179,7 @@ export class TestHypervisor {
   private async loginUser(server: NovaServer): Promise<string> {
     const imageId = typeof server.image === 'object' ? server.image?.id : undefined;
     if (!imageId) return 'debian';
-    const image = await this.o.admin.request<Record<string, unknown>>('image', 'GET', `/v2/images/${imageId}`).catch(() => ({}) as Record<string, unknown>);
+    const image = await this.o.admin.request<Record<string, unknown>>('image', 'GET', `/images/${imageId}`).catch(() => ({}) as Record<string, unknown>);
     const u = image.os_admin_user;
     return typeof u === 'string' && /^[a-z_][a-z0-9_-]{0,31}$/.test(u) ? u : 'debian';
   }
