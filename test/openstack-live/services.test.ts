@@ -211,16 +211,21 @@ describe.skipIf(lacks(`services on OpenStack servers: ${missing}`, missing === u
   it('refuses a slave whose host key changed: the next operation fails naming it; the retry passes once the key is back', async () => {
     const slave = `${CLUSTER}-slave-1`;
     await hv!.exec(slave, 'mkdir -p /root/pinned && cp -a /etc/ssh/ssh_host_* /root/pinned/ && rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null && systemctl restart ssh');
-    const r = await call('PUT', `/projects/${PROJECT}/clusters/${CLUSTER}`, { Services: [{ Type: 'nats' }] });
-    expect(r.status, JSON.stringify(r.body)).toBeLessThan(300);
-    const s = await settle(10);
-    expect(s.status).toBe('FAILED');
-    const err = JSON.stringify(s.op?.Error ?? s.cluster);
-    expect(err).toContain(`host key of node ${slave}`);
-    expect(err).toContain('changed');
-
-    await hv!.exec(slave, 'cp -a /root/pinned/ssh_host_* /etc/ssh/ && systemctl restart ssh');
-    const retry = await call('POST', `/operations/${s.op.ID}/retry`);
+    let update: { ID: string; Error: unknown } | undefined;
+    try {
+      const r = await call('PUT', `/projects/${PROJECT}/clusters/${CLUSTER}`, { Services: [{ Type: 'nats' }] });
+      expect(r.status, JSON.stringify(r.body)).toBeLessThan(300);
+      const s = await settle(10);
+      expect(s.status).toBe('FAILED');
+      const ops = ((await call('GET', `/projects/${PROJECT}/clusters/${CLUSTER}/operations`)).body.Detail.Data ?? []) as Array<{ ID: string; Kind: string; Error: unknown; CreatedAt: string }>;
+      update = ops.filter((o) => o.Kind === 'update').sort((a, b) => a.CreatedAt.localeCompare(b.CreatedAt)).pop();
+      const err = JSON.stringify(update?.Error);
+      expect(err).toContain(`host key of node ${slave}`);
+      expect(err).toContain('changed');
+    } finally {
+      await hv!.exec(slave, 'cp -a /root/pinned/ssh_host_* /etc/ssh/ && systemctl restart ssh');
+    }
+    const retry = await call('POST', `/operations/${update!.ID}/retry`);
     expect(retry.status, JSON.stringify(retry.body)).toBeLessThan(300);
     const again = await settle(15);
     expect(again.status, `${JSON.stringify(again.op?.Error ?? again.op, null, 2)}\n${again.events.join('\n')}`).toBe('ACTIVE');
