@@ -29,6 +29,7 @@ import { nspawnMachinery } from './machinery/nspawn.js';
 import { ansibleSettings, ourAnsibleVars } from './machinery/ansibleSettings.js';
 import { AnsibleDeployer, catalogTypes } from './deploy/ansible/deployer.js';
 import { StoredSshKey } from './deploy/ansible/storedKey.js';
+import type { HostKeyPins } from './domain/hostKeys.js';
 import { PACKAGE_ROOT } from './paths.js';
 import { openSecretStore, type SecretStore } from './secrets/index.js';
 import { PeriodicJanitor, storeDirectory } from './engine/janitor.js';
@@ -87,12 +88,15 @@ export function reopenLogFiles(): number {
   return logFiles.size;
 }
 
-/** The provider and deployer the config names. */
-export function machinery(config: MichmanConfig): { provider: Provider; deployer: Deployer } {
+/**
+ * The provider and deployer the config names. `store` keeps what deploys must remember across
+ * processes (the cloud nodes' pinned host keys); callers that only use the provider may omit it.
+ */
+export function machinery(config: MichmanConfig, store?: Pick<Store, 'hostKeys'>): { provider: Provider; deployer: Deployer } {
   if (config.provider === 'fake') return { provider: new FakeProvider({ bootLatencyMs: config.fake_boot_ms, stateDir: config.fake_state_dir || undefined }), deployer: new NoopDeployer() };
   if (config.provider === 'openstack') {
     const provider = openstackFromConfig(config);
-    return { provider, deployer: openstackDeployer(config, provider) };
+    return { provider, deployer: openstackDeployer(config, provider, store?.hostKeys) };
   }
   if (config.provider === 'nspawn') return nspawnMachinery(config, { secretStore: openSecretStore(config) });
   if (config.provider !== 'local') throw new Error(`provider ${config.provider} is not available in this build`);
@@ -120,7 +124,7 @@ function searchable(dir: string): void {
  * os_reachability: active (a fake hypervisor, or no route to the nodes) nothing can be installed,
  * so clusters with services are refused at POST rather than reported ACTIVE without them.
  */
-function openstackDeployer(config: MichmanConfig, provider: Provider): Deployer {
+function openstackDeployer(config: MichmanConfig, provider: Provider, hostKeys?: HostKeyPins): Deployer {
   if (config.os_reachability === 'active') return new MachinesOnlyDeployer();
   const secretStore = openSecretStore(config);
   const secretsDir = join(config.data_dir, 'secrets');
@@ -134,6 +138,8 @@ function openstackDeployer(config: MichmanConfig, provider: Provider): Deployer 
     knownTypes: catalogTypes(join(PACKAGE_ROOT, 'catalog')),
     // Cloud images log in as their own user (the Michman image's AnsibleUser), not root.
     loginAs: 'image-user',
+    // Cloud servers' host keys: pinned at first contact, a changed one refused.
+    ...(hostKeys ? { hostKeys } : {}),
     taskTimeoutSeconds: config.ansible_task_timeout_seconds,
     settings: ansibleSettings(config),
     extraVars: () => ourAnsibleVars(config),
@@ -221,7 +227,7 @@ export async function serve(config: MichmanConfig): Promise<Running> {
     for (const f of failed) log.error({ file: f.source }, `built-in catalog file refused: ${f.error}`);
   }
   const auth = await startAuth(config, log);
-  const m = machinery(config);
+  const m = machinery(config, store);
   // One secret store for the API (passwords given at POST) and the workers (that deploy with them).
   const secrets = openSecretStore(config);
   const sealed = await sealStoredPasswords(store, secrets);

@@ -44,7 +44,7 @@ program
     const store = await openStore(cfg);
     const secrets = openSecretStore(cfg);
     await sealStoredPasswords(store, secrets);
-    const worker = startWorker(store, { ...cfg, workers: Math.max(1, cfg.workers) }, logger(cfg, 'launcher'), machinery(cfg), secrets);
+    const worker = startWorker(store, { ...cfg, workers: Math.max(1, cfg.workers) }, logger(cfg, 'launcher'), machinery(cfg, store), secrets);
     process.stderr.write(`michman worker ${worker?.id ?? ''} started\n`);
     onShutdownSignals(logger(cfg, 'launcher'), cfg.shutdown_grace_seconds, async (graceMs) => {
       await stopWorker(worker, graceMs);

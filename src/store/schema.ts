@@ -167,6 +167,16 @@ export interface IdempotencyKeyRow {
   created_at: Millis;
 }
 
+/** A cloud node's SSH host keys, pinned at first contact (migration 006). */
+export interface ClusterHostKeyRow {
+  cluster_id: string;
+  node: string;
+  server_id: string;
+  address: string;
+  key_lines: string;
+  pinned_at: Millis;
+}
+
 export interface DB {
   catalog_revision: CatalogRevisionRow;
   images: ImageRow;
@@ -184,4 +194,5 @@ export interface DB {
   events: EventRow;
   event_sequences: EventSequenceRow;
   idempotency_keys: IdempotencyKeyRow;
+  cluster_host_keys: ClusterHostKeyRow;
 }

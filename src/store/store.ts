@@ -15,6 +15,7 @@ import { TemplateRepo } from './repos/templates.js';
 import { ClusterRepo } from './repos/clusters.js';
 import { OperationRepo } from './repos/operations.js';
 import { EventRepo } from './repos/events.js';
+import { HostKeyRepo } from './repos/hostKeys.js';
 import { CatalogCache } from './catalogCache.js';
 
 export interface StoreOptions {
@@ -43,6 +44,8 @@ export class Store {
   readonly clusters: ClusterRepo;
   readonly operations: OperationRepo;
   readonly events: EventRepo;
+  /** Pinned SSH host keys of cloud servers (the Ansible deployer's HostKeyPins). */
+  readonly hostKeys: HostKeyRepo;
 
   private constructor(
     readonly db: Kysely<DB>,
@@ -58,6 +61,7 @@ export class Store {
     this.clusters = new ClusterRepo(ctx);
     this.operations = new OperationRepo(ctx);
     this.events = new EventRepo(ctx);
+    this.hostKeys = new HostKeyRepo(ctx);
   }
 
   static async open(o: StoreOptions): Promise<Store> {

@@ -12,7 +12,9 @@ import { secretVarNames, serializeExtraVars, type ExtraVars, type ExtraVarsActio
 import type { ProvisionedNode, StepContext } from '../../domain/nodes.js';
 import type { SecretStore } from '../../secrets/types.js';
 import { PACKAGE_ROOT } from '../../paths.js';
-import { sshOptions } from '../../host/ssh.js';
+import { asRoot, sshOptions } from '../../host/ssh.js';
+import type { HostKeyPins } from '../../domain/hostKeys.js';
+import { verifiedKnownHosts, writeKnownHosts } from './hostKeys.js';
 import { Mutex } from '../../host/mutex.js';
 import { sleep } from '../../host/sleep.js';
 import { run } from '../../host/run.js';
@@ -72,6 +74,13 @@ export interface AnsibleDeployerOptions {
    * privilege escalation when that is not root.
    */
   loginAs?: 'root' | 'image-user';
+  /**
+   * Where cloud nodes' SSH host keys are pinned (the store). Given, every run first checks each
+   * node's keys against its pin (pinning it at first contact) and ssh insists on the pinned keys;
+   * a changed key fails the run naming the node. Absent (nspawn: Michman builds the machines and
+   * reuses addresses), host keys are not checked.
+   */
+  hostKeys?: HostKeyPins;
 }
 
 /** Type names of the catalog files in `dir` (the built-in catalog). */
@@ -106,6 +115,18 @@ export class AnsibleDeployer implements Deployer {
   /** The image's login user when told to use it and the plan recorded one; else root. */
   private loginUser(ctx: StepContext): string {
     return (this.o.loginAs === 'image-user' && ctx.plan?.imageRef?.ansibleUser) || 'root';
+  }
+
+  /**
+   * With pinning: the known_hosts file of the cluster's pinned keys after checking every node in
+   * `nodes` against its pin (or pinning it). Undefined without pinning.
+   */
+  private async knownHosts(ctx: StepContext, nodes: readonly ProvisionedNode[], clusterNodes: readonly ProvisionedNode[] = nodes): Promise<string | undefined> {
+    if (!this.o.hostKeys) return undefined;
+    const text = await verifiedKnownHosts({ pins: this.o.hostKeys, clusterId: ctx.clusterId, nodes, clusterNodes, signal: ctx.signal, emit: (e) => ctx.emit(e) });
+    const file = join(this.o.runDir ?? join(this.o.secretsDir, 'ansible-runs'), `${ctx.clusterId}.known_hosts`);
+    await writeKnownHosts(file, text);
+    return file;
   }
 
   /** Service types with a role in ansible/roles (a directory `<type>` or `<type>_<part>`). */
@@ -190,8 +211,9 @@ export class AnsibleDeployer implements Deployer {
     for (const g of Object.values(generated)) secretValues.push(...Object.values(g));
     const redact = redactor(secretValues);
     const clusterName = String(vars.cluster_name);
-    const inventory = buildInventory(clusterName, o.nodes, key.privateKeyFile, loginUser);
     return this.lock(ctx.clusterId).run(async () => {
+      const knownHostsFile = await this.knownHosts(ctx, o.nodes);
+      const inventory = buildInventory(clusterName, o.nodes, key.privateKeyFile, loginUser, knownHostsFile);
       const pidFile = join(this.o.runDir ?? join(this.o.secretsDir, 'ansible-runs'), `${ctx.clusterId}.pid`);
       const stale = await stopStaleRun(pidFile);
       if (stale !== undefined) ctx.emit({ level: 'warn', phase: o.phase, message: `stopped ansible-playbook (pid ${stale}) left running by an earlier Michman process` });
@@ -207,6 +229,7 @@ export class AnsibleDeployer implements Deployer {
         ...(this.o.taskTimeoutSeconds !== undefined ? { taskTimeoutSeconds: this.o.taskTimeoutSeconds } : {}),
         signal: ctx.signal,
         pidFile,
+        hostKeyChecking: knownHostsFile !== undefined,
         redact,
         onResult: (r) => ctx.emit({ ...resultEvent(r, o.only, redact), phase: o.phase }),
         onTaskStart: (t) => ctx.emit({ ...taskStartEvent(t, o.only, redact), phase: o.phase }),
@@ -248,15 +271,13 @@ export class AnsibleDeployer implements Deployer {
     for (const [k, v] of Object.entries(d.config)) if (v !== '') params[k] = v;
     const key = await this.o.keys.ensure(ctx.clusterId);
     const clusterNodes = await this.clusterNodes(ctx, d.nodes);
-    const check = () =>
-      checkHealth({
-        type: d.type,
-        nodes: d.nodes,
-        params,
-        accessPort: d.accessPort,
-        clusterNodes,
-        ssh: (node, command) => run('/usr/bin/ssh', [...sshOptions(key.privateKeyFile), `root@${node.address}`, command], { timeoutMs: 30_000, okCodes: [1, 2, 255], signal: ctx.signal }),
-      });
+    // As the deploys log in: the image's user with sudo on cloud images, against the pinned keys.
+    const user = this.loginUser(ctx);
+    const ssh = async (node: ProvisionedNode, command: string) => {
+      const knownHostsFile = await this.knownHosts(ctx, [node], clusterNodes);
+      return run('/usr/bin/ssh', [...sshOptions(key.privateKeyFile, knownHostsFile), `${user}@${node.address}`, asRoot(user, command)], { timeoutMs: 30_000, okCodes: [1, 2, 255], signal: ctx.signal });
+    };
+    const check = () => checkHealth({ type: d.type, nodes: d.nodes, params, accessPort: d.accessPort, clusterNodes, ssh });
     // A server a handler has just restarted, or slurmd registering with the controller, needs a
     // moment: retry for a bounded time before calling the service unhealthy.
     const until = Date.now() + (this.o.healthWaitMs ?? 90_000);

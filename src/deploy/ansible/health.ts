@@ -16,7 +16,10 @@ export interface HealthInput {
   /** The service's parameters as deployed: user config over generated secrets over defaults. */
   params: Record<string, string>;
   accessPort: number;
-  /** Runs a command on a node over SSH as root (for checks without a network protocol). */
+  /**
+   * Runs a command on a node over SSH as root (for checks without a network protocol): logged in as
+   * the deploys are (the image's user, through sudo, against the pinned host keys on clouds).
+   */
   ssh(node: ProvisionedNode, command: string): Promise<{ code: number; stdout: string; stderr: string }>;
   /** All nodes of the cluster (slurm: every slave must be known to the controller). */
   clusterNodes: ProvisionedNode[];

@@ -11,8 +11,12 @@ function iniValue(v: string): string {
   return `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
-/** `user`: who Ansible logs in as; any other user than root escalates (sudo) for every task. */
-export function buildInventory(clusterName: string, nodes: readonly ProvisionedNode[], keyFile: string, user = 'root'): string {
+/**
+ * `user`: who Ansible logs in as; any other user than root escalates (sudo) for every task.
+ * `knownHostsFile`: the nodes' pinned host keys (cloud servers), which ssh then insists on; without
+ * it (machines Michman builds itself) host keys are not checked.
+ */
+export function buildInventory(clusterName: string, nodes: readonly ProvisionedNode[], keyFile: string, user = 'root', knownHostsFile?: string): string {
   const lines: string[] = [];
   for (const role of ['master', 'slave', 'storage', 'monitoring']) {
     lines.push(`[${clusterName}_${GROUP_OF[role]}]`);
@@ -31,7 +35,11 @@ export function buildInventory(clusterName: string, nodes: readonly ProvisionedN
     lines.push('');
   }
   lines.push('[all:vars]');
-  lines.push("ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'");
+  lines.push(
+    knownHostsFile
+      ? `ansible_ssh_common_args='-o StrictHostKeyChecking=yes -o UserKnownHostsFile=${knownHostsFile} -o GlobalKnownHostsFile=/dev/null'`
+      : "ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'",
+  );
   lines.push('');
   return lines.join('\n');
 }

@@ -42,6 +42,8 @@ export interface PlaybookRun {
    * stops that orphan and removes its files before starting (see stopStaleRun).
    */
   pidFile?: string;
+  /** The inventory names a known_hosts file of pinned keys: Ansible checks host keys (cloud nodes). */
+  hostKeyChecking?: boolean;
 }
 
 export interface PlaybookOutcome {
@@ -67,7 +69,7 @@ export class PlaybookError extends Error {
 
 export const ANSIBLE_PLAYBOOK = '/usr/bin/ansible-playbook';
 
-export function ansibleEnv(callbackDir: string): NodeJS.ProcessEnv {
+export function ansibleEnv(callbackDir: string, hostKeyChecking = false): NodeJS.ProcessEnv {
   // Only what ansible needs from ours: no MICHMAN_* (database URLs, secrets) reaches its processes.
   const keep = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'USER', 'LOGNAME', 'TMPDIR', 'SSH_AUTH_SOCK'];
   const env: NodeJS.ProcessEnv = {};
@@ -80,7 +82,8 @@ export function ansibleEnv(callbackDir: string): NodeJS.ProcessEnv {
     ANSIBLE_NOCOLOR: '1',
     ANSIBLE_FORCE_COLOR: '0',
     ANSIBLE_RETRY_FILES_ENABLED: '0',
-    ANSIBLE_HOST_KEY_CHECKING: 'False',
+    // ansible.cfg says False for machines Michman builds (nspawn); cloud runs check pinned keys.
+    ANSIBLE_HOST_KEY_CHECKING: hostKeyChecking ? 'True' : 'False',
     PYTHONUNBUFFERED: '1',
   };
 }
@@ -160,7 +163,7 @@ function execute(o: PlaybookRun, args: string[], started: number, dir: string): 
     const child = spawn(o.program ?? ANSIBLE_PLAYBOOK, args, {
       cwd: o.ansibleDir,
       env: {
-        ...ansibleEnv(o.callbackDir),
+        ...ansibleEnv(o.callbackDir, o.hostKeyChecking),
         ANSIBLE_SSH_CONTROL_PATH_DIR: join(dir, 'cp'),
         ...(o.taskTimeoutSeconds !== undefined ? { ANSIBLE_TASK_TIMEOUT: String(o.taskTimeoutSeconds) } : {}),
       },
