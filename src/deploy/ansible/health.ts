@@ -9,6 +9,7 @@ import type { HealthResult } from '../types.js';
 import { httpGet, natsPing, redisCommands } from '../local/net.js';
 import { portOpen } from '../../host/net.js';
 import { errorText } from '../local/service.js';
+import { NFS_PROGRAM, mountExports, rpcCall } from './nfsRpc.js';
 
 export interface HealthInput {
   type: string;
@@ -184,7 +185,26 @@ const nats: Check = async (h, n) => {
   }
 };
 
-const CHECKS: Record<string, Check> = { redis, postgresql, mariadb, jupyter, clickhouse, prometheus, slurm, spark, nats };
+/**
+ * NFS server, from the host as a client would see it: the NFS program answers its NULL procedure
+ * (v3 and v4) on 2049, and MOUNT v3 (on the role's fixed port) lists the shared directory among its
+ * exports, as `showmount -e` does.
+ */
+const nfsServer: Check = async (h, n) => {
+  const nfsPort = port(h, 2049);
+  const dir = h.params.dir_to_share || '/var/shared_dir';
+  try {
+    for (const v of [3, 4]) await rpcCall(n.address, nfsPort, NFS_PROGRAM, v, 0);
+    const exports = await mountExports(n.address, 20048);
+    const found = exports.find((e) => e.dir === dir);
+    if (!found) return { healthy: false, detail: `${n.name}: NFS at ${n.address}:${nfsPort} answers, but MOUNT lists ${exports.map((e) => e.dir).join(', ') || 'no export'}, not ${dir}` };
+    return { healthy: true, detail: `${n.name}: NFS v3+v4 NULL answered at ${n.address}:${nfsPort}; MOUNT exports ${dir} to ${found.groups.join(', ') || 'everyone'}` };
+  } catch (e) {
+    return { healthy: false, detail: `${n.name}: NFS at ${n.address}: ${errorText(e)}` };
+  }
+};
+
+const CHECKS: Record<string, Check> = { redis, postgresql, mariadb, jupyter, clickhouse, prometheus, slurm, spark, nats, nfs_server: nfsServer };
 
 export async function checkHealth(h: HealthInput): Promise<HealthResult> {
   if (h.nodes.length === 0) return { healthy: false, detail: 'no nodes' };
