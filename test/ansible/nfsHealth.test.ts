@@ -1,7 +1,8 @@
 // The Ansible deployer's nfs_server health check, against ONC RPC servers on loopback addresses of
 // this host that answer as NFS-Ganesha does (record-marked replies, the answer split over two
 // fragments, MOUNT v3 EXPORT's linked lists): healthy only when NFS answers NULL on v3 and v4 and
-// MOUNT lists the shared directory; the detail says what was listed instead, or what refused.
+// nfs-ls on the storage node (here a stand-in for ssh) reads the shared directory; the detail says
+// what refused.
 // (The e2e test in test/nspawn/nfs.test.ts checks the same against the real NFS-Ganesha.)
 import { describe, it, expect, afterEach } from 'vitest';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -62,16 +63,20 @@ async function ganeshaLike(entries: Array<[string, string[]]>, nfsVersions = [3,
   await rpcServer(20048, (prog, vers, proc) => (prog === 100005 && vers === 3 && proc === 5 ? exportsList(entries) : 1));
 }
 
-const input = (params: Record<string, string> = {}): HealthInput => ({
+const commands: string[] = [];
+const input = (params: Record<string, string> = {}, ls = { code: 0, stdout: '.\n', stderr: '' }): HealthInput => ({
   type: 'nfs_server',
   nodes: [storage],
   params,
   accessPort: 0,
-  ssh: async () => ({ code: 1, stdout: '', stderr: 'no ssh in this test' }),
+  ssh: async (_n, command) => {
+    commands.push(command);
+    return ls;
+  },
   clusterNodes: [storage],
 });
 
-describe('nfs_server health check (ONC RPC from the host)', () => {
+describe('nfs_server health check (ONC RPC from the host, nfs-ls on the node)', () => {
   it('reads MOUNT v3 export lists with their client groups', async () => {
     await ganeshaLike([['/var/shared_dir', ['10.0.0.2', '10.0.0.3']], ['/srv/x', []]]);
     expect(await mountExports(storage.address, 20048)).toEqual([
@@ -80,30 +85,32 @@ describe('nfs_server health check (ONC RPC from the host)', () => {
     ]);
   });
 
-  it('is healthy when NFS answers NULL on v3 and v4 and MOUNT lists the shared directory', async () => {
+  it('is healthy when NFS answers NULL on v3 and v4 and nfs-ls on the node reads the shared directory', async () => {
     await ganeshaLike([['/data/share', ['10.0.0.2']]]);
+    commands.length = 0;
     const r = await checkHealth(input({ dir_to_share: '/data/share' }));
     expect(r.healthy, r.detail).toBe(true);
-    expect(r.detail).toBe('h-storage: NFS v3+v4 NULL answered at 127.215.17.1:2049; MOUNT exports /data/share to 10.0.0.2');
+    expect(commands).toEqual(["nfs-ls 'nfs://127.215.17.1/data/share'"]);
+    expect(r.detail).toBe('h-storage: NFS v3+v4 NULL answered at 127.215.17.1:2049; nfs-ls nfs://127.215.17.1/data/share lists the export');
   });
 
-  it('is unhealthy when the shared directory is not among the exports, saying what is', async () => {
-    await ganeshaLike([['/other', []]]);
-    const r = await checkHealth(input());
+  it('is unhealthy when nfs-ls cannot read the export, with its error', async () => {
+    await ganeshaLike([]);
+    const r = await checkHealth(input({}, { code: 10, stdout: '', stderr: 'Failed to mount nfs share : mount_cb: RPC error: Mount failed with error MNT3ERR_ACCES(13)' }));
     expect(r.healthy).toBe(false);
-    expect(r.detail).toBe('h-storage: NFS at 127.215.17.1:2049 answers, but MOUNT lists /other, not /var/shared_dir');
+    expect(r.detail).toBe('h-storage: NFS v3+v4 NULL answered at 127.215.17.1:2049, but nfs-ls nfs://127.215.17.1/var/shared_dir exited with 10: Failed to mount nfs share : mount_cb: RPC error: Mount failed with error MNT3ERR_ACCES(13)');
   });
 
   it('is unhealthy when NFS v4 is not served, naming the RPC refusal', async () => {
     await ganeshaLike([['/var/shared_dir', []]], [3]);
     const r = await checkHealth(input());
     expect(r.healthy).toBe(false);
-    expect(r.detail).toBe('h-storage: NFS at 127.215.17.1: RPC call not accepted: PROG_MISMATCH');
+    expect(r.detail).toBe('h-storage: NFS at 127.215.17.1:2049: RPC call not accepted: PROG_MISMATCH');
   });
 
   it('is unhealthy when nothing listens', async () => {
     const r = await checkHealth(input());
     expect(r.healthy).toBe(false);
-    expect(r.detail).toMatch(/^h-storage: NFS at 127\.215\.17\.1: .*ECONNREFUSED/);
+    expect(r.detail).toMatch(/^h-storage: NFS at 127\.215\.17\.1:2049: .*ECONNREFUSED/);
   });
 });

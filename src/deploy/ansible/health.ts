@@ -9,7 +9,7 @@ import type { HealthResult } from '../types.js';
 import { httpGet, natsPing, redisCommands } from '../local/net.js';
 import { portOpen } from '../../host/net.js';
 import { errorText } from '../local/service.js';
-import { NFS_PROGRAM, mountExports, rpcCall } from './nfsRpc.js';
+import { NFS_PROGRAM, rpcCall } from './nfsRpc.js';
 
 export interface HealthInput {
   type: string;
@@ -186,21 +186,25 @@ const nats: Check = async (h, n) => {
 };
 
 /**
- * NFS server, from the host as a client would see it: the NFS program answers its NULL procedure
- * (v3 and v4) on 2049, and MOUNT v3 (on the role's fixed port) lists the shared directory among its
- * exports, as `showmount -e` does.
+ * NFS server: from the host, the NFS program answers its NULL procedure (v3 and v4) on 2049; and on
+ * the storage node (a client the export admits; NFS-Ganesha lists and serves it only to those),
+ * libnfs's nfs-ls reads the shared directory through the export.
  */
 const nfsServer: Check = async (h, n) => {
   const nfsPort = port(h, 2049);
   const dir = h.params.dir_to_share || '/var/shared_dir';
   try {
     for (const v of [3, 4]) await rpcCall(n.address, nfsPort, NFS_PROGRAM, v, 0);
-    const exports = await mountExports(n.address, 20048);
-    const found = exports.find((e) => e.dir === dir);
-    if (!found) return { healthy: false, detail: `${n.name}: NFS at ${n.address}:${nfsPort} answers, but MOUNT lists ${exports.map((e) => e.dir).join(', ') || 'no export'}, not ${dir}` };
-    return { healthy: true, detail: `${n.name}: NFS v3+v4 NULL answered at ${n.address}:${nfsPort}; MOUNT exports ${dir} to ${found.groups.join(', ') || 'everyone'}` };
   } catch (e) {
-    return { healthy: false, detail: `${n.name}: NFS at ${n.address}: ${errorText(e)}` };
+    return { healthy: false, detail: `${n.name}: NFS at ${n.address}:${nfsPort}: ${errorText(e)}` };
+  }
+  const url = `nfs://${n.address}${dir}`;
+  try {
+    const r = await h.ssh(n, `nfs-ls '${url.replace(/'/g, '')}'`);
+    if (r.code !== 0) return { healthy: false, detail: `${n.name}: NFS v3+v4 NULL answered at ${n.address}:${nfsPort}, but nfs-ls ${url} exited with ${r.code}: ${(r.stderr || r.stdout).trim().slice(0, 200)}` };
+    return { healthy: true, detail: `${n.name}: NFS v3+v4 NULL answered at ${n.address}:${nfsPort}; nfs-ls ${url} lists the export` };
+  } catch (e) {
+    return { healthy: false, detail: `${n.name}: nfs-ls ${url} over ssh: ${errorText(e)}` };
   }
 };
 
