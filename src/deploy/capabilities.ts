@@ -8,9 +8,12 @@ import { LOCAL_SERVICE_MODULES } from './local/deployer.js';
 /** Roles that are not service types: every node's preparation and the cluster's monitoring. */
 const NOT_SERVICES = new Set(['base', 'monitoring']);
 
+/** Catalog types whose own name has an underscore: their role directory is the whole name, not `<type>_<part>`. */
+const UNDERSCORED_TYPES = new Set(['nfs_server']);
+
 /** Service types of role directories (`<type>` or `<type>_<part>`), as AnsibleDeployer.check reads them. */
 export function typesOfRoles(roles: readonly string[]): string[] {
-  return [...new Set(roles.map((r) => r.split('_')[0]!))].filter((t) => !NOT_SERVICES.has(t)).sort();
+  return [...new Set(roles.map((r) => (UNDERSCORED_TYPES.has(r) ? r : r.split('_')[0]!)))].filter((t) => !NOT_SERVICES.has(t)).sort();
 }
 
 /** Whether a role directory serves `type` (exactly, or as one of its parts). */

@@ -9,6 +9,7 @@ import type { HealthResult } from '../types.js';
 import { httpGet, natsPing, redisCommands } from '../local/net.js';
 import { portOpen } from '../../host/net.js';
 import { errorText } from '../local/service.js';
+import { NFS_PROGRAM, rpcCall } from './nfsRpc.js';
 
 export interface HealthInput {
   type: string;
@@ -264,7 +265,30 @@ const cassandra: Check = async (h, n) => {
   }
 };
 
-const CHECKS: Record<string, Check> = { redis, postgresql, mariadb, jupyter, jupyterhub, clickhouse, prometheus, slurm, spark, nats, elastic, ignite, tensorflow, cassandra };
+/**
+ * NFS server: from the host, the NFS program answers its NULL procedure (v3 and v4) on 2049; and on
+ * the storage node (a client the export admits; NFS-Ganesha lists and serves it only to those),
+ * libnfs's nfs-ls reads the shared directory through the export.
+ */
+const nfsServer: Check = async (h, n) => {
+  const nfsPort = port(h, 2049);
+  const dir = h.params.dir_to_share || '/var/shared_dir';
+  try {
+    for (const v of [3, 4]) await rpcCall(n.address, nfsPort, NFS_PROGRAM, v, 0);
+  } catch (e) {
+    return { healthy: false, detail: `${n.name}: NFS at ${n.address}:${nfsPort}: ${errorText(e)}` };
+  }
+  const url = `nfs://${n.address}${dir}`;
+  try {
+    const r = await h.ssh(n, `nfs-ls '${url.replace(/'/g, '')}'`);
+    if (r.code !== 0) return { healthy: false, detail: `${n.name}: NFS v3+v4 NULL answered at ${n.address}:${nfsPort}, but nfs-ls ${url} exited with ${r.code}: ${(r.stderr || r.stdout).trim().slice(0, 200)}` };
+    return { healthy: true, detail: `${n.name}: NFS v3+v4 NULL answered at ${n.address}:${nfsPort}; nfs-ls ${url} lists the export` };
+  } catch (e) {
+    return { healthy: false, detail: `${n.name}: nfs-ls ${url} over ssh: ${errorText(e)}` };
+  }
+};
+
+const CHECKS: Record<string, Check> = { redis, postgresql, mariadb, jupyter, jupyterhub, clickhouse, prometheus, slurm, spark, nats, elastic, ignite, tensorflow, cassandra, nfs_server: nfsServer };
 
 export async function checkHealth(h: HealthInput): Promise<HealthResult> {
   if (h.nodes.length === 0) return { healthy: false, detail: 'no nodes' };

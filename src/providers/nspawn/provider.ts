@@ -285,6 +285,11 @@ export class NspawnProvider implements Provider {
           // start below 65535 when bound to a network address, Cassandra warns.
           '--rlimit=RLIMIT_NOFILE=65536:524288',
           `--bind-ro=${join(dir, 'resolv.conf')}:/etc/resolv.conf`,
+          // The storage node may serve NFS with NFS-Ganesha (the kernel here has no nfsd), whose VFS
+          // backend opens files by handle; nspawn's default seccomp filter refuses open_by_handle_at
+          // with EPERM. These containers run as the host's root without a user namespace, so they
+          // are not a security boundary to begin with (see systemd-nspawn(1)).
+          ...(rec.role === 'storage' ? ['--system-call-filter=open_by_handle_at'] : []),
         ],
         env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', SYSTEMD_NSPAWN_TMPFS_TMP: '1' },
         cwd: dir,
