@@ -82,8 +82,11 @@ describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === und
     expect(all.some((e) => /nodetool status: 3 node\(s\) UN/.test(e.Message))).toBe(true);
     expect(JSON.stringify(all)).not.toContain(PASSWORD);
     expect(upNormal(node('-slave-2'))).toEqual(nodes.map((n) => n.address).sort());
-    // heap_mb reached the JVM; the daemon runs as the cassandra user.
-    expect(ssh(keyFile, node('-slave-1').address, "ps -o args= -u cassandra | grep CassandraDaemon | grep -o -- '-Xmx[0-9]*m'").trim()).toBe(`-Xmx${HEAP_MB}m`);
+    // heap_mb reached the JVM: the daemon, running as the cassandra user, was started with the
+    // options file (java @file, so the flags are not on its command line), and that file sets it.
+    const daemon = ssh(keyFile, node('-slave-1').address, "tr '\\0' ' ' < /proc/$(pgrep -u cassandra -f '[C]assandraDaemon' | head -n1)/cmdline").trim();
+    expect(daemon).toContain('@/etc/cassandra/jvm.options');
+    expect(ssh(keyFile, node('-slave-1').address, "grep -o -- '^-Xmx[0-9]*m' /etc/cassandra/jvm.options").trim()).toBe(`-Xmx${HEAP_MB}m`);
   }, 22 * 60_000);
 
   it('refuses Cassandra 4.1.10 at POST, naming the version', async () => {
@@ -162,7 +165,8 @@ describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === und
     const leftovers =
       'getent passwd cassandra >/dev/null && echo user; ' +
       'for p in /etc/cassandra /var/lib/cassandra /var/log/cassandra /etc/systemd/system/cassandra.service /usr/local/bin/nodetool /usr/local/lib/michman-cql.py /opt/spark-cassandra-connector /var/tmp/michman-cassandra /opt/apache-cassandra-*; do [ -e $p ] && echo $p; done; ' +
-      'pgrep -f CassandraDaemon >/dev/null && echo process; true';
+      // [C]: the pattern must not match the shell that runs this very command.
+      "pgrep -f '[C]assandraDaemon' >/dev/null && echo process; true";
     expect(ssh(keyFile, node('-slave-3').address, leftovers).trim().split('\n')).toEqual(expect.arrayContaining(['user', '/etc/cassandra', '/var/lib/cassandra', 'process']));
     const m = machinery();
     await runRole({ running: api.running(), provider: m.provider, clusterId, clusterName: 'cas-cs', nodes, playbook: 'remove.yml', only: 'cassandra', vars: vars(m), timeoutMs: 6 * 60_000 });

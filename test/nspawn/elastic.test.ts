@@ -98,7 +98,7 @@ describe.skipIf(missing)('an OpenSearch (elastic) cluster on nspawn, end to end'
     const leftovers =
       'getent passwd opensearch >/dev/null && echo user; ' +
       'for p in /opt/opensearch /opt/opensearch-2.19.3 /etc/opensearch /var/lib/opensearch /var/log/opensearch /etc/systemd/system/opensearch.service; do [ -e $p ] && echo $p; done; ' +
-      'pgrep -f org.opensearch.bootstrap >/dev/null && echo process; true';
+      "pgrep -f '[o]rg.opensearch.bootstrap' >/dev/null && echo process; true";
     expect(ssh(keyFile, node('-slave-2').address, leftovers).trim().split('\n')).toEqual(expect.arrayContaining(['user', '/opt/opensearch', '/var/lib/opensearch', 'process']));
     await runRole(apply('remove.yml'));
     for (const n of nodes) expect(ssh(keyFile, n.address, leftovers).trim(), n.name).toBe('');

@@ -84,7 +84,7 @@ describe.skipIf(missing)('an Ignite cluster on nspawn, end to end', () => {
     const leftovers =
       'getent passwd ignite >/dev/null && echo user; ' +
       'for p in /opt/ignite /opt/ignite-2.17.0 /etc/ignite /var/lib/ignite /usr/local/bin/ignite-control /etc/systemd/system/ignite.service; do [ -e $p ] && echo $p; done; ' +
-      'pgrep -f CommandLineStartup >/dev/null && echo process; true';
+      "pgrep -f '[C]ommandLineStartup' >/dev/null && echo process; true";
     expect(ssh(keyFile, node('-slave-2').address, leftovers).trim().split('\n')).toEqual(expect.arrayContaining(['user', '/opt/ignite', '/etc/ignite', 'process']));
     await runRole(apply('remove.yml'));
     for (const n of nodes) expect(ssh(keyFile, n.address, leftovers).trim(), n.name).toBe('');
