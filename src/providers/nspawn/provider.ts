@@ -281,8 +281,9 @@ export class NspawnProvider implements Provider {
           `--bind-ro=${join(dir, 'authorized_keys')}:${NODE_AUTHORIZED_KEYS}`,
           `--bind-ro=${join(dir, 'apt-proxy.conf')}:${NODE_APT_PROXY}`,
           '--resolv-conf=off',
-          // A server's open-file limit, not the host shell's (often 20000): OpenSearch refuses to
-          // start below 65535 when bound to a network address, Cassandra warns.
+          // A server's open-file limit, not the host shell's: OpenSearch refuses to start below
+          // 65535 when bound to a network address, Cassandra warns. nspawn cannot raise it above
+          // the host's own hard limit where the host forbids that (this project's CI hosts: 20000).
           '--rlimit=RLIMIT_NOFILE=65536:524288',
           `--bind-ro=${join(dir, 'resolv.conf')}:/etc/resolv.conf`,
           // The storage node may serve NFS with NFS-Ganesha (the kernel here has no nfsd), whose VFS
