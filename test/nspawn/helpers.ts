@@ -50,15 +50,15 @@ export function linkNames(): string[] {
     .filter(Boolean);
 }
 
-/** Pids of live processes whose argv mentions `text`. */
-export function processesWith(text: string): number[] {
+/** Live processes whose command line holds every one of `texts`. */
+export function processesWith(...texts: string[]): number[] {
   const out: number[] = [];
   for (const e of readdirSync('/proc')) {
     if (!/^\d+$/.test(e)) continue;
     try {
       const argv = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0').join(' ');
       const state = readFileSync(`/proc/${e}/stat`, 'utf8').split(') ')[1]?.[0];
-      if (argv.includes(text) && state !== 'Z') out.push(Number(e));
+      if (texts.every((t) => argv.includes(t)) && state !== 'Z') out.push(Number(e));
     } catch {
       /* gone */
     }
