@@ -62,9 +62,9 @@ describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === und
   const machinery = () => nspawnMachinery({ data_dir: join(dir, 'data'), nspawn_network: NETWORK, nspawn_images_dir: IMAGES_DIR, nspawn_apt_cache: true });
 
   it('refuses at POST a service without a role, naming it', async () => {
-    const r = await call('POST', '/projects/e2e/clusters', { DisplayName: 'nope', NSlaves: 1, Services: [{ Type: 'ignite' }] });
+    const r = await call('POST', '/projects/e2e/clusters', { DisplayName: 'nope', NSlaves: 1, Services: [{ Type: 'greenplum' }] });
     expect(r.status).toBe(400);
-    expect(JSON.stringify(r.body)).toContain("service 'ignite' has no Ansible role");
+    expect(JSON.stringify(r.body)).toContain("service 'greenplum' has no Ansible role");
   });
 
   it('creates the cluster and reaches ACTIVE', async () => {
