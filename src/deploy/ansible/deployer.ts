@@ -4,7 +4,6 @@
 // ansible-playbook with our JSON-lines callback, one event per task result and host, and a failure
 // that names host, role and task. Runs of one cluster are serialized: the engine deploys a level's
 // services in parallel, and two playbooks on one node would fight over the dpkg lock.
-import { cassandraVersionProblem, readCassandraPins } from './cassandraArtifacts.js';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -21,7 +20,7 @@ import { run } from '../../host/run.js';
 import type { Deployer, HealthResult, ServiceDeployment } from '../types.js';
 import { redactor, resultEvent, taskStartEvent } from './events.js';
 import { checkHealth } from './health.js';
-import { lockProblem } from './pipLocks.js';
+import { roleVersionProblem } from './serviceArtifacts.js';
 import { buildInventory } from './inventory.js';
 import { ANSIBLE_PLAYBOOK, runPlaybook, stopStaleRun, type PlaybookOutcome } from './playbook.js';
 import { ServiceSecrets } from './secrets.js';
@@ -146,7 +145,7 @@ export class AnsibleDeployer implements Deployer {
         problems.push(`service '${s.type}' has no Ansible role (ansible/roles/${s.type}); this Michman can deploy: ${deployable.join(', ') || 'nothing yet'}`);
         continue;
       }
-      const why = lockProblem(this.o.ansibleDir, s.type, s.version) ?? (s.type === 'cassandra' ? cassandraProblem(this.o.ansibleDir, s.version) : undefined) ?? this.o.versionProblem?.(s.type, s.version);
+      const why = roleVersionProblem(this.o.ansibleDir, s.type, s.version) ?? this.o.versionProblem?.(s.type, s.version);
       if (why) problems.push(why);
     }
     return problems;
@@ -306,10 +305,4 @@ export class AnsibleDeployer implements Deployer {
     });
     if (!partial) await this.secrets.remove(ctx.clusterId, d.type);
   }
-}
-
-/** Cassandra's role runs the versions it has pins for (4.1 needs a Java that Debian 12 lacks). */
-function cassandraProblem(ansibleDir: string, version: string): string | undefined {
-  if (!existsSync(join(ansibleDir, 'roles', 'cassandra', 'vars', 'artifacts.json'))) return undefined;
-  return cassandraVersionProblem(readCassandraPins(ansibleDir), version);
 }

@@ -2,11 +2,13 @@
 // pin files (sparkArtifacts, jupyterArtifacts, jvmArtifacts, cassandraArtifacts, pipLocks), so that
 // the nspawn provider's cache (before a deploy) and `michman artifacts fetch` (a warm-up) ask the
 // same question and get the same files.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Artifact } from '../../domain/artifacts.js';
-import { cassandraArtifacts, readCassandraPins } from './cassandraArtifacts.js';
+import { cassandraArtifacts, cassandraVersionProblem, readCassandraPins } from './cassandraArtifacts.js';
 import { jupyterArtifacts, readJupyterLabLock } from './jupyterArtifacts.js';
 import { elasticArtifacts, igniteArtifacts, readElasticPins, readIgnitePins } from './jvmArtifacts.js';
-import { lockedArtifacts, lockedVersions } from './pipLocks.js';
+import { lockedArtifacts, lockedVersions, lockProblem } from './pipLocks.js';
 import { readSparkPins, sparkArtifacts } from './sparkArtifacts.js';
 
 /** A service's settings as the role sees them: the cluster's config, else the catalog default. */
@@ -53,4 +55,17 @@ export function serviceArtifacts(ansibleDir: string, type: string, version: stri
     default:
       return lockedVersions(ansibleDir, type) ? lockedArtifacts(ansibleDir, type, version) : [];
   }
+}
+
+/**
+ * Why a role cannot install this version on any provider (refused at POST), or undefined: a locked
+ * role without a lock for it, or Cassandra's 4.1 line, which needs a Java that Debian 12 lacks.
+ * Provider-specific refusals (nspawn installs only what it can fetch) are the machinery's.
+ */
+export function roleVersionProblem(ansibleDir: string, type: string, version: string): string | undefined {
+  if (type === 'cassandra') {
+    if (!existsSync(join(ansibleDir, 'roles', 'cassandra', 'vars', 'artifacts.json'))) return undefined;
+    return cassandraVersionProblem(readCassandraPins(ansibleDir), version);
+  }
+  return lockProblem(ansibleDir, type, version);
 }
