@@ -82,7 +82,11 @@ export function ssh(keyFile: string, address: string, command: string, timeoutMs
 export async function nothingLeftOf(provider: NspawnProvider, clusterId: string, dataDir: string): Promise<void> {
   expect(await provider.leftovers(clusterId)).toEqual([]);
   expect(netnsList().filter((n) => n.includes(clusterId))).toEqual([]);
-  expect(linkNames()).not.toContain(provider.bridge);
+  // When the bridge stayed, say what held it: a port still on it, or another cluster's directory.
+  const held = linkNames().includes(provider.bridge)
+    ? { ports: execFileSync('ip', ['-o', 'link', 'show', 'master', provider.bridge], { encoding: 'utf8' }).trim(), clusters: existsSync(join(dataDir, 'nspawn', 'clusters')) ? readdirSync(join(dataDir, 'nspawn', 'clusters')) : [] }
+    : undefined;
+  expect(held).toBeUndefined();
   expect(processesWith(join(dataDir, 'nspawn'))).toEqual([]);
   // The artifact cache's files stay (shared, like the node image), not its server.
   expect(await provider.artifacts.running()).toBeUndefined();

@@ -417,9 +417,15 @@ export class NspawnProvider implements Provider {
     await rmdir(cdir).catch(() => undefined);
     await this.keys.remove(ctx.clusterId);
     await this.hostLock.run(async () => {
+      // Kept for another cluster, or for a port still on it: said, so a bridge that outlives its
+      // clusters can be traced to what held it.
       const clusters = await readdir(join(this.dir, 'clusters')).catch(() => [] as string[]);
-      if (clusters.length > 0) return;
-      if ((await bridgePorts(this.bridge)).length > 0) return;
+      const ports = clusters.length > 0 ? [] : await bridgePorts(this.bridge);
+      if (clusters.length > 0 || ports.length > 0) {
+        const why = clusters.length > 0 ? `cluster(s) ${clusters.join(', ')} still on this host` : `link(s) ${ports.join(', ')} still attached`;
+        ctx.emit({ level: 'info', phase: 'deprovision', message: `bridge ${this.bridge} kept: ${why}` });
+        return;
+      }
       await this.aptCache?.stop();
       await this.artifacts.stop();
       await deleteLink(this.bridge);
