@@ -47,6 +47,29 @@ export type { StoredPlan } from '../domain/operation.js';
 
 class LeaseLost extends Error {}
 
+/**
+ * The fence: a worker stops an operation's steps once its lease is within this share of its length
+ * of lapsing without a renewal it saw, by its own clock. The lease is written as "the writer's now
+ * + lease", so the moment this worker last renewed it, plus the lease, is never later than what
+ * another worker compares with; stopping a fifth early leaves a step time to see its signal before
+ * another worker may claim the operation. Without it, a process stalled past its lease (a loaded
+ * host, a slow database) went on booting nodes that the worker which took over booted again.
+ */
+const FENCE_SHARE = 0.2;
+
+/** What the worker keeps of each operation it runs, for its heartbeat and its fence. */
+interface Held {
+  /** When the lease lapses by this worker's clock: its last renewal seen (or claim) + leaseMs. */
+  until: number;
+  /** Stopped at the fence: its steps are aborted and its lease is left to lapse. */
+  fenced: boolean;
+  /** The operation's queued events (the fence says why it stopped there). */
+  events?: EngineEvent[];
+  lost(): void;
+  cancel(): void;
+  flush(): Promise<unknown>;
+}
+
 /** The least time between the starts of two claim rounds of one worker. */
 const CLAIM_GAP_MS = 20;
 
@@ -87,6 +110,8 @@ export class Worker {
     this.schedule(0);
     clearInterval(this.beatTimer);
     this.beatTimer = setInterval(() => void this.beat(), Math.max(50, Math.floor(this.leaseMs / 3)));
+    clearInterval(this.fenceTimer);
+    this.fenceTimer = setInterval(() => this.fence(), Math.max(20, Math.floor(this.leaseMs / 20)));
     this.health?.start();
     if (this.o.reconcileMs !== 0) {
       this.reconcileTimer = setInterval(() => {
@@ -122,6 +147,7 @@ export class Worker {
     await Promise.allSettled([...this.running]);
     // Only now: operations finishing within the grace still need their leases renewed.
     clearInterval(this.beatTimer);
+    clearInterval(this.fenceTimer);
   }
 
   /** Operations this worker is running now. */
@@ -181,14 +207,20 @@ export class Worker {
   private tickAgain = false;
 
   private async claimRound(): Promise<void> {
+    // A worker whose renewals hang (a heartbeat pending past the fence's margin) could not keep a
+    // lease: it claims nothing until they get through again, or it would take operations only to
+    // stop them at the fence.
+    if (this.beatStartedAt !== undefined && Date.now() - this.beatStartedAt > this.leaseMs * FENCE_SHARE) return;
     try {
       while (!this.stopped && this.running.size < (this.o.concurrency ?? 4)) {
         const room = (this.o.concurrency ?? 4) - this.running.size;
         // The claimed clusters' statuses (CREATING, …) are written in the claim's transaction, one
         // statement per kind, so an operation starts without a write of its own.
         let contended = false;
+        // The leases claimed run from this instant (the claim writes it + leaseMs).
+        const claimedAt = Date.now();
         const { ops, started } = await this.store.transaction(async (tx) => {
-          const claimed = await tx.operations.claimMany(this.id, this.leaseMs, room, Date.now(), () => (contended = true));
+          const claimed = await tx.operations.claimMany(this.id, this.leaseMs, room, claimedAt, () => (contended = true));
           const done = new Set<string>();
           for (const kind of new Set(claimed.map((op) => op.kind))) {
             const ids = claimed.filter((op) => op.kind === kind).map((op) => op.clusterId);
@@ -200,7 +232,7 @@ export class Worker {
         if (contended) this.tickAgain = true;
         if (this.o.onClaim) for (const op of ops) this.o.onClaim(op, Date.now());
         for (const op of ops) {
-          const p = this.execute(op, started.has(op.clusterId)).finally(() => {
+          const p = this.execute(op, claimedAt, started.has(op.clusterId)).finally(() => {
             this.running.delete(p);
             this.notify(); // room for another
           });
@@ -215,7 +247,7 @@ export class Worker {
   }
 
   /** Runs a claimed operation; `started`: the claim already wrote its cluster's status. */
-  private async execute(op: Operation, started = false): Promise<void> {
+  private async execute(op: Operation, claimedAt: number, started = false): Promise<void> {
     const cancel = new AbortController();
     this.cancels.set(op.id, cancel);
     // Events go out soon after they happen, not only at the end: a worker that dies must not take
@@ -228,15 +260,20 @@ export class Worker {
       return this.writer.run(op.id, op.clusterId, events.splice(0)).catch(() => undefined);
     };
     let lost = false;
-    // The worker's one heartbeat (beat() below) renews this lease with all the others.
-    this.held.set(op.id, {
+    // The worker's one heartbeat (beat() below) renews this lease with all the others; fence()
+    // stops the steps when no renewal came in time.
+    const held: Held = {
+      until: claimedAt + this.leaseMs,
       lost: () => {
         lost = true;
         cancel.abort(new LeaseLost('lease lost'));
       },
       cancel: () => cancel.abort(new Error('cancelled by user')),
       flush,
-    });
+      fenced: false,
+      events,
+    };
+    this.held.set(op.id, held);
 
     try {
       const plan = op.plan as StoredPlan;
@@ -271,6 +308,9 @@ export class Worker {
           steps: op.steps.map(fromStored),
           save: async (steps) => {
             const stored = steps.map(toStored);
+            // A save after the fence (a stalled process whose step ended before fence() ran) is
+            // refused too: the next worker may already be running that step.
+            if (!lost && this.mayLapse(held)) this.fenceOne(op.id, held);
             const saved = !lost && (await this.writer.save(op.id, op.clusterId, stored, events.splice(0)));
             if (!saved) {
               lost = true;
@@ -333,12 +373,15 @@ export class Worker {
   private async beat(): Promise<void> {
     if (this.beating || this.held.size === 0) return;
     this.beating = true;
+    const now = Date.now();
+    this.beatStartedAt = now;
     try {
       const ids = [...this.held.keys()];
-      const { owned, cancelRequested } = await this.store.operations.heartbeatMany(ids, this.id, this.leaseMs);
+      const { owned, cancelRequested } = await this.store.operations.heartbeatMany(ids, this.id, this.leaseMs, now);
       for (const id of ids) {
         const h = this.held.get(id);
-        if (!h) continue; // ended meanwhile
+        if (!h || h.fenced) continue; // ended or fenced meanwhile: its steps stopped, the lease left to lapse
+        if (owned.has(id)) h.until = now + this.leaseMs;
         if (!owned.has(id)) h.lost();
         else if (cancelRequested.has(id)) h.cancel();
         else void h.flush();
@@ -347,11 +390,36 @@ export class Worker {
       // The database did not answer: the leases stand until they expire; the next beat tries again.
     } finally {
       this.beating = false;
+      this.beatStartedAt = undefined;
     }
   }
   private beating = false;
-  private readonly held = new Map<string, { lost(): void; cancel(): void; flush(): Promise<unknown> }>();
+  private beatStartedAt: number | undefined;
+  private readonly held = new Map<string, Held>();
   private beatTimer: NodeJS.Timeout | undefined;
+  private fenceTimer: NodeJS.Timeout | undefined;
+
+  /** True when the lease may lapse soon by this worker's clock (see FENCE_SHARE). */
+  private mayLapse(h: Held, now = Date.now()): boolean {
+    return now >= h.until - this.leaseMs * FENCE_SHARE;
+  }
+
+  /** Stops the steps of every operation whose lease no renewal has kept (beats late or failing). */
+  private fence(): void {
+    const now = Date.now();
+    for (const [id, h] of this.held) if (!h.fenced && this.mayLapse(h, now)) this.fenceOne(id, h, now);
+  }
+
+  private fenceOne(id: string, h: Held, now = Date.now()): void {
+    h.fenced = true;
+    const lateS = ((now - (h.until - this.leaseMs)) / 1000).toFixed(1);
+    this.fenced++;
+    this.o.log?.warn?.({ operation: id, renewedAgoS: Number(lateS) }, 'lease not renewed in time: steps stopped, the operation left to another worker');
+    h.events?.push({ level: 'warn', phase: 'engine', message: `${this.id} stopped this operation's steps: its lease was last renewed ${lateS} s ago and may lapse; another worker resumes it at its first unfinished step` });
+    h.lost();
+  }
+  /** Operations this worker stopped at the fence (lease not renewed in time), since it started. */
+  fenced = 0;
 
   /** Releases a running operation's lease (journal and status kept) and says so in its events and the log. */
   private async handBack(op: Operation, events: EngineEvent[]): Promise<void> {

@@ -16,8 +16,8 @@ export interface FakeOptions {
   deployLatencyMs?: number;
   /**
    * A directory shared by several processes, standing for the cloud: `<clusterId>/<node>.json` per
-   * node, and `creations.log`, one line per node booted (appended whole: O_APPEND), from which a
-   * benchmark counts nodes created twice. Without it the nodes are this process's memory only, and
+   * node (written at the node's request, with when it will be up), and `creations.log`, one line
+   * per node requested (appended whole: O_APPEND), from which a benchmark counts nodes created twice. Without it the nodes are this process's memory only, and
    * a worker in another process resuming an operation would not find the nodes already made.
    */
   stateDir?: string;
@@ -41,11 +41,16 @@ export class FakeProvider implements Provider {
   }
 
   async ensureNode(ctx: StepContext, spec: NodeSpec): Promise<ProvisionedNode> {
+    const key = `${ctx.clusterId}/${spec.name}`;
     const existing = this.of(ctx.clusterId).get(spec.name) ?? this.stored(ctx.clusterId, spec.name);
-    if (existing) return existing;
+    if (existing) {
+      // Requested earlier (by a worker whose step was cut short, or by another worker): still
+      // booting, so wait for it, as a provider waits for a server in BUILD rather than making one.
+      const wait = (this.readyAt.get(key) ?? this.storedReadyAt(ctx.clusterId, spec.name) ?? 0) - Date.now();
+      if (wait > 0) await sleep(wait, ctx.signal);
+      return existing;
+    }
     ctx.emit({ level: 'info', phase: 'provision', node: spec.name, message: `booting ${spec.name} (${spec.flavor})` });
-    await sleep(this.o.bootLatencyMs ?? 0, ctx.signal);
-    if ((this.o.random ?? Math.random)() < (this.o.failureRate ?? 0)) throw new Error(`node ${spec.name} failed to boot (fake failure)`);
     const n = ++this.counter;
     const node: ProvisionedNode = {
       name: spec.name,
@@ -53,34 +58,63 @@ export class FakeProvider implements Provider {
       address: `127.${100 + ((n >> 16) & 0x3f)}.${(n >> 8) & 0xff}.${n & 0xff}`,
       providerId: `fake-${n}`,
     };
+    // The cloud holds the node from its request on, as Nova lists a server from its create call:
+    // a worker that resumes this step while the node boots finds it and waits for it.
+    const readyAt = Date.now() + (this.o.bootLatencyMs ?? 0);
     if (this.o.stateDir !== undefined) {
       // The process id keeps addresses and provider IDs apart across processes.
       node.providerId = `fake-${process.pid}-${n}`;
-      appendFileSync(join(this.o.stateDir, 'creations.log'), `${ctx.clusterId}/${spec.name} ${node.providerId}\n`);
+      appendFileSync(join(this.o.stateDir, 'creations.log'), `${key} ${node.providerId}\n`);
       mkdirSync(join(this.o.stateDir, ctx.clusterId), { recursive: true });
-      writeFileSync(join(this.o.stateDir, ctx.clusterId, `${spec.name}.json`), JSON.stringify(node));
+      writeFileSync(join(this.o.stateDir, ctx.clusterId, `${spec.name}.json`), JSON.stringify({ ...node, readyAt }));
     }
     this.of(ctx.clusterId).set(spec.name, node);
-    this.creations.set(`${ctx.clusterId}/${spec.name}`, (this.creations.get(`${ctx.clusterId}/${spec.name}`) ?? 0) + 1);
+    this.readyAt.set(key, readyAt);
+    this.creations.set(key, (this.creations.get(key) ?? 0) + 1);
+    await sleep(this.o.bootLatencyMs ?? 0, ctx.signal);
+    if ((this.o.random ?? Math.random)() < (this.o.failureRate ?? 0)) {
+      // A failed boot leaves nothing behind (as a provider that deletes its failed server).
+      this.forget(ctx.clusterId, spec.name);
+      throw new Error(`node ${spec.name} failed to boot (fake failure)`);
+    }
     ctx.emit({ level: 'info', phase: 'provision', node: spec.name, message: `${spec.name} is up at ${node.address}` });
     return node;
+  }
+
+  /** When each requested node is up (in-process; the shared directory keeps it in the node's file). */
+  private readonly readyAt = new Map<string, number>();
+
+  private forget(clusterId: string, name: string): void {
+    this.of(clusterId).delete(name);
+    this.readyAt.delete(`${clusterId}/${name}`);
+    if (this.o.stateDir !== undefined) rmSync(join(this.o.stateDir, clusterId, `${name}.json`), { force: true });
   }
 
   async waitReachable(): Promise<void> {}
 
   /** The node as the shared state directory records it, when there is one. */
   private stored(clusterId: string, name: string): ProvisionedNode | undefined {
+    const rec = this.record(clusterId, name);
+    if (!rec) return undefined;
+    const { readyAt: _, ...node } = rec;
+    return node;
+  }
+
+  private storedReadyAt(clusterId: string, name: string): number | undefined {
+    return this.record(clusterId, name)?.readyAt;
+  }
+
+  private record(clusterId: string, name: string): (ProvisionedNode & { readyAt?: number }) | undefined {
     if (this.o.stateDir === undefined) return undefined;
     try {
-      return JSON.parse(readFileSync(join(this.o.stateDir, clusterId, `${name}.json`), 'utf8')) as ProvisionedNode;
+      return JSON.parse(readFileSync(join(this.o.stateDir, clusterId, `${name}.json`), 'utf8')) as ProvisionedNode & { readyAt?: number };
     } catch {
       return undefined;
     }
   }
 
   async deleteNode(ctx: StepContext, node: Pick<ProvisionedNode, 'name'>): Promise<void> {
-    this.of(ctx.clusterId).delete(node.name);
-    if (this.o.stateDir !== undefined) rmSync(join(this.o.stateDir, ctx.clusterId, `${node.name}.json`), { force: true });
+    this.forget(ctx.clusterId, node.name);
     ctx.emit({ level: 'info', phase: 'deprovision', node: node.name, message: `${node.name} deleted` });
   }
 

@@ -28,4 +28,22 @@ describe('fake provider with a shared state directory', () => {
     await b.deleteNode(ctx('c1'), made);
     expect(await a.listNodes(ctx('c1'))).toEqual([]);
   });
+
+  it('a node whose request was cut short is found by the next instance, which waits for its boot instead of making a second', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'michman-fake-state-'));
+    dirs.push(dir);
+    const a = new FakeProvider({ stateDir: dir, bootLatencyMs: 400 });
+    const b = new FakeProvider({ stateDir: dir, bootLatencyMs: 400 });
+    const stop = new AbortController();
+    const cut = a.ensureNode({ ...ctx('c2'), signal: stop.signal }, { name: 'n-slave-1', role: 'slave', flavor: 'f', image: 'i' });
+    stop.abort(new Error('fenced'));
+    await expect(cut).rejects.toThrow();
+    const started = Date.now();
+    const found = await b.ensureNode(ctx('c2'), { name: 'n-slave-1', role: 'slave', flavor: 'f', image: 'i' });
+    // It waited for the boot the first request started (about 400 ms from then), not one of its own.
+    expect(Date.now() - started).toBeGreaterThan(200);
+    expect(b.creations.size).toBe(0);
+    expect(readFileSync(join(dir, 'creations.log'), 'utf8').trim().split('\n')).toEqual([`c2/n-slave-1 ${found.providerId}`]);
+    expect(Object.keys(found).sort()).toEqual(['address', 'name', 'providerId', 'role']);
+  });
 });
