@@ -93,6 +93,8 @@ interface Result {
   boots: number;
   doubled: number;
   resumed: number;
+  /** Operations a worker stopped at the fence (its lease not renewed in time), from their events. */
+  fenced: number;
   killedAtMs: number;
   killedHeld: number;
   errors: string[];
@@ -234,6 +236,11 @@ async function runOn(backend: Backend, kill: boolean, cleanup: Cleanup): Promise
       const key = l.split(' ')[0]!;
       perNode.set(key, (perNode.get(key) ?? 0) + 1);
     }
+    const fencedRow = await opened.store.db
+      .selectFrom('events')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('message', 'like', '%stopped this operation%s steps%')
+      .executeTakeFirst();
     for (const p of procs) if (p.child.exitCode !== null && p.child.signalCode !== 'SIGKILL') errors.push(`${p.name} exited ${p.child.exitCode}: ${p.stderr.slice(-300)}`);
     const result: Result = {
       backend: backend.name,
@@ -252,6 +259,7 @@ async function runOn(backend: Backend, kill: boolean, cleanup: Cleanup): Promise
       boots: lines.length,
       doubled: [...perNode.values()].filter((n) => n > 1).length,
       resumed: ops.filter((o) => Number(o.attempt) > 1).length,
+      fenced: Number(fencedRow?.n ?? 0),
       killedAtMs,
       killedHeld,
       errors,
@@ -297,7 +305,7 @@ export async function mainMulti(): Promise<number> {
   out.push('');
   out.push(
     table(
-      ['backend', 'run', 'load 1m start→end', 'accepted', 'POST p50/p99 ms', 'POSTs done s', 'makespan s', 'ratio', 'succeeded', 'failed', 'unfinished', 'lost', 'boots', 'nodes booted twice', 'resumed ops', 'killed at s (held)'],
+      ['backend', 'run', 'load 1m start→end', 'accepted', 'POST p50/p99 ms', 'POSTs done s', 'makespan s', 'ratio', 'succeeded', 'failed', 'unfinished', 'lost', 'boots', 'nodes booted twice', 'resumed ops', 'fenced', 'killed at s (held)'],
       results.map((r) => [
         r.backend,
         r.kill ? 'kill -9' : 'plain',
@@ -314,13 +322,14 @@ export async function mainMulti(): Promise<number> {
         `${r.boots}/${CLUSTERS * (SLAVES + 1)}`,
         String(r.doubled),
         String(r.resumed),
+        String(r.fenced),
         r.kill ? `${fix(r.killedAtMs / 1000, 2)} (${r.killedHeld})` : '-',
       ]),
-      [false, false, true, true, true, true, true, true, true, true, true, true, true, true, true, true],
+      [false, false, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true],
     ),
   );
   out.push('');
-  out.push('makespan = first POST sent → last create finished; ratio = makespan ÷ critical path; lost = not succeeded within the time limit; boots = nodes the fake cloud booted.');
+  out.push('makespan = first POST sent → last create finished; ratio = makespan ÷ critical path; lost = not succeeded within the time limit; boots = nodes the fake cloud was asked for; fenced = operations a worker stopped because its lease was not renewed in time.');
   for (const r of results) for (const e of r.errors.slice(0, 10)) out.push(`  note [${r.backend}${r.kill ? ' kill' : ''}]: ${e}`);
   const checks: Array<{ name: string; pass: boolean; detail: string }> = [];
   for (const r of results) {

@@ -28,6 +28,8 @@ export class JournalWriter {
     workerId: string,
     private readonly o: {
       lanes?: number;
+      /** Each journal save also renews the operation's lease to the save's time + leaseMs. */
+      leaseMs?: number;
       /** Told the events of each write once committed (config logs_output: logstash ships them). */
       onEvents?: (operationId: string, clusterId: string, events: EventInput[]) => void;
     } = {},
@@ -38,7 +40,7 @@ export class JournalWriter {
       store,
       async (tx, writes) => {
         const journals = writes.filter((w) => w.steps !== undefined).map((w) => ({ id: w.operationId, steps: w.steps! }));
-        const saved = await tx.operations.updateStepsMany(workerId, journals);
+        const saved = await tx.operations.updateStepsMany(workerId, journals, Date.now(), o.leaseMs);
         await tx.events.appendMany(writes.map((w) => ({ clusterId: w.clusterId, operationId: w.operationId, events: w.events })));
         const out: unknown[] = [];
         for (const w of writes) out.push(w.then ? await w.then(tx) : w.steps === undefined || saved.has(w.operationId));
@@ -48,7 +50,10 @@ export class JournalWriter {
     );
   }
 
-  /** Saves the journal and appends the events; false when the worker no longer owns the operation. */
+  /**
+   * Saves the journal (renewing the lease, with leaseMs) and appends the events; false when the
+   * worker no longer owns the operation.
+   */
   save(operationId: string, clusterId: string, steps: OperationStep[], events: EventInput[]): Promise<boolean> {
     return this.told(operationId, clusterId, events, this.batcher.submit<boolean>(clusterId, { operationId, clusterId, steps, events }));
   }

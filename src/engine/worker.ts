@@ -94,13 +94,13 @@ export class Worker {
     private readonly o: WorkerOptions,
   ) {
     this.id = o.id ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-    this.writer = new JournalWriter(store, this.id, o.onEvents ? { onEvents: o.onEvents } : {});
+    this.leaseMs = o.leaseMs ?? 30_000;
+    this.writer = new JournalWriter(store, this.id, { leaseMs: this.leaseMs, ...(o.onEvents ? { onEvents: o.onEvents } : {}) });
     this.reconciler = new Reconciler(store, o.provider);
     this.deployer = new SecretResolvingDeployer(o.deployer, o.secrets);
     if ((o.healthIntervalMs ?? 0) > 0) {
       this.health = new HealthMonitor(store, { provider: o.provider, deployer: this.deployer, intervalMs: o.healthIntervalMs!, checkTimeoutMs: o.healthTimeoutMs, log: o.log });
     }
-    this.leaseMs = o.leaseMs ?? 30_000;
     this.pollMs = o.pollMs ?? 500;
   }
 
@@ -311,7 +311,10 @@ export class Worker {
             // A save after the fence (a stalled process whose step ended before fence() ran) is
             // refused too: the next worker may already be running that step.
             if (!lost && this.mayLapse(held)) this.fenceOne(op.id, held);
+            const savedAt = Date.now();
             const saved = !lost && (await this.writer.save(op.id, op.clusterId, stored, events.splice(0)));
+            // The save renewed the lease from a moment no earlier than savedAt.
+            if (saved) held.until = Math.max(held.until, savedAt + this.leaseMs);
             if (!saved) {
               lost = true;
               throw new LeaseLost('lease lost');

@@ -64,9 +64,12 @@ export class FakeProvider implements Provider {
     if (this.o.stateDir !== undefined) {
       // The process id keeps addresses and provider IDs apart across processes.
       node.providerId = `fake-${process.pid}-${n}`;
-      appendFileSync(join(this.o.stateDir, 'creations.log'), `${key} ${node.providerId}\n`);
+      // The node's file is the cloud's record, so it comes first: a process killed between the two
+      // writes leaves a node the log misses (one boot short in a count), never a node the next
+      // worker cannot find and makes again.
       mkdirSync(join(this.o.stateDir, ctx.clusterId), { recursive: true });
       writeFileSync(join(this.o.stateDir, ctx.clusterId, `${spec.name}.json`), JSON.stringify({ ...node, readyAt }));
+      appendFileSync(join(this.o.stateDir, 'creations.log'), `${key} ${node.providerId}\n`);
     }
     this.of(ctx.clusterId).set(spec.name, node);
     this.readyAt.set(key, readyAt);

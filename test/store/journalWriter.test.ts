@@ -45,6 +45,18 @@ for (const backend of backends()) {
       expect(all.size).toBe(2);
     });
 
+    it('updateStepsMany with a lease length renews the leases of the journals it writes, and only theirs', async () => {
+      const ops = await claimed(store, 2);
+      const before = (await store.operations.get(ops[1]!.id))!.leaseExpiresAt!;
+      const now = before + 60_000;
+      await store.transaction((tx) => tx.operations.updateStepsMany('w', [{ id: ops[0]!.id, steps: [] }], now, 30_000));
+      expect((await store.operations.get(ops[0]!.id))!.leaseExpiresAt).toBe(now + 30_000);
+      expect((await store.operations.get(ops[1]!.id))!.leaseExpiresAt).toBe(before);
+      // Without one, the lease stands.
+      await store.transaction((tx) => tx.operations.updateStepsMany('w', [{ id: ops[1]!.id, steps: [] }], now));
+      expect((await store.operations.get(ops[1]!.id))!.leaseExpiresAt).toBe(before);
+    });
+
     it('appendMany keeps each cluster gapless and in order, after and before single appends', async () => {
       const [a, b] = [randomUUID(), randomUUID()];
       await store.events.append(a, null, [{ level: 'info', phase: 'p', message: 'a1' }]);

@@ -423,16 +423,17 @@ export class OperationRepo {
   /**
    * updateSteps for many operations of one worker in one statement (a CASE on the ID); returns the
    * IDs whose journal was written, i.e. that the worker still owns. A second statement reads them
-   * only when some were not.
+   * only when some were not. With `leaseMs`, the same write renews their leases to now + leaseMs: an
+   * operation that makes progress keeps its lease even when the heartbeat is slow to get through.
    */
-  async updateStepsMany(workerId: string, items: Array<{ id: string; steps: OperationStep[] }>, now = Date.now()): Promise<Set<string>> {
+  async updateStepsMany(workerId: string, items: Array<{ id: string; steps: OperationStep[] }>, now = Date.now(), leaseMs?: number): Promise<Set<string>> {
     if (items.length === 0) return new Set();
     const ids = items.map((i) => i.id);
     const owned = this.owned(ids, workerId);
     const cases = sql.join(items.map((i) => sql`when ${i.id} then ${JSON.stringify(i.steps)}`), sql` `);
     const r = await this.db
       .updateTable('operations')
-      .set({ steps: sql<string>`case ${sql.ref('id')} ${cases} end`, updated_at: now })
+      .set({ steps: sql<string>`case ${sql.ref('id')} ${cases} end`, updated_at: now, ...(leaseMs !== undefined ? { lease_expires_at: now + leaseMs, heartbeat_at: now } : {}) })
       .where(owned)
       .executeTakeFirst();
     if (Number(r.numUpdatedRows) === new Set(ids).size) return new Set(ids);
