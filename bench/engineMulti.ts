@@ -12,9 +12,10 @@
 // slaves; then the same with one worker process killed with SIGKILL once the creates are under way
 // (its operations resume elsewhere when their lease, BENCH_LEASE_S (10 s), expires).
 // Printed per run: makespan ÷ critical path, operations lost, nodes booted twice, the 1-minute load
-// average at the start and end. No target is asserted unless BENCH_STRICT=1.
+// average at the start and end. No target is asserted unless BENCH_STRICT=1. BENCH_LOG_DIR=<dir>
+// keeps each process's whole log there (slow lease renewals and fences are logged as warnings).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -32,6 +33,7 @@ const CONCURRENCY = envNumber('BENCH_CONCURRENCY', 400, { integer: true, min: 1 
 const LEASE_S = envNumber('BENCH_LEASE_S', 10, { integer: true, min: 2 });
 const OP_TIMEOUT_MS = envNumber('BENCH_OP_TIMEOUT_S', 300, { min: 1 }) * 1000;
 const STRICT = process.env.BENCH_STRICT === '1';
+const LOG_DIR = process.env.BENCH_LOG_DIR;
 const RATIO_TARGET = 1.3;
 const CRITICAL_MS = BOOT_MS; // nodes boot in parallel; no services, so no deploy level
 const CLI = resolve('dist/src/cli.js');
@@ -59,10 +61,12 @@ async function startProc(name: string, args: string[], env: Record<string, strin
   const childEnv: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('MICHMAN_')) childEnv[k] = v;
   Object.assign(childEnv, env);
-  const child = spawn(process.execPath, [CLI, ...args], { env: childEnv, cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], { env: childEnv, cwd, stdio: ['ignore', LOG_DIR ? 'pipe' : 'ignore', 'pipe'] });
   const p: Proc = { name, child, stderr: '', exited: new Promise((r) => child.once('exit', r)) };
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (s: string) => (p.stderr = (p.stderr + s).slice(-20_000)));
+  // BENCH_LOG_DIR keeps every process's whole log (the workers' slow-renewal and fence warnings).
+  if (LOG_DIR) for (const out of [child.stdout!, child.stderr!]) out.on('data', (s: Buffer | string) => appendFileSync(join(LOG_DIR, `${name}.log`), s));
   const end = Date.now() + 60_000;
   for (;;) {
     const m = ready.exec(p.stderr);

@@ -30,6 +30,8 @@ export interface Journal {
   /** Persists the journal; rejects when the worker no longer owns the operation (lease lost). */
   save(steps: StepRecord[]): Promise<void>;
   emit(event: EngineEvent): void;
+  /** Called as each step starts; aborts the operation (its cancel signal) when it must not go on. */
+  beforeStep?(): void;
 }
 
 export type Deadlines = Record<Phase, number>;
@@ -181,6 +183,9 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
           nodes: () => [...nodesByName().values()],
         };
         try {
+          // The worker's fence, checked as the step starts: a worker that may have lost its lease
+          // (a stalled process) must not start work that the worker taking over starts too.
+          o.journal.beforeStep?.();
           if (signal.aborted) throw signal.reason;
           const detail = await raceAbort(it.run(ctx), signal);
           step.status = 'done';

@@ -321,6 +321,9 @@ export class Worker {
             }
           },
           emit: (e) => void events.push(e),
+          beforeStep: () => {
+            if (!lost && this.mayLapse(held)) this.fenceOne(op.id, held);
+          },
         },
       });
       if (lost) {
@@ -381,6 +384,9 @@ export class Worker {
     try {
       const ids = [...this.held.keys()];
       const { owned, cancelRequested } = await this.store.operations.heartbeatMany(ids, this.id, this.leaseMs, now);
+      const tookMs = Date.now() - now;
+      // A renewal slower than a beat's interval is what the fence then acts on: say so, with the size.
+      if (tookMs > this.leaseMs / 3) this.o.log?.warn?.({ operations: ids.length, tookMs }, 'lease renewal slower than the heartbeat interval');
       for (const id of ids) {
         const h = this.held.get(id);
         if (!h || h.fenced) continue; // ended or fenced meanwhile: its steps stopped, the lease left to lapse
