@@ -1,12 +1,12 @@
 // The Ansible deployer's nfs_server health check, against ONC RPC servers on loopback addresses of
 // this host that answer as NFS-Ganesha does (record-marked replies, the answer split over two
-// fragments, MOUNT v3 EXPORT's linked lists): healthy only when NFS answers NULL on v3 and v4 and
-// nfs-ls on the storage node (here a stand-in for ssh) reads the shared directory; the detail says
-// what refused.
+// fragments, MOUNT v3 EXPORT's linked lists): healthy only when NFS answers NULL on v3 and v4,
+// nfs-ls on the storage node (here a stand-in for ssh) reads the shared directory and NFS-Ganesha
+// says over D-Bus that its grace period is over; the detail says what refused.
 // (The e2e test in test/nspawn/nfs.test.ts checks the same against the real NFS-Ganesha.)
 import { describe, it, expect, afterEach } from 'vitest';
 import { createServer, type Server, type Socket } from 'node:net';
-import { checkHealth, type HealthInput } from '../../src/deploy/ansible/health.js';
+import { checkHealth, GANESHA_GET_GRACE, type HealthInput } from '../../src/deploy/ansible/health.js';
 import { mountExports } from '../../src/deploy/ansible/nfsRpc.js';
 import type { ProvisionedNode } from '../../src/providers/types.js';
 
@@ -64,14 +64,18 @@ async function ganeshaLike(entries: Array<[string, string[]]>, nfsVersions = [3,
 }
 
 const commands: string[] = [];
-const input = (params: Record<string, string> = {}, ls = { code: 0, stdout: '.\n', stderr: '' }): HealthInput => ({
+/** dbus-send --print-reply's output for NFS-Ganesha's admin get_grace. */
+const graceReply = (inGrace: boolean) =>
+  `method return time=1796353199.592929 sender=:1.8 -> destination=:1.9 serial=155 reply_serial=2\n   boolean ${inGrace}\n   boolean true\n   string "get grace success"\n`;
+type Answer = { code: number; stdout: string; stderr: string };
+const input = (params: Record<string, string> = {}, ls: Answer = { code: 0, stdout: '.\n', stderr: '' }, grace: Answer = { code: 0, stdout: graceReply(false), stderr: '' }): HealthInput => ({
   type: 'nfs_server',
   nodes: [storage],
   params,
   accessPort: 0,
   ssh: async (_n, command) => {
     commands.push(command);
-    return ls;
+    return command === GANESHA_GET_GRACE ? grace : ls;
   },
   clusterNodes: [storage],
 });
@@ -85,13 +89,28 @@ describe('nfs_server health check (ONC RPC from the host, nfs-ls on the node)', 
     ]);
   });
 
-  it('is healthy when NFS answers NULL on v3 and v4 and nfs-ls on the node reads the shared directory', async () => {
+  it('is healthy when NFS answers NULL on v3 and v4, nfs-ls on the node reads the shared directory and the grace period is over', async () => {
     await ganeshaLike([['/data/share', ['10.0.0.2']]]);
     commands.length = 0;
     const r = await checkHealth(input({ dir_to_share: '/data/share' }));
     expect(r.healthy, r.detail).toBe(true);
-    expect(commands).toEqual(["nfs-ls 'nfs://127.215.17.1/data/share'"]);
-    expect(r.detail).toBe('h-storage: NFS v3+v4 NULL answered at 127.215.17.1:2049; nfs-ls nfs://127.215.17.1/data/share lists the export');
+    expect(commands).toEqual(["nfs-ls 'nfs://127.215.17.1/data/share'", GANESHA_GET_GRACE]);
+    expect(r.detail).toBe('h-storage: NFS v3+v4 NULL answered at 127.215.17.1:2049; nfs-ls nfs://127.215.17.1/data/share lists the export; NFS-Ganesha is out of its grace period');
+  });
+
+  it('is unhealthy while NFS-Ganesha is in its grace period (it answers writes NFS3ERR_JUKEBOX then)', async () => {
+    await ganeshaLike([['/var/shared_dir', ['10.0.0.2']]]);
+    const r = await checkHealth(input({}, undefined, { code: 0, stdout: graceReply(true), stderr: '' }));
+    expect(r.healthy).toBe(false);
+    expect(r.detail).toBe('h-storage: NFS v3+v4 NULL answered at 127.215.17.1:2049; nfs-ls nfs://127.215.17.1/var/shared_dir lists the export, but NFS-Ganesha is in its grace period (writes are answered "try later" until it ends)');
+  });
+
+  it('is unhealthy when NFS-Ganesha does not answer get_grace over D-Bus, with the error', async () => {
+    await ganeshaLike([['/var/shared_dir', ['10.0.0.2']]]);
+    const err = 'Error org.freedesktop.DBus.Error.ServiceUnknown: The name org.ganesha.nfsd was not provided by any .service files';
+    const r = await checkHealth(input({}, undefined, { code: 1, stdout: '', stderr: err }));
+    expect(r.healthy).toBe(false);
+    expect(r.detail).toBe(`h-storage: NFS v3+v4 NULL answered at 127.215.17.1:2049; nfs-ls nfs://127.215.17.1/var/shared_dir lists the export, but NFS-Ganesha's get_grace over D-Bus exited with 1: ${err}`);
   });
 
   it('is unhealthy when nfs-ls cannot read the export, with its error', async () => {

@@ -268,8 +268,12 @@ const cassandra: Check = async (h, n) => {
 /**
  * NFS server: from the host, the NFS program answers its NULL procedure (v3 and v4) on 2049; and on
  * the storage node (a client the export admits; NFS-Ganesha lists and serves it only to those),
- * libnfs's nfs-ls reads the shared directory through the export.
+ * libnfs's nfs-ls reads the shared directory through the export, and NFS-Ganesha says over D-Bus that
+ * it is out of its grace period: until then it answers every write with "try later"
+ * (NFS3ERR_JUKEBOX), which a kernel client retries and libnfs's tools do not.
  */
+export const GANESHA_GET_GRACE = 'dbus-send --system --print-reply --dest=org.ganesha.nfsd /org/ganesha/nfsd/admin org.ganesha.nfsd.admin.get_grace';
+
 const nfsServer: Check = async (h, n) => {
   const nfsPort = port(h, 2049);
   const dir = h.params.dir_to_share || '/var/shared_dir';
@@ -279,12 +283,22 @@ const nfsServer: Check = async (h, n) => {
     return { healthy: false, detail: `${n.name}: NFS at ${n.address}:${nfsPort}: ${errorText(e)}` };
   }
   const url = `nfs://${n.address}${dir}`;
+  const answered = `${n.name}: NFS v3+v4 NULL answered at ${n.address}:${nfsPort}`;
   try {
     const r = await h.ssh(n, `nfs-ls '${url.replace(/'/g, '')}'`);
-    if (r.code !== 0) return { healthy: false, detail: `${n.name}: NFS v3+v4 NULL answered at ${n.address}:${nfsPort}, but nfs-ls ${url} exited with ${r.code}: ${(r.stderr || r.stdout).trim().slice(0, 200)}` };
-    return { healthy: true, detail: `${n.name}: NFS v3+v4 NULL answered at ${n.address}:${nfsPort}; nfs-ls ${url} lists the export` };
+    if (r.code !== 0) return { healthy: false, detail: `${answered}, but nfs-ls ${url} exited with ${r.code}: ${(r.stderr || r.stdout).trim().slice(0, 200)}` };
   } catch (e) {
     return { healthy: false, detail: `${n.name}: nfs-ls ${url} over ssh: ${errorText(e)}` };
+  }
+  try {
+    // The reply of get_grace: "boolean <in grace>", then "boolean <success>" and a message.
+    const g = await h.ssh(n, GANESHA_GET_GRACE);
+    const grace = /boolean (true|false)\s+boolean true/.exec(g.stdout)?.[1];
+    if (g.code !== 0 || grace === undefined) return { healthy: false, detail: `${answered}; nfs-ls ${url} lists the export, but NFS-Ganesha's get_grace over D-Bus exited with ${g.code}: ${(g.stderr || g.stdout).trim().slice(0, 200)}` };
+    if (grace === 'true') return { healthy: false, detail: `${answered}; nfs-ls ${url} lists the export, but NFS-Ganesha is in its grace period (writes are answered "try later" until it ends)` };
+    return { healthy: true, detail: `${answered}; nfs-ls ${url} lists the export; NFS-Ganesha is out of its grace period` };
+  } catch (e) {
+    return { healthy: false, detail: `${n.name}: NFS-Ganesha's get_grace over ssh: ${errorText(e)}` };
   }
 };
 
