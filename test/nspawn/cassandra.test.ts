@@ -122,14 +122,14 @@ describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === und
     await bad.shutdown();
   }, 5 * 60_000);
 
-  it('a Spark job reads the table through the Spark Cassandra Connector', () => {
+  it('a Spark job reads the table through the Spark Cassandra Connector, which spark-defaults.conf provides (no --jars)', () => {
     const master = node('-master');
     ssh(keyFile, master.address, `cat > /root/cjob.scala <<'EOF'\n${JOB}\nEOF\nJAVA_HOME=$(dirname $(dirname $(readlink -f /usr/bin/java))) java -cp '/opt/spark/jars/*' scala.tools.nsc.Main -usejavacp -d /root/cjob.jar /root/cjob.scala`, 5 * 60_000);
     const out = ssh(
       keyFile,
       master.address,
-      `CASSANDRA_PASSWORD=${shellQuote(PASSWORD)} spark-submit --jars "$(cat /opt/spark-cassandra-connector/jars.txt)" ` +
-        `--conf spark.cassandra.connection.host=${master.address} --conf spark.cassandra.auth.username=cassandra ` +
+      // No --jars and no connection host: spark-defaults.conf carries both when Cassandra is in the cluster.
+      `CASSANDRA_PASSWORD=${shellQuote(PASSWORD)} spark-submit --conf spark.cassandra.auth.username=cassandra ` +
         `--class CassandraRead /root/cjob.jar e2e kv 2>/root/cjob.err || { tail -40 /root/cjob.err; exit 1; }`,
       6 * 60_000,
     );
