@@ -2,9 +2,11 @@
 // and the real cassandra role: a master (the seed) and two slaves reach ACTIVE (the health check
 // sees every node's CQL port and `nodetool status` UN for all); a keyspace with RF = 3 gets a row
 // written through one node and read at QUORUM through another, over the CQL native protocol from
-// this test; a Spark job reads the table through the Spark Cassandra Connector; a scale-out adds a
-// node that joins the ring; a second apply changes nothing; the role's remove and the delete leave
-// nothing. Jars come from Maven Central through the host's artifact cache (/var/tmp/michman-artifacts).
+// this test; the role replicates system_auth to 3 nodes; a Spark job reads the table through the
+// Spark Cassandra Connector; a scale-out adds a node that joins the ring (and sets system_auth's
+// replication again); with a node holding the superuser down it still logs in; a second apply
+// changes nothing; the role's remove and the delete leave nothing. Jars come from Maven Central
+// through the host's artifact cache (/var/tmp/michman-artifacts).
 import { describe, it, expect } from 'vitest';
 import { join } from 'node:path';
 import cassandra from 'cassandra-driver';
@@ -111,6 +113,8 @@ describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === und
       expect(r.info.queriedHost).toBe(`${node('-master').address}:9042`);
       const ks = await rd.execute("SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = 'e2e'");
       expect(ks.first()?.get('replication')).toMatchObject({ replication_factor: '3' });
+      // The role replicated system_auth (roles, passwords) to min(3, ring nodes) = 3, at RF 1 by default.
+      expect(await authReplication(rd)).toEqual({ class: 'org.apache.cassandra.locator.SimpleStrategy', replication_factor: '3' });
     } finally {
       await Promise.all([w.shutdown(), rd.shutdown()]);
     }
@@ -119,14 +123,14 @@ describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === und
     await bad.shutdown();
   }, 5 * 60_000);
 
-  it('a Spark job reads the table through the Spark Cassandra Connector', () => {
+  it('a Spark job reads the table through the Spark Cassandra Connector, which spark-defaults.conf provides (no --jars)', () => {
     const master = node('-master');
     ssh(keyFile, master.address, `cat > /root/cjob.scala <<'EOF'\n${JOB}\nEOF\nJAVA_HOME=$(dirname $(dirname $(readlink -f /usr/bin/java))) java -cp '/opt/spark/jars/*' scala.tools.nsc.Main -usejavacp -d /root/cjob.jar /root/cjob.scala`, 5 * 60_000);
     const out = ssh(
       keyFile,
       master.address,
-      `CASSANDRA_PASSWORD=${shellQuote(PASSWORD)} spark-submit --jars "$(cat /opt/spark-cassandra-connector/jars.txt)" ` +
-        `--conf spark.cassandra.connection.host=${master.address} --conf spark.cassandra.auth.username=cassandra ` +
+      // No --jars and no connection host: spark-defaults.conf carries both when Cassandra is in the cluster.
+      `CASSANDRA_PASSWORD=${shellQuote(PASSWORD)} spark-submit --conf spark.cassandra.auth.username=cassandra ` +
         `--class CassandraRead /root/cjob.jar e2e kv 2>/root/cjob.err || { tail -40 /root/cjob.err; exit 1; }`,
       6 * 60_000,
     );
@@ -134,7 +138,17 @@ describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === und
     expect(out).toContain('cassandra rows: 20; sum of n: 210; greeting: hello from slave-1');
   }, 12 * 60_000);
 
-  it('scales out to 3 slaves: the new node joins the ring (UN) and serves the data', async () => {
+  it('scales out to 3 slaves: the new node joins the ring (UN) and serves the data; the role puts system_auth back to RF 3', async () => {
+    // Undo the role's work by hand: the scale-out's apply must set it again (and repair system_auth).
+    const a = client(node('-master'));
+    try {
+      await a.connect();
+      await a.execute("ALTER KEYSPACE system_auth WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+      expect((await authReplication(a)).replication_factor).toBe('1');
+    } finally {
+      await a.shutdown();
+    }
+    const seen = (await events('cas-cs')).length;
     const started = Date.now();
     const put = await call('PUT', '/projects/cs/clusters/cas-cs', { NSlaves: 3 });
     expect(put.status, JSON.stringify(put.body)).toBe(200);
@@ -149,10 +163,35 @@ describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === und
       await c.connect();
       const got = await c.execute('SELECT v FROM e2e.kv WHERE id = ?', [1], { prepare: true, consistency: cassandra.types.consistencies.quorum });
       expect(got.first()?.get('v')).toBe('hello from slave-1');
+      expect(await authReplication(c)).toEqual({ class: 'org.apache.cassandra.locator.SimpleStrategy', replication_factor: '3' });
     } finally {
       await c.shutdown();
     }
+    expect((await events('cas-cs')).slice(seen).some((e) => /Repair system_auth on every node, one after the other: changed/.test(e.Message))).toBe(true);
   }, 17 * 60_000);
+
+  it('with a node holding the superuser down, the superuser still logs in through every other node (system_auth has 3 replicas)', async () => {
+    // The nodes that hold the role 'cassandra': at Cassandra's default RF 1 there is one, and
+    // stopping it locks every client out (the superuser is read at QUORUM).
+    const holders = ssh(keyFile, node('-master').address, 'nodetool getendpoints system_auth roles cassandra', 3 * 60_000).trim().split(/\s+/);
+    expect(holders).toHaveLength(3);
+    const down = nodes.find((n) => n.role === 'slave' && holders.includes(n.address)) ?? node('-master');
+    ssh(keyFile, down.address, 'systemctl stop cassandra', 3 * 60_000);
+    try {
+      for (const n of nodes.filter((x) => x !== down)) {
+        const c = new cassandra.Client({ contactPoints: [`${n.address}:9042`], localDataCenter: 'datacenter1', credentials: { username: 'cassandra', password: PASSWORD }, socketOptions: { readTimeout: 60_000 } });
+        try {
+          await c.connect();
+          expect((await c.execute('SELECT release_version FROM system.local')).first()?.get('release_version'), n.name).toMatch(/^5\.0\./);
+        } finally {
+          await c.shutdown();
+        }
+      }
+    } finally {
+      ssh(keyFile, down.address, `systemctl start cassandra; for _ in $(seq 300); do (exec 3<>/dev/tcp/${down.address}/9042) 2>/dev/null && exit 0; sleep 1; done; exit 1`, 6 * 60_000);
+    }
+    expect(upNormal(node('-master'))).toEqual(nodes.map((n) => n.address).sort());
+  }, 10 * 60_000);
 
   it('a second apply of the cassandra role (deploy.yml) reports changed=0', async () => {
     const m = machinery();
@@ -179,6 +218,12 @@ describe.skipIf(lacks(`nspawn machines: ${nspawnMissing}`, nspawnMissing === und
     await nothingLeftOf(machinery().provider, clusterId, join(api.dir(), 'data'));
   }, 11 * 60_000);
 });
+
+/** system_auth's replication, as system_schema.keyspaces holds it. */
+async function authReplication(c: cassandra.Client): Promise<Record<string, string>> {
+  const r = await c.execute("SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = 'system_auth'");
+  return r.first()?.get('replication') as Record<string, string>;
+}
 
 function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;

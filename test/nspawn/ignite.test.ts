@@ -1,7 +1,9 @@
 // Apache Ignite 2.17 on nspawn, end to end through the API, the engine and the real ignite role: a
 // master and two slaves reach ACTIVE as one cluster (static IP finder; the health check reads the
 // topology with control.sh); control.sh lists every node; a value put through the thin-client port
-// of one node is read through another's; a second apply changes nothing; the role's remove path and
+// of one node is read through another's; a scale-out to 3 slaves adds a node to the topology and
+// baseline without restarting the others, and a value put through it is read through the master;
+// a second apply (on all four) changes nothing; the role's remove path and
 // the delete leave nothing. The jars come from the pinned Maven Central class path through the
 // host's artifact cache (`michman artifacts fetch ignite` warms it), Java from Debian.
 import { describe, it, expect } from 'vitest';
@@ -32,7 +34,22 @@ describe.skipIf(missing)('an Ignite cluster on nspawn, end to end', () => {
   let nodes: ProvisionedNode[] = [];
   let keyFile = '';
   const node = (suffix: string) => nodes.find((n) => n.name.endsWith(suffix))!;
-  const apply = (playbook = 'deploy.yml') => ({ running: api.running(), provider: machinery().provider, clusterId, clusterName: 'igs-ig', nodes, playbook, only: 'ignite', vars: { n_slaves: 2 }, timeoutMs: 8 * 60_000 });
+  const refreshNodes = async () => {
+    nodes = await machinery().provider.listNodes({ clusterId, clusterName: 'igs-ig', signal: new AbortController().signal, emit: () => undefined });
+  };
+  const apply = (playbook = 'deploy.yml') => ({
+    running: api.running(),
+    provider: machinery().provider,
+    clusterId,
+    clusterName: 'igs-ig',
+    nodes,
+    playbook,
+    only: 'ignite',
+    vars: { n_slaves: nodes.filter((n) => n.role === 'slave').length },
+    timeoutMs: 8 * 60_000,
+  });
+  /** The running server's PID: unchanged across a step means the step did not restart it. */
+  const serverPid = (n: ProvisionedNode) => ssh(keyFile, n.address, 'systemctl show -p MainPID --value ignite').trim();
 
   it('creates 1 master + 2 slaves with ignite 2.17.0, and reaches ACTIVE as one cluster', async () => {
     const started = Date.now();
@@ -42,7 +59,7 @@ describe.skipIf(missing)('an Ignite cluster on nspawn, end to end', () => {
     expect(r.status, `${JSON.stringify(r.op?.Error ?? r.op, null, 2)}\n${r.events.join('\n')}`).toBe('ACTIVE');
     console.log(`nspawn ignite: POST -> ACTIVE in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     clusterId = r.cluster.ID;
-    nodes = await machinery().provider.listNodes({ clusterId, clusterName: 'igs-ig', signal: new AbortController().signal, emit: () => undefined });
+    await refreshNodes();
     expect(nodes.map((n) => n.name).sort()).toEqual(['igs-ig-master', 'igs-ig-slave-1', 'igs-ig-slave-2']);
     keyFile = (await machinery().provider.keys.ensure(clusterId)).privateKeyFile;
     expect((await events('igs-ig')).some((e) => /ignite topology has every node of the service \(3/.test(e.Message))).toBe(true);
@@ -74,6 +91,39 @@ describe.skipIf(missing)('an Ignite cluster on nspawn, end to end', () => {
     }
   }, 120_000);
 
+  it('scales out to 3 slaves without restarting the running nodes: the new node joins the topology and baseline, and serves the data', async () => {
+    const before = new Map(nodes.map((n) => [n.name, serverPid(n)]));
+    for (const [name, pid] of before) expect(pid, name).toMatch(/^[1-9][0-9]*$/);
+    const started = Date.now();
+    const put = await call('PUT', '/projects/ig/clusters/igs-ig', { NSlaves: 3 });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    const r = await settle('igs-ig', 15);
+    expect(r.status, `${JSON.stringify(r.op?.Error ?? r.op, null, 2)}\n${r.events.join('\n')}`).toBe('ACTIVE');
+    console.log(`nspawn ignite: scale-out 2 -> 3 slaves in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    await refreshNodes();
+    expect(nodes.map((n) => n.name).sort()).toEqual(['igs-ig-master', 'igs-ig-slave-1', 'igs-ig-slave-2', 'igs-ig-slave-3']);
+    // The running nodes kept their JVM (the new address went into discovery-addresses.xml only), and
+    // every node, the new one too, lists all four for its next start.
+    for (const [name, pid] of before) expect(serverPid(nodes.find((n) => n.name === name)!), `${name} was restarted`).toBe(pid);
+    for (const n of nodes) {
+      const list = ssh(keyFile, n.address, 'cat /etc/ignite/discovery-addresses.xml');
+      for (const x of nodes) expect(list, n.name).toContain(`<value>${x.address}:47500</value>`);
+    }
+    // In memory (no persistence), the baseline follows the topology (auto-adjust, soft timeout 0).
+    const out = ssh(keyFile, node('-master').address, `ignite-control --host ${node('-master').address} --baseline`, 180_000);
+    expect(out, out).toContain('ConsistentId=igs-ig-slave-3');
+    expect(out, out).toMatch(/Number of baseline nodes: 4/);
+    const [s3, m] = await Promise.all([IgniteThinClient.connect(node('-slave-3').address), IgniteThinClient.connect(node('-master').address)]);
+    try {
+      await s3.getOrCreateCache('e2e');
+      for (let i = 0; i < 20; i++) expect(await s3.get('e2e', `k${i}`)).toBe(`from the master ${i}`);
+      for (let i = 0; i < 20; i++) await s3.put('e2e', `n${i}`, `from slave-3 ${i}`);
+      for (let i = 0; i < 20; i++) expect(await m.get('e2e', `n${i}`)).toBe(`from slave-3 ${i}`);
+    } finally {
+      for (const c of [s3, m]) c.close();
+    }
+  }, 17 * 60_000);
+
   it('a second apply of the ignite role (deploy.yml) reports changed=0', async () => {
     const again = await applyAgain(apply());
     expect(again.changed).toEqual([]);
@@ -85,7 +135,7 @@ describe.skipIf(missing)('an Ignite cluster on nspawn, end to end', () => {
       'getent passwd ignite >/dev/null && echo user; ' +
       'for p in /opt/ignite /opt/ignite-2.17.0 /etc/ignite /var/lib/ignite /usr/local/bin/ignite-control /etc/systemd/system/ignite.service; do [ -e $p ] && echo $p; done; ' +
       "pgrep -f '[C]ommandLineStartup' >/dev/null && echo process; true";
-    expect(ssh(keyFile, node('-slave-2').address, leftovers).trim().split('\n')).toEqual(expect.arrayContaining(['user', '/opt/ignite', '/etc/ignite', 'process']));
+    expect(ssh(keyFile, node('-slave-3').address, leftovers).trim().split('\n')).toEqual(expect.arrayContaining(['user', '/opt/ignite', '/etc/ignite', 'process']));
     await runRole(apply('remove.yml'));
     for (const n of nodes) expect(ssh(keyFile, n.address, leftovers).trim(), n.name).toBe('');
   }, 9 * 60_000);

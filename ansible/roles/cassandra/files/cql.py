@@ -6,6 +6,7 @@ on the node: logs in with PLAIN SASL and runs each statement (the arguments, the
 standard input) at consistency ONE, printing rows of a SELECT as tab-separated text. The password is
 the first line of standard input, never on the command line (nor a statement that holds a secret). Exit 0 on success, 2 when the login is refused, 1 on any other error.
 """
+import json
 import socket
 import struct
 import sys
@@ -57,22 +58,37 @@ def rows(body: bytes) -> list:
     if flags & 1:  # global table spec
         for _ in range(2):
             n = struct.unpack('>H', body[p:p + 2])[0]; p += 2 + n
+    types = [None] * ncols
     if not flags & 4:
-        for _ in range(ncols):
+        for i in range(ncols):
             if not flags & 1:
                 for _ in range(2):
                     n = struct.unpack('>H', body[p:p + 2])[0]; p += 2 + n
             n = struct.unpack('>H', body[p:p + 2])[0]; p += 2 + n
+            types[i] = struct.unpack('>H', body[p:p + 2])[0]
             p = skip_type(body, p)
     count = struct.unpack('>i', body[p:p + 4])[0]; p += 4
     out = []
     for _ in range(count):
         row = []
-        for _ in range(ncols):
+        for i in range(ncols):
             n = struct.unpack('>i', body[p:p + 4])[0]; p += 4
-            row.append('' if n < 0 else body[p:p + n].decode(errors='replace')); p += max(n, 0)
+            value = body[p:p + max(n, 0)]; p += max(n, 0)
+            row.append('' if n < 0 else text_map(value) if types[i] == 0x21 else value.decode(errors='replace'))
         out.append(row)
     return out
+
+
+def text_map(b: bytes) -> str:
+    """A map of text to text (such as a keyspace's replication) as JSON with sorted keys."""
+    n, p, d = struct.unpack('>i', b[:4])[0], 4, {}
+    for _ in range(n):
+        kv = []
+        for _ in range(2):
+            m = struct.unpack('>i', b[p:p + 4])[0]; p += 4
+            kv.append(b[p:p + max(m, 0)].decode(errors='replace')); p += max(m, 0)
+        d[kv[0]] = kv[1]
+    return json.dumps(d, sort_keys=True)
 
 
 def skip_type(body: bytes, p: int) -> int:
