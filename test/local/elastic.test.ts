@@ -1,8 +1,8 @@
 // OpenSearch (type elastic) on the local provider: three JVMs on loopback node addresses (the master
 // the cluster manager, the slaves data nodes), one cluster; an index with one replica makes
 // `_cluster/health` green with 3 nodes; a document indexed through one slave is found by a search
-// through the other; heap_size reaches the JVMs; a redeploy starts nothing new, and remove leaves
-// no JVM and no listening port. OpenSearch comes from the pinned minimal distribution in the
+// through the other; heap_size reaches the JVMs; a slave added by scale-out joins; a redeploy
+// starts nothing new, and remove leaves no JVM and no listening port. OpenSearch comes from the pinned minimal distribution in the
 // artifact cache (`michman artifacts fetch elastic --service-version 2.19.3`, as .ci/run does before
 // npm test): the checked zip is unpacked once into <cache>/local/opensearch-<v>, as the role unpacks
 // it into /opt/opensearch-<v>. Nothing is downloaded.
@@ -140,9 +140,20 @@ describe.skipIf(lacks(`elastic on the local provider: ${missing}`, missing === u
     expect(all.json).toMatchObject({ status: 'green', number_of_nodes: 3 });
   }, 300_000);
 
+  it('a slave added by scale-out joins the cluster as a data node and finds the document', async () => {
+    await addNode('slave-3', 'slave');
+    await deployer.deploy(ctx, spec(nodes));
+    const h = await deployer.health(ctx, spec(nodes));
+    expect(h.healthy, h.detail).toBe(true);
+    const health = await call(nodes[3]!, 'GET', '/_cluster/health?wait_for_status=green&timeout=120s');
+    expect(health.json).toMatchObject({ status: 'green', number_of_nodes: 4, number_of_data_nodes: 3 });
+    const found = await call(nodes[3]!, 'GET', '/e2e/_doc/1');
+    expect(found.json).toMatchObject({ found: true, _source: { text: 'indexed through slave-1' } });
+  }, 300_000);
+
   it('a redeploy starts nothing new; remove leaves no JVM and no listening port', async () => {
     const before = await findProcesses({ programs: ['java'], marker: tmp.dataRoot });
-    expect(before).toHaveLength(3);
+    expect(before).toHaveLength(4);
     await deployer.deploy(ctx, spec(nodes));
     expect(await findProcesses({ programs: ['java'], marker: tmp.dataRoot })).toEqual(before);
     await deployer.remove(ctx, spec(nodes));
