@@ -40,8 +40,9 @@ import { prometheus } from './prometheus.js';
 import { redis } from './redis.js';
 import { spark } from './spark.js';
 import { cassandra } from './cassandra.js';
+import { elastic } from './elastic.js';
 
-export const LOCAL_SERVICE_MODULES: readonly ServiceModule[] = [redis, postgresql, mariadb, jupyter, clickhouse, nats, prometheus, spark, cassandra];
+export const LOCAL_SERVICE_MODULES: readonly ServiceModule[] = [redis, postgresql, mariadb, jupyter, clickhouse, nats, prometheus, spark, cassandra, elastic];
 
 export interface LocalDeployerOptions {
   /** How long a start may take until the health check passes (default 120 s). */
