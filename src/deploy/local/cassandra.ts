@@ -8,18 +8,17 @@
 // /opt/apache-cassandra-<version> (lib/*.jar: the official tarball's tree, or the Maven Central
 // class path that the cassandra role's fetch-jars.py lays out; README shows how to make one from the
 // artifact cache). Java from Debian's openjdk-17-jre-headless.
-import { access, constants, readdir } from 'node:fs/promises';
+import { constants, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { portOpen } from '../../host/net.js';
 import { mkdirOwned, writeOwned } from './files.js';
 import { CQL_BAD_CREDENTIALS, CqlError, CqlSession, cqlString } from './cql.js';
 import { errorText, intParam, type Located, type ServiceModule, type ServiceRun } from './service.js';
+import { JAVA, firstExisting } from './java.js';
 
 export const CASSANDRA_STORAGE_PORT = 7000;
 /** The heap of a local node when heap_mb is 0: small, since the nodes share this host. */
 const LOCAL_HEAP_MB = 512;
-const JAVA = ['/usr/lib/jvm/java-17-openjdk-amd64/bin/java', '/usr/lib/jvm/java-17-openjdk-arm64/bin/java', '/usr/bin/java'];
-
 /** Java 17's module rules opened for Cassandra (its jvm17-server.options), and for nodetool. */
 export const CASSANDRA_JPMS = [
   ...['java.base/jdk.internal.misc', 'java.base/sun.nio.ch', 'java.management.rmi/com.sun.jmx.remote.internal.rmi', 'java.rmi/sun.rmi.registry', 'java.rmi/sun.rmi.server', 'java.sql/java.sql', 'java.base/java.lang.ref', 'jdk.unsupported/sun.misc'].map((m) => `--add-exports=${m}=ALL-UNNAMED`),
@@ -40,18 +39,6 @@ export const CASSANDRA_JPMS = [
     'java.base/java.nio',
   ].map((m) => `--add-opens=${m}=ALL-UNNAMED`),
 ];
-
-async function firstExisting(paths: string[], mode = constants.R_OK): Promise<string | undefined> {
-  for (const p of paths) {
-    try {
-      await access(p, mode);
-      return p;
-    } catch {
-      /* next */
-    }
-  }
-  return undefined;
-}
 
 /** A tree with lib/cassandra-all-<v>.jar (Maven) or lib/apache-cassandra-<v>.jar (tarball), and its jamm jar. */
 export async function cassandraHome(version: string): Promise<{ home: string; jamm: string } | undefined> {

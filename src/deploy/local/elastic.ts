@@ -13,30 +13,18 @@
 // the distribution's own JvmOptionsParser makes from the node's jvm.options, so that the process is
 // `java` with its service directory in its arguments.
 import { execFile } from 'node:child_process';
-import { access, constants, readFile, readdir } from 'node:fs/promises';
+import { constants, readFile, readdir } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { mkdirOwned, writeOwned } from './files.js';
 import { httpGet } from './net.js';
 import { baseEnv, errorText, type Located, type ServiceModule, type ServiceRun } from './service.js';
+import { JAVA, firstExisting } from './java.js';
 
 export const ELASTIC_TRANSPORT_PORT = 9300;
-const JAVA = ['/usr/lib/jvm/java-17-openjdk-amd64/bin/java', '/usr/lib/jvm/java-17-openjdk-arm64/bin/java', '/usr/bin/java'];
 /** The elastic role's default heap bounds are 256m..2g; local nodes share one host, so at most 512m. */
 const HEAP_MIN_MB = 256;
 const LOCAL_HEAP_MAX_MB = 512;
-
-async function firstExisting(paths: string[], mode = constants.R_OK): Promise<string | undefined> {
-  for (const p of paths) {
-    try {
-      await access(p, mode);
-      return p;
-    } catch {
-      /* next */
-    }
-  }
-  return undefined;
-}
 
 /** A tree with lib/opensearch-<version>.jar and config/jvm.options: the distribution, unpacked. */
 export async function opensearchHome(version: string): Promise<string | undefined> {

@@ -21,14 +21,13 @@ import { readSparkPins } from '../ansible/sparkArtifacts.js';
 import { writeOwned } from './files.js';
 import { httpGet } from './net.js';
 import { errorText, runSetupTool, type Located, type ServiceModule, type ServiceRun } from './service.js';
+import { JAVA } from './java.js';
 
 export const HDFS_NAMENODE_PORT = 9000;
 export const HDFS_NAMENODE_HTTP_PORT = 9870;
 export const HDFS_DATANODE_HTTP_PORT = 9864;
 export const HDFS_DATANODE_IPC_PORT = 9867;
 const HEAP = '256m';
-
-const JAVA = ['/usr/lib/jvm/java-17-openjdk-amd64/bin/java', '/usr/lib/jvm/java-17-openjdk-arm64/bin/java', '/usr/bin/java'];
 
 /** Hadoop releases by catalog hadoop_version, from the spark role's pins. */
 export function hadoopReleases(): Record<string, string> {

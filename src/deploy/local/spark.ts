@@ -5,12 +5,13 @@
 // and /opt/spark (a tarball's tree, or the jars of the pyspark sdist as the spark role unpacks it);
 // Java from Debian's openjdk-17-jre-headless. HDFS (NameNode on the master, a DataNode per slave)
 // is the companion module of hdfs.ts, started, checked and removed with it.
-import { access, constants, readdir } from 'node:fs/promises';
+import { constants, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mkdirOwned } from './files.js';
 import { sparkHdfs } from './hdfs.js';
 import { httpGet } from './net.js';
 import { errorText, intParam, type Located, type ServiceModule, type ServiceRun } from './service.js';
+import { JAVA, firstExisting } from './java.js';
 
 export const SPARK_MASTER_PORT = 7077;
 export const SPARK_WORKER_UI_PORT = 8081;
@@ -18,20 +19,6 @@ export const SPARK_WORKER_UI_PORT = 8081;
 const DAEMON_HEAP = '256m';
 /** What a worker offers when worker_mem_mb is 0 (auto): small, since the nodes share this host. */
 const LOCAL_WORKER_MEM_MB = 1024;
-
-const JAVA = ['/usr/lib/jvm/java-17-openjdk-amd64/bin/java', '/usr/lib/jvm/java-17-openjdk-arm64/bin/java', '/usr/bin/java'];
-
-async function firstExisting(paths: string[], mode = constants.R_OK): Promise<string | undefined> {
-  for (const p of paths) {
-    try {
-      await access(p, mode);
-      return p;
-    } catch {
-      /* next */
-    }
-  }
-  return undefined;
-}
 
 /** Spark's home for `version` (a tree with jars/spark-core_<scala>-<version>.jar) and its Scala version. */
 export async function sparkHome(version: string): Promise<string | undefined> {
