@@ -61,10 +61,10 @@ const FENCE_SHARE = 0.2;
 interface Held {
   /** When the lease lapses by this worker's clock: its last renewal seen (or claim) + leaseMs. */
   until: number;
-  /** Stopped at the fence: its steps are aborted and its lease is left to lapse. */
-  fenced: boolean;
+  /** Its steps are stopped: at the fence (its lease left to lapse) or with the lease lost. */
+  stopped: boolean;
   /** The operation's queued events (the fence says why it stopped there). */
-  events?: EngineEvent[];
+  events: EngineEvent[];
   lost(): void;
   cancel(): void;
   flush(): Promise<unknown>;
@@ -266,11 +266,12 @@ export class Worker {
       until: claimedAt + this.leaseMs,
       lost: () => {
         lost = true;
+        held.stopped = true;
         cancel.abort(new LeaseLost('lease lost'));
       },
       cancel: () => cancel.abort(new Error('cancelled by user')),
       flush,
-      fenced: false,
+      stopped: false,
       events,
     };
     this.held.set(op.id, held);
@@ -310,7 +311,7 @@ export class Worker {
             const stored = steps.map(toStored);
             // A save after the fence (a stalled process whose step ended before fence() ran) is
             // refused too: the next worker may already be running that step.
-            if (!lost && this.mayLapse(held)) this.fenceOne(op.id, held);
+            this.fenceIfDue(op.id, held);
             const savedAt = Date.now();
             const saved = !lost && (await this.writer.save(op.id, op.clusterId, stored, events.splice(0)));
             // The save renewed the lease from a moment no earlier than savedAt.
@@ -321,9 +322,7 @@ export class Worker {
             }
           },
           emit: (e) => void events.push(e),
-          beforeStep: () => {
-            if (!lost && this.mayLapse(held)) this.fenceOne(op.id, held);
-          },
+          beforeStep: () => this.fenceIfDue(op.id, held),
         },
       });
       if (lost) {
@@ -389,10 +388,13 @@ export class Worker {
       if (tookMs > this.leaseMs / 3) this.o.log?.warn?.({ operations: ids.length, tookMs }, 'lease renewal slower than the heartbeat interval');
       for (const id of ids) {
         const h = this.held.get(id);
-        if (!h || h.fenced) continue; // ended or fenced meanwhile: its steps stopped, the lease left to lapse
-        if (owned.has(id)) h.until = now + this.leaseMs;
-        if (!owned.has(id)) h.lost();
-        else if (cancelRequested.has(id)) h.cancel();
+        if (!h || h.stopped) continue; // ended or stopped meanwhile (a fenced lease is left to lapse)
+        if (!owned.has(id)) {
+          h.lost();
+          continue;
+        }
+        h.until = now + this.leaseMs;
+        if (cancelRequested.has(id)) h.cancel();
         else void h.flush();
       }
     } catch {
@@ -416,15 +418,19 @@ export class Worker {
   /** Stops the steps of every operation whose lease no renewal has kept (beats late or failing). */
   private fence(): void {
     const now = Date.now();
-    for (const [id, h] of this.held) if (!h.fenced && this.mayLapse(h, now)) this.fenceOne(id, h, now);
+    for (const [id, h] of this.held) if (!h.stopped && this.mayLapse(h, now)) this.fenceOne(id, h, now);
+  }
+
+  /** The fence for one operation, as a step starts or its journal is saved. */
+  private fenceIfDue(id: string, h: Held): void {
+    if (!h.stopped && this.mayLapse(h)) this.fenceOne(id, h);
   }
 
   private fenceOne(id: string, h: Held, now = Date.now()): void {
-    h.fenced = true;
     const lateS = ((now - (h.until - this.leaseMs)) / 1000).toFixed(1);
     this.fenced++;
     this.o.log?.warn?.({ operation: id, renewedAgoS: Number(lateS) }, 'lease not renewed in time: steps stopped, the operation left to another worker');
-    h.events?.push({ level: 'warn', phase: 'engine', message: `${this.id} stopped this operation's steps: its lease was last renewed ${lateS} s ago and may lapse; another worker resumes it at its first unfinished step` });
+    h.events.push({ level: 'warn', phase: 'engine', message: `${this.id} stopped this operation's steps: its lease was last renewed ${lateS} s ago and may lapse; another worker resumes it at its first unfinished step` });
     h.lost();
   }
   /** Operations this worker stopped at the fence (lease not renewed in time), since it started. */

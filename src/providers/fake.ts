@@ -17,8 +17,9 @@ export interface FakeOptions {
   /**
    * A directory shared by several processes, standing for the cloud: `<clusterId>/<node>.json` per
    * node (written at the node's request, with when it will be up), and `creations.log`, one line
-   * per node requested (appended whole: O_APPEND), from which a benchmark counts nodes created twice. Without it the nodes are this process's memory only, and
-   * a worker in another process resuming an operation would not find the nodes already made.
+   * per node requested (appended whole: O_APPEND), from which a benchmark counts nodes created
+   * twice. Without it the nodes are this process's memory only, and a worker in another process
+   * resuming an operation would not find the nodes already made.
    */
   stateDir?: string;
 }
@@ -42,13 +43,14 @@ export class FakeProvider implements Provider {
 
   async ensureNode(ctx: StepContext, spec: NodeSpec): Promise<ProvisionedNode> {
     const key = `${ctx.clusterId}/${spec.name}`;
-    const existing = this.of(ctx.clusterId).get(spec.name) ?? this.stored(ctx.clusterId, spec.name);
+    const mine = this.of(ctx.clusterId).get(spec.name);
+    const existing = mine ? { node: mine, readyAt: this.readyAt.get(key) } : this.record(ctx.clusterId, spec.name);
     if (existing) {
       // Requested earlier (by a worker whose step was cut short, or by another worker): still
       // booting, so wait for it, as a provider waits for a server in BUILD rather than making one.
-      const wait = (this.readyAt.get(key) ?? this.storedReadyAt(ctx.clusterId, spec.name) ?? 0) - Date.now();
+      const wait = (existing.readyAt ?? 0) - Date.now();
       if (wait > 0) await sleep(wait, ctx.signal);
-      return existing;
+      return existing.node;
     }
     ctx.emit({ level: 'info', phase: 'provision', node: spec.name, message: `booting ${spec.name} (${spec.flavor})` });
     const n = ++this.counter;
@@ -95,22 +97,12 @@ export class FakeProvider implements Provider {
 
   async waitReachable(): Promise<void> {}
 
-  /** The node as the shared state directory records it, when there is one. */
-  private stored(clusterId: string, name: string): ProvisionedNode | undefined {
-    const rec = this.record(clusterId, name);
-    if (!rec) return undefined;
-    const { readyAt: _, ...node } = rec;
-    return node;
-  }
-
-  private storedReadyAt(clusterId: string, name: string): number | undefined {
-    return this.record(clusterId, name)?.readyAt;
-  }
-
-  private record(clusterId: string, name: string): (ProvisionedNode & { readyAt?: number }) | undefined {
+  /** The node as the shared state directory records it (one read), when there is one. */
+  private record(clusterId: string, name: string): { node: ProvisionedNode; readyAt?: number } | undefined {
     if (this.o.stateDir === undefined) return undefined;
     try {
-      return JSON.parse(readFileSync(join(this.o.stateDir, clusterId, `${name}.json`), 'utf8')) as ProvisionedNode & { readyAt?: number };
+      const { readyAt, ...node } = JSON.parse(readFileSync(join(this.o.stateDir, clusterId, `${name}.json`), 'utf8')) as ProvisionedNode & { readyAt?: number };
+      return { node, readyAt };
     } catch {
       return undefined;
     }
@@ -129,7 +121,7 @@ export class FakeProvider implements Provider {
       } catch {
         // no node of this cluster was ever made
       }
-      return files.map((f) => this.stored(ctx.clusterId, f.slice(0, -'.json'.length))).filter((n): n is ProvisionedNode => n !== undefined);
+      return files.map((f) => this.record(ctx.clusterId, f.slice(0, -'.json'.length))?.node).filter((n): n is ProvisionedNode => n !== undefined);
     }
     return [...this.of(ctx.clusterId).values()];
   }
