@@ -2,6 +2,8 @@
 // a plain-text table, percentiles, logging to stderr, and cleanup that also runs on SIGINT/SIGTERM
 // or when a benchmark's overall time limit passes.
 
+import { readFileSync } from 'node:fs';
+
 export function envNumber(name: string, dflt: number, { integer = false, min = 0 } = {}): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return dflt;
@@ -104,4 +106,30 @@ export async function request(
     json = undefined;
   }
   return { status: res.status, json, text };
+}
+
+/** The machine's CPU time so far, from /proc/stat's first line (every core; clock ticks of 10 ms). */
+export interface CpuSnapshot {
+  at: number;
+  busy: number;
+  total: number;
+}
+
+export function cpuSnapshot(): CpuSnapshot {
+  // user nice system idle iowait irq softirq steal ...: idle and iowait are the time no process ran.
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { at: performance.now(), busy: total - (fields[3] ?? 0) - (fields[4] ?? 0), total };
+}
+
+/**
+ * The CPU seconds every process on the machine used since `from` (the benchmark's own processes,
+ * its database and anything else running), and their share of all cores over that time: a share
+ * near 1 means the run was bound by the machine's CPU, not by waiting.
+ */
+export function cpuSince(from: CpuSnapshot): { busyS: number; share: number } {
+  const now = cpuSnapshot();
+  const busy = now.busy - from.busy;
+  const total = now.total - from.total;
+  return { busyS: busy / 100, share: total > 0 ? busy / total : NaN };
 }

@@ -29,7 +29,7 @@ import { buildServer } from '../src/api/server.js';
 import { Worker } from '../src/engine/worker.js';
 import { FakeProvider } from '../src/providers/fake.js';
 import { NoopDeployer } from '../src/deploy/noop.js';
-import { Cleanup, envNumber, fix, log, percentile, request, sleep, table } from './common.js';
+import { Cleanup, cpuSince, cpuSnapshot, envNumber, fix, log, percentile, request, sleep, table } from './common.js';
 import type { PostJob, PostResult } from './postWorker.js';
 
 // ---- settings --------------------------------------------------------------------------------------
@@ -84,6 +84,9 @@ interface Result {
   runMax: number;
   /** p50/max s of: claimed → first boot, the boots, last boot → finished. */
   split: string;
+  /** Every process's CPU seconds from the first POST to the last create seen ended, and their share of all cores. */
+  cpuBusyS: number;
+  cpuShare: number;
   errors: string[];
 }
 
@@ -155,6 +158,7 @@ async function runOn(backend: Backend, cleanup: Cleanup): Promise<Result> {
     // The clients run in a worker thread (bench/postWorker.ts): their own event loop, like real
     // clients, not a share of the server's. t0 is when that thread sends the first POST.
     const job: PostJob = { base, clusters: CLUSTERS, slaves: SLAVES };
+    const cpu0 = cpuSnapshot();
     const sent = await new Promise<PostResult>((resolve, reject) => {
       const t = new Thread(new URL('./postWorker.js', import.meta.url), { workerData: job });
       t.once('message', (m: PostResult | { error: string }) => ('error' in m ? reject(new Error(m.error)) : resolve(m)));
@@ -191,6 +195,8 @@ async function runOn(backend: Backend, cleanup: Cleanup): Promise<Result> {
       if (active + (counts.get('FAILED') ?? 0) >= accepted) break;
       await sleep(API_POLL_MS);
     }
+
+    const cpu = cpuSince(cpu0);
 
     // ---- outcome, from the operation rows ----
     const ops = await store.db
@@ -239,6 +245,8 @@ async function runOn(backend: Backend, cleanup: Cleanup): Promise<Result> {
       runP50: percentile(run, 50),
       runMax: Math.max(...run),
       split: (['before', 'boot', 'after'] as const).map((k) => `${fix(percentile(phases.map((p) => p[k]), 50) / 1000, 2)}/${fix(Math.max(...phases.map((p) => p[k])) / 1000, 2)}`).join(' · '),
+      cpuBusyS: cpu.busyS,
+      cpuShare: cpu.share,
       errors,
     };
     log(`${backend.name}: ${done.length}/${CLUSTERS} succeeded, makespan ${fix(makespanMs / 1000, 2)} s`);
@@ -283,7 +291,7 @@ async function main(): Promise<number> {
   out.push('');
   out.push(
     table(
-      ['backend', 'load 1m start → end', 'accepted', 'POST p50/p99 ms', 'POSTs done s', 'makespan s', 'seen via API s', 'ratio', 'succeeded', 'failed', 'unfinished', 'lost', 'nodes', 'dup nodes', 'queue p50/max s', 'run p50/max s', 'run = before boot · boots · after, p50/max s'],
+      ['backend', 'load 1m start → end', 'accepted', 'POST p50/p99 ms', 'POSTs done s', 'makespan s', 'seen via API s', 'ratio', 'CPU s (share)', 'CPU ms/create', 'succeeded', 'failed', 'unfinished', 'lost', 'nodes', 'dup nodes', 'queue p50/max s', 'run p50/max s', 'run = before boot · boots · after, p50/max s'],
       results.map((r) => [
         r.backend,
         r.load,
@@ -293,6 +301,8 @@ async function main(): Promise<number> {
         fix(r.makespanMs / 1000, 2),
         fix(r.observedMs / 1000, 2),
         fix(r.makespanMs / CRITICAL_MS, 3),
+        `${fix(r.cpuBusyS, 1)} (${fix(r.cpuShare * 100, 0)}%)`,
+        fix((r.cpuBusyS * 1000) / CLUSTERS, 1),
         String(r.succeeded),
         String(r.failed),
         String(r.unfinished),
@@ -303,11 +313,11 @@ async function main(): Promise<number> {
         `${fix(r.runP50 / 1000, 2)}/${fix(r.runMax / 1000, 2)}`,
         r.split,
       ]),
-      [false, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true],
+      [false, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true],
     ),
   );
   out.push('');
-  out.push('makespan = first POST sent → last create operation finished (cluster ACTIVE, same transaction); ratio = makespan ÷ critical path.');
+  out.push('makespan = first POST sent → last create operation finished (cluster ACTIVE, same transaction); ratio = makespan ÷ critical path. CPU = the CPU time of every process on the machine (Michman, the database, the clients) over that span, and its share of all cores: near 100% the run is bound by the CPU of this machine.');
   out.push(`lost = not succeeded within ${OP_TIMEOUT_MS / 1000} s of the first POST; queue = claimed − accepted; run = finished − claimed.`);
   out.push(`run split, from the journal: before = claimed → first node's boot starts; boots = first boot start → last boot end (${BOOT_MS} ms ideal); after = last boot end → finished.`);
   for (const r of results) for (const e of r.errors.slice(0, 10)) out.push(`  note [${r.backend}]: ${e}`);

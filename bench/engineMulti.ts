@@ -21,7 +21,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Worker as Thread } from 'node:worker_threads';
 import { backends as configuredBackends, type Backend } from '../test/helpers/stores.js';
-import { Cleanup, envNumber, fix, log, percentile, request, sleep, table } from './common.js';
+import { Cleanup, cpuSince, cpuSnapshot, envNumber, fix, log, percentile, request, sleep, table } from './common.js';
 import type { PostJob, PostResult } from './postWorker.js';
 
 const CLUSTERS = envNumber('BENCH_CLUSTERS', 1000, { integer: true, min: 1 });
@@ -101,6 +101,9 @@ interface Result {
   fenced: number;
   killedAtMs: number;
   killedHeld: number;
+  /** Every process's CPU seconds from the first POST to the last create seen ended, and their share of all cores. */
+  cpuBusyS: number;
+  cpuShare: number;
   errors: string[];
 }
 
@@ -173,6 +176,7 @@ async function runOn(backend: Backend, kill: boolean, cleanup: Cleanup): Promise
     log(`${backend.name}${kill ? ' (kill -9 one worker)' : ''}: ${CLUSTERS} concurrent POSTs over ${REPLICAS} replicas, ${WORKER_PROCESSES} worker processes × ${CONCURRENCY}, load ${fix(load0, 2)}`);
     const errors: string[] = [];
     const job: PostJob = { base, bases, clusters: CLUSTERS, slaves: SLAVES, timeoutMs: OP_TIMEOUT_MS };
+    const cpu0 = cpuSnapshot();
     const posting = new Promise<PostResult>((res, rej) => {
       const t = new Thread(new URL('./postWorker.js', import.meta.url), { workerData: job });
       t.once('message', (m: PostResult | { error: string }) => ('error' in m ? rej(new Error(m.error)) : res(m)));
@@ -229,6 +233,7 @@ async function runOn(backend: Backend, kill: boolean, cleanup: Cleanup): Promise
       await sleep(200);
     }
 
+    const cpu = cpuSince(cpu0);
     const ops = await opened.store.db.selectFrom('operations').select(['status', 'finished_at', 'attempt']).where('kind', '=', 'create').execute();
     const num = (v: unknown) => (v === null || v === undefined ? NaN : Number(v));
     const done = ops.filter((o) => o.status === 'succeeded' && num(o.finished_at) - t0 <= OP_TIMEOUT_MS);
@@ -266,6 +271,8 @@ async function runOn(backend: Backend, kill: boolean, cleanup: Cleanup): Promise
       fenced: Number(fencedRow?.n ?? 0),
       killedAtMs,
       killedHeld,
+      cpuBusyS: cpu.busyS,
+      cpuShare: cpu.share,
       errors,
     };
     log(`${backend.name}: ${done.length}/${CLUSTERS} succeeded, makespan ${fix(makespanMs / 1000, 2)} s, load ${fix(result.load1, 2)}`);
@@ -309,7 +316,7 @@ export async function mainMulti(): Promise<number> {
   out.push('');
   out.push(
     table(
-      ['backend', 'run', 'load 1m start→end', 'accepted', 'POST p50/p99 ms', 'POSTs done s', 'makespan s', 'ratio', 'succeeded', 'failed', 'unfinished', 'lost', 'boots', 'nodes booted twice', 'resumed ops', 'fenced', 'killed at s (held)'],
+      ['backend', 'run', 'load 1m start→end', 'accepted', 'POST p50/p99 ms', 'POSTs done s', 'makespan s', 'ratio', 'CPU s (share)', 'CPU ms/create', 'succeeded', 'failed', 'unfinished', 'lost', 'boots', 'nodes booted twice', 'resumed ops', 'fenced', 'killed at s (held)'],
       results.map((r) => [
         r.backend,
         r.kill ? 'kill -9' : 'plain',
@@ -319,6 +326,8 @@ export async function mainMulti(): Promise<number> {
         fix(r.postSpan / 1000, 2),
         fix(r.makespanMs / 1000, 2),
         fix(r.makespanMs / CRITICAL_MS, 3),
+        `${fix(r.cpuBusyS, 1)} (${fix(r.cpuShare * 100, 0)}%)`,
+        fix((r.cpuBusyS * 1000) / CLUSTERS, 1),
         String(r.succeeded),
         String(r.failed),
         String(r.unfinished),
@@ -329,11 +338,11 @@ export async function mainMulti(): Promise<number> {
         String(r.fenced),
         r.kill ? `${fix(r.killedAtMs / 1000, 2)} (${r.killedHeld})` : '-',
       ]),
-      [false, false, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true],
+      [false, false, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true],
     ),
   );
   out.push('');
-  out.push('makespan = first POST sent → last create finished; ratio = makespan ÷ critical path; lost = not succeeded within the time limit; boots = nodes the fake cloud was asked for; fenced = operations a worker stopped because its lease was not renewed in time.');
+  out.push('makespan = first POST sent → last create finished; ratio = makespan ÷ critical path; lost = not succeeded within the time limit; boots = nodes the fake cloud was asked for; fenced = operations a worker stopped because its lease was not renewed in time. CPU = the CPU time of every process on the machine (Michman, the database, the clients) over that span, and its share of all cores: near 100% the run is bound by the CPU of this machine.');
   for (const r of results) for (const e of r.errors.slice(0, 10)) out.push(`  note [${r.backend}${r.kill ? ' kill' : ''}]: ${e}`);
   const checks: Array<{ name: string; pass: boolean; detail: string }> = [];
   for (const r of results) {
