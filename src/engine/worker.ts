@@ -326,7 +326,9 @@ export class Worker {
         },
       });
       if (lost) {
-        this.o.log?.info({ operation: op.id, cluster: op.clusterId, kind: op.kind }, 'operation left: another worker holds its lease');
+        // A warning: another worker took an operation this one was running, so their steps may
+        // have overlapped (a lease that lapsed under a stalled process or database).
+        (this.o.log?.warn ?? this.o.log?.info)?.call(this.o.log, { operation: op.id, cluster: op.clusterId, kind: op.kind }, 'operation left: another worker holds its lease');
         return;
       }
       if (result.status === 'succeeded' && op.kind === 'delete' && this.o.secrets) {

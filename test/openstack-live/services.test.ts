@@ -167,7 +167,9 @@ describe.skipIf(lacks(`services on OpenStack servers: ${missing}`, missing === u
     expect(s.status, `${JSON.stringify(s.op?.Error ?? s.op, null, 2)}\n${s.events.join('\n')}\n${hv!.errors.join('\n')}`).toBe('ACTIVE');
     times['POST -> ACTIVE'] = `${((Date.now() - t0) / 1000).toFixed(1)} s`;
     const names = hv!.list().map((m) => m.name).sort();
-    expect(names).toEqual([`${CLUSTER}-master`, `${CLUSTER}-slave-1`, `${CLUSTER}-slave-2`, `${CLUSTER}-storage`]);
+    // One machine per node: a node whose server was made twice shows here, with the node events that say why.
+    const nodeEvents = (await allEvents(call, PROJECT, CLUSTER)).filter((e) => e.Node).map((e) => `${e.Time} ${e.Level} ${e.Node} ${e.Message}`);
+    expect(names, `${hv!.list().map((m) => `${m.name} ${m.serverId} ${m.address}`).join('\n')}\n${nodeEvents.slice(0, 80).join('\n')}`).toEqual([`${CLUSTER}-master`, `${CLUSTER}-slave-1`, `${CLUSTER}-slave-2`, `${CLUSTER}-storage`]);
     // The addresses Michman used are the servers' fixed ones (no floating IP on this testbed).
     expect(s.cluster.MasterIP).toBe(machineOf('-master').address);
     const events = JSON.stringify(await allEvents(call, PROJECT, CLUSTER));
