@@ -27,6 +27,7 @@ import { runJanitor, storeDirectory } from '../../src/engine/janitor.js';
 import { redisCommands } from '../../src/deploy/local/net.js';
 import { sshOptions } from '../../src/host/ssh.js';
 import { normalizeKey } from '../../src/domain/hostKeys.js';
+import { META_CLUSTER } from '../../src/providers/openstack/tags.js';
 import { TestHypervisor } from '../openstack/hypervisor.js';
 import { testbed, haveTestbed, liveProvider, liveSession, CALL_TIMEOUT_S, until } from './testbed.js';
 import { apiCall, settle as settleOf, allEvents } from '../nspawn/helpers.js';
@@ -90,8 +91,32 @@ describe.skipIf(lacks(`services on OpenStack servers: ${missing}`, missing === u
     return id;
   }
 
+  /**
+   * What a killed earlier run of this file left in the testbed (CI reuses machines, and the
+   * testbed's Nova keeps its servers across `openstack-testbed.sh down`/`up`): this cluster's servers
+   * with everything Michman made for them, then this test's networks with whatever ports remain.
+   * The hypervisor would otherwise boot machines for the old servers beside the new ones.
+   */
+  async function sweepLeftovers(): Promise<void> {
+    const servers = await user.requestAll<{ id: string; name: string; metadata?: Record<string, string> }>('compute', '/servers/detail', 'servers');
+    const old = servers.filter((x) => x.name.startsWith(`${CLUSTER}-`));
+    for (const id of new Set(old.map((x) => x.metadata?.[META_CLUSTER]).filter((x): x is string => !!x))) {
+      log(`[openstack services] removing cluster ${id}, left by an earlier run`);
+      await provider.removeCluster(id, AbortSignal.timeout(300_000));
+    }
+    for (const x of old.filter((y) => !y.metadata?.[META_CLUSTER])) await user.request('compute', 'DELETE', `/servers/${x.id}`).catch(() => undefined);
+    await until('the old servers to go', async () => ((await user.requestAll<{ name: string }>('compute', '/servers/detail', 'servers')).some((x) => x.name.startsWith(`${CLUSTER}-`)) ? undefined : true), 120_000, 2000);
+    for (const net of await user.requestAll<{ id: string }>('network', `/networks?name=${NET_NAME}`, 'networks')) {
+      for (const port of await user.requestAll<{ id: string }>('network', `/ports?network_id=${net.id}`, 'ports')) await user.request('network', 'DELETE', `/ports/${port.id}`).catch(() => undefined);
+      for (const sub of await user.requestAll<{ id: string }>('network', `/subnets?network_id=${net.id}`, 'subnets')) await user.request('network', 'DELETE', `/subnets/${sub.id}`);
+      await user.request('network', 'DELETE', `/networks/${net.id}`);
+      log(`[openstack services] network ${net.id} (${NET_NAME}), left by an earlier run, removed`);
+    }
+  }
+
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'michman-os-services-'));
+    await sweepLeftovers();
     networkId = await ensureNetwork();
     const t0 = Date.now();
     const imageRoot = await new NspawnProvider({ dir: join(dir, 'nspawn'), imagesDir: IMAGES_DIR, secretsDir: join(dir, 'nspawn-secrets') }).buildImage(log);
