@@ -14,8 +14,9 @@
 // Printed per run: makespan ÷ critical path, operations lost, nodes booted twice, the 1-minute load
 // average at the start and end. No target is asserted unless BENCH_STRICT=1. BENCH_LOG_DIR=<dir>
 // keeps each process's whole log there (slow lease renewals and fences are logged as warnings).
+// BENCH_NODE_ARGS passes options to node in each of those processes (a CPU profile of each).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -23,6 +24,7 @@ import { Worker as Thread } from 'node:worker_threads';
 import { backends as configuredBackends, type Backend } from '../test/helpers/stores.js';
 import { Cleanup, cpuSince, cpuSnapshot, envNumber, fix, log, percentile, request, sleep, table } from './common.js';
 import type { PostJob, PostResult } from './postWorker.js';
+import { requestsIn } from '../src/providers/fake.js';
 
 const CLUSTERS = envNumber('BENCH_CLUSTERS', 1000, { integer: true, min: 1 });
 const SLAVES = envNumber('BENCH_SLAVES', 10, { integer: true, min: 1 });
@@ -37,6 +39,8 @@ const LOG_DIR = process.env.BENCH_LOG_DIR;
 const RATIO_TARGET = 1.3;
 const CRITICAL_MS = BOOT_MS; // nodes boot in parallel; no services, so no deploy level
 const CLI = resolve('dist/src/cli.js');
+// BENCH_NODE_ARGS: options for node in every replica and worker (a profile: --cpu-prof --cpu-prof-dir=<dir>).
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
 
 interface Proc {
   name: string;
@@ -61,7 +65,7 @@ async function startProc(name: string, args: string[], env: Record<string, strin
   const childEnv: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('MICHMAN_')) childEnv[k] = v;
   Object.assign(childEnv, env);
-  const child = spawn(process.execPath, [CLI, ...args], { env: childEnv, cwd, stdio: ['ignore', LOG_DIR ? 'pipe' : 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...NODE_ARGS, CLI, ...args], { env: childEnv, cwd, stdio: ['ignore', LOG_DIR ? 'pipe' : 'ignore', 'pipe'] });
   const p: Proc = { name, child, stderr: '', exited: new Promise((r) => child.once('exit', r)) };
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (s: string) => (p.stderr = (p.stderr + s).slice(-20_000)));
@@ -238,13 +242,9 @@ async function runOn(backend: Backend, kill: boolean, cleanup: Cleanup): Promise
     const num = (v: unknown) => (v === null || v === undefined ? NaN : Number(v));
     const done = ops.filter((o) => o.status === 'succeeded' && num(o.finished_at) - t0 <= OP_TIMEOUT_MS);
     const makespanMs = done.length === CLUSTERS ? Math.max(...done.map((o) => num(o.finished_at))) - t0 : NaN;
-    const logPath = join(dir, 'creations.log');
-    const lines = existsSync(logPath) ? readFileSync(logPath, 'utf8').split('\n').filter(Boolean) : [];
-    const perNode = new Map<string, number>();
-    for (const l of lines) {
-      const key = l.split(' ')[0]!;
-      perNode.set(key, (perNode.get(key) ?? 0) + 1);
-    }
+    // Every node the fake cloud was asked for, from its shared directory: a node asked for twice was booted twice.
+    const requests = requestsIn(dir);
+    const boots = [...requests.values()].reduce((a, ids) => a + ids.length, 0);
     const fencedRow = await opened.store.db
       .selectFrom('events')
       .select((eb) => eb.fn.countAll().as('n'))
@@ -265,8 +265,8 @@ async function runOn(backend: Backend, kill: boolean, cleanup: Cleanup): Promise
       failed: ops.filter((o) => o.status === 'failed' || o.status === 'cancelled').length,
       unfinished: ops.filter((o) => o.status === 'queued' || o.status === 'running').length,
       lost: CLUSTERS - done.length,
-      boots: lines.length,
-      doubled: [...perNode.values()].filter((n) => n > 1).length,
+      boots,
+      doubled: [...requests.values()].filter((ids) => ids.length > 1).length,
       resumed: ops.filter((o) => Number(o.attempt) > 1).length,
       fenced: Number(fencedRow?.n ?? 0),
       killedAtMs,

@@ -2,7 +2,7 @@
 // benchmarks at scale. It emits the same events as real ones. Its partner is the no-op deployer.
 import type { Provider, ProvisionedNode, StepContext, NodeSpec } from './types.js';
 import { sleep } from '../host/sleep.js';
-import { appendFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface FakeOptions {
@@ -15,11 +15,12 @@ export interface FakeOptions {
   /** Milliseconds a service takes to deploy. */
   deployLatencyMs?: number;
   /**
-   * A directory shared by several processes, standing for the cloud: `<clusterId>/<node>.json` per
-   * node (written at the node's request, with when it will be up), and `creations.log`, one line
-   * per node requested (appended whole: O_APPEND), from which a benchmark counts nodes created
-   * twice. Without it the nodes are this process's memory only, and a worker in another process
-   * resuming an operation would not find the nodes already made.
+   * A directory shared by several processes, standing for the cloud: `<clusterId>.jsonl`, the
+   * cluster's nodes as a log (a line per node requested, with when it will be up, and a line per
+   * node deleted; the last line of a node wins), appended whole (O_APPEND), the requests of one
+   * moment in one write per cluster. A node requested twice has two request lines: a benchmark
+   * counts them with `requestsIn`. Without it the nodes are this process's memory only, and a worker
+   * in another process resuming an operation would not find the nodes already made.
    */
   stateDir?: string;
 }
@@ -33,7 +34,12 @@ export class FakeProvider implements Provider {
   readonly creations = new Map<string, number>();
   private counter = 0;
 
-  constructor(private readonly o: FakeOptions = {}) {}
+  /** The shared directory, when there is one. */
+  private readonly shared: SharedState | undefined;
+
+  constructor(private readonly o: FakeOptions = {}) {
+    if (o.stateDir !== undefined) this.shared = new SharedState(o.stateDir);
+  }
 
   private of(clusterId: string) {
     let m = this.nodes.get(clusterId);
@@ -66,12 +72,7 @@ export class FakeProvider implements Provider {
     if (this.o.stateDir !== undefined) {
       // The process id keeps addresses and provider IDs apart across processes.
       node.providerId = `fake-${process.pid}-${n}`;
-      // The node's file is the cloud's record, so it comes first: a process killed between the two
-      // writes leaves a node the log misses (one boot short in a count), never a node the next
-      // worker cannot find and makes again.
-      mkdirSync(join(this.o.stateDir, ctx.clusterId), { recursive: true });
-      writeFileSync(join(this.o.stateDir, ctx.clusterId, `${spec.name}.json`), JSON.stringify({ ...node, readyAt }));
-      appendFileSync(join(this.o.stateDir, 'creations.log'), `${key} ${node.providerId}\n`);
+      await this.shared!.request(ctx.clusterId, { ...node, readyAt });
     }
     this.of(ctx.clusterId).set(spec.name, node);
     this.readyAt.set(key, readyAt);
@@ -79,7 +80,7 @@ export class FakeProvider implements Provider {
     await sleep(this.o.bootLatencyMs ?? 0, ctx.signal);
     if ((this.o.random ?? Math.random)() < (this.o.failureRate ?? 0)) {
       // A failed boot leaves nothing behind (as a provider that deletes its failed server).
-      this.forget(ctx.clusterId, spec.name);
+      await this.forget(ctx.clusterId, spec.name);
       throw new Error(`node ${spec.name} failed to boot (fake failure)`);
     }
     ctx.emit({ level: 'info', phase: 'provision', node: spec.name, message: `${spec.name} is up at ${node.address}` });
@@ -89,40 +90,127 @@ export class FakeProvider implements Provider {
   /** When each requested node is up (in-process; the shared directory keeps it in the node's file). */
   private readonly readyAt = new Map<string, number>();
 
-  private forget(clusterId: string, name: string): void {
+  private async forget(clusterId: string, name: string): Promise<void> {
     this.of(clusterId).delete(name);
     this.readyAt.delete(`${clusterId}/${name}`);
-    if (this.o.stateDir !== undefined) rmSync(join(this.o.stateDir, clusterId, `${name}.json`), { force: true });
+    await this.shared?.gone(clusterId, name);
   }
 
   async waitReachable(): Promise<void> {}
 
-  /** The node as the shared state directory records it (one read), when there is one. */
+  /** The node as the shared state directory records it, when there is one. */
   private record(clusterId: string, name: string): { node: ProvisionedNode; readyAt?: number } | undefined {
-    if (this.o.stateDir === undefined) return undefined;
-    try {
-      const { readyAt, ...node } = JSON.parse(readFileSync(join(this.o.stateDir, clusterId, `${name}.json`), 'utf8')) as ProvisionedNode & { readyAt?: number };
-      return { node, readyAt };
-    } catch {
-      return undefined;
-    }
+    const r = this.shared?.nodes(clusterId).get(name);
+    if (!r) return undefined;
+    const { readyAt, ...node } = r;
+    return { node, readyAt };
   }
 
   async deleteNode(ctx: StepContext, node: Pick<ProvisionedNode, 'name'>): Promise<void> {
-    this.forget(ctx.clusterId, node.name);
+    await this.forget(ctx.clusterId, node.name);
     ctx.emit({ level: 'info', phase: 'deprovision', node: node.name, message: `${node.name} deleted` });
   }
 
   async listNodes(ctx: StepContext): Promise<ProvisionedNode[]> {
-    if (this.o.stateDir !== undefined) {
-      let files: string[] = [];
-      try {
-        files = readdirSync(join(this.o.stateDir, ctx.clusterId)).filter((f) => f.endsWith('.json'));
-      } catch {
-        // no node of this cluster was ever made
-      }
-      return files.map((f) => this.record(ctx.clusterId, f.slice(0, -'.json'.length))?.node).filter((n): n is ProvisionedNode => n !== undefined);
-    }
+    if (this.shared) return [...this.shared.nodes(ctx.clusterId).values()].map(({ readyAt: _r, ...node }) => node);
     return [...this.of(ctx.clusterId).values()];
   }
+}
+
+type SharedNode = ProvisionedNode & { readyAt: number };
+
+/**
+ * The shared directory of FakeOptions.stateDir. A worker asks for the nodes of many clusters at the
+ * same moment (a claim round starts hundreds of operations); a file written per node, synchronously,
+ * made this stand-in for the cloud cost more CPU than the engine it stands beside. So the requests
+ * of one turn of the event loop go out together, one append per cluster, which is both the cloud's
+ * record and the count of boots: a node is never counted without being findable, or the reverse.
+ * Reads of one turn share one read per cluster.
+ */
+class SharedState {
+  private lines = new Map<string, string[]>();
+  private written: Promise<void> | undefined;
+  private readonly reads = new Map<string, Map<string, SharedNode>>();
+
+  constructor(private readonly dir: string) {}
+
+  /** Records a node's request; resolves once its line is written. */
+  request(clusterId: string, node: SharedNode): Promise<void> {
+    this.add(clusterId, JSON.stringify(node), node);
+    return this.flushSoon();
+  }
+
+  /** Records a node's deletion; resolves once its line is written. */
+  gone(clusterId: string, name: string): Promise<void> {
+    const r = { name, gone: true as const };
+    this.add(clusterId, JSON.stringify(r), r);
+    return this.flushSoon();
+  }
+
+  /** The cluster's live nodes, by name, as the directory holds them now (or earlier in this turn). */
+  nodes(clusterId: string): Map<string, SharedNode> {
+    let m = this.reads.get(clusterId);
+    if (m) return m;
+    m = new Map();
+    let text = '';
+    try {
+      text = readFileSync(this.file(clusterId), 'utf8');
+    } catch {
+      // no node of this cluster was ever requested
+    }
+    for (const line of text.split('\n')) {
+      if (!line) continue;
+      const r = JSON.parse(line) as SharedNode | { name: string; gone: true };
+      if ('gone' in r) m.delete(r.name);
+      else m.set(r.name, r);
+    }
+    if (this.reads.size === 0) setImmediate(() => this.reads.clear());
+    this.reads.set(clusterId, m);
+    return m;
+  }
+
+  private file(clusterId: string): string {
+    return join(this.dir, `${clusterId}.jsonl`);
+  }
+
+  private add(clusterId: string, line: string, r: SharedNode | { name: string; gone: true }): void {
+    // What this turn read of the cluster stays true with this process's own request in it.
+    const read = this.reads.get(clusterId);
+    if (read) {
+      if ('gone' in r) read.delete(r.name);
+      else read.set(r.name, r);
+    }
+    const l = this.lines.get(clusterId);
+    if (l) l.push(line);
+    else this.lines.set(clusterId, [line]);
+  }
+
+  private flushSoon(): Promise<void> {
+    this.written ??= new Promise<void>((resolve) =>
+      setImmediate(() => {
+        const lines = this.lines;
+        this.lines = new Map();
+        this.written = undefined;
+        for (const [clusterId, l] of lines) appendFileSync(this.file(clusterId), `${l.join('\n')}\n`);
+        resolve();
+      }),
+    );
+    return this.written;
+  }
+}
+
+/** Every node request a shared state directory holds: `<clusterId>/<node>` → the provider IDs made for it, in order. */
+export function requestsIn(stateDir: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const f of readdirSync(stateDir).filter((x) => x.endsWith('.jsonl'))) {
+    const clusterId = f.slice(0, -'.jsonl'.length);
+    for (const line of readFileSync(join(stateDir, f), 'utf8').split('\n')) {
+      if (!line) continue;
+      const r = JSON.parse(line) as Partial<SharedNode> & { name: string; gone?: true };
+      if (r.gone || r.providerId === undefined) continue;
+      const key = `${clusterId}/${r.name}`;
+      out.set(key, [...(out.get(key) ?? []), r.providerId]);
+    }
+  }
+  return out;
 }

@@ -1,11 +1,11 @@
 // The fake provider with fake_state_dir: two processes' providers (two instances here) share their
 // nodes through the directory, as workers share a cloud: a worker resuming another's operation
-// finds the node already made instead of booting it again, and every boot is logged once.
+// finds the node already made instead of booting it again, and every boot is recorded once.
 import { describe, it, expect, afterEach } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeProvider } from '../../src/providers/fake.js';
+import { FakeProvider, requestsIn } from '../../src/providers/fake.js';
 import type { StepContext } from '../../src/providers/types.js';
 
 const ctx = (clusterId: string): StepContext => ({ clusterId, clusterName: 'c-p', signal: new AbortController().signal, emit: () => undefined, plan: undefined as never, nodes: () => [] });
@@ -24,7 +24,7 @@ describe('fake provider with a shared state directory', () => {
     expect(b.creations.size).toBe(0);
     expect(await b.listNodes(ctx('c1'))).toEqual([made]);
     expect(await b.listNodes(ctx('other'))).toEqual([]);
-    expect(readFileSync(join(dir, 'creations.log'), 'utf8').trim().split('\n')).toEqual([`c1/n-master ${made.providerId}`]);
+    expect(requestsIn(dir)).toEqual(new Map([['c1/n-master', [made.providerId]]]));
     await b.deleteNode(ctx('c1'), made);
     expect(await a.listNodes(ctx('c1'))).toEqual([]);
   });
@@ -43,7 +43,21 @@ describe('fake provider with a shared state directory', () => {
     // It waited for the boot the first request started (about 400 ms from then), not one of its own.
     expect(Date.now() - started).toBeGreaterThan(200);
     expect(b.creations.size).toBe(0);
-    expect(readFileSync(join(dir, 'creations.log'), 'utf8').trim().split('\n')).toEqual([`c2/n-slave-1 ${found.providerId}`]);
+    expect(requestsIn(dir)).toEqual(new Map([['c2/n-slave-1', [found.providerId]]]));
     expect(Object.keys(found).sort()).toEqual(['address', 'name', 'providerId', 'role']);
+  });
+  it('nodes requested at the same moment (a whole cluster) are each recorded once, and a deletion is seen by the other instance', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'michman-fake-state-'));
+    dirs.push(dir);
+    const a = new FakeProvider({ stateDir: dir });
+    const b = new FakeProvider({ stateDir: dir });
+    const names = ['n-master', ...Array.from({ length: 10 }, (_, i) => `n-slave-${i + 1}`)];
+    const made = await Promise.all(names.map((name) => a.ensureNode(ctx('c3'), { name, role: name === 'n-master' ? 'master' : 'slave', flavor: 'f', image: 'i' })));
+    expect(new Set(made.map((n) => n.providerId)).size).toBe(11);
+    expect((await b.listNodes(ctx('c3'))).map((n) => n.name).sort()).toEqual([...names].sort());
+    expect(requestsIn(dir)).toEqual(new Map(made.map((n) => [`c3/${n.name}`, [n.providerId]])));
+    await a.deleteNode(ctx('c3'), made[3]!);
+    expect((await b.listNodes(ctx('c3'))).map((n) => n.name)).not.toContain(made[3]!.name);
+    expect(await b.listNodes(ctx('c3'))).toHaveLength(10);
   });
 });
