@@ -133,3 +133,19 @@ export function cpuSince(from: CpuSnapshot): { busyS: number; share: number } {
   const total = now.total - from.total;
   return { busyS: busy / 100, share: total > 0 ? busy / total : NaN };
 }
+
+/**
+ * Where a create's run time goes, from its journal (the operation row's steps and times): claimed →
+ * first boot starts (before), the boots (first start → last end), last boot ends → finished (after:
+ * the reachable steps, their journal saves and the finish). p50/max seconds of each, as text.
+ */
+export function runSplit(ops: ReadonlyArray<{ steps: unknown; started_at: unknown; finished_at: unknown }>): string {
+  const num = (v: unknown) => (v === null || v === undefined ? NaN : Number(v));
+  const phases = ops.map((o) => {
+    const prov = (JSON.parse(String(o.steps)) as Array<{ name: string; startedAt?: number; finishedAt?: number }>).filter((s) => s.name.startsWith('provision:'));
+    const first = Math.min(...prov.map((s) => s.startedAt ?? NaN));
+    const last = Math.max(...prov.map((s) => s.finishedAt ?? NaN));
+    return { before: first - num(o.started_at), boot: last - first, after: num(o.finished_at) - last };
+  });
+  return (['before', 'boot', 'after'] as const).map((k) => `${fix(percentile(phases.map((p) => p[k]), 50) / 1000, 2)}/${fix(Math.max(...phases.map((p) => p[k])) / 1000, 2)}`).join(' · ');
+}

@@ -29,7 +29,7 @@ import { buildServer } from '../src/api/server.js';
 import { Worker } from '../src/engine/worker.js';
 import { FakeProvider } from '../src/providers/fake.js';
 import { NoopDeployer } from '../src/deploy/noop.js';
-import { Cleanup, cpuSince, cpuSnapshot, envNumber, fix, log, percentile, request, sleep, table } from './common.js';
+import { Cleanup, cpuSince, cpuSnapshot, envNumber, fix, log, percentile, request, runSplit, sleep, table } from './common.js';
 import type { PostJob, PostResult } from './postWorker.js';
 
 // ---- settings --------------------------------------------------------------------------------------
@@ -212,15 +212,6 @@ async function runOn(backend: Backend, cleanup: Cleanup): Promise<Result> {
     const makespanMs = done.length === CLUSTERS ? Math.max(...finishes) - t0 : NaN;
     const queue = ops.filter((o) => o.started_at !== null).map((o) => num(o.started_at) - num(o.created_at));
     const run = done.map((o) => num(o.finished_at) - num(o.started_at));
-    // Where an operation's run time goes, from its journal: claimed → first boot starts (before),
-    // the boots (first start → last end), last boot ends → operation finished (after: the
-    // reachable steps, their journal saves and the finish).
-    const phases = done.map((o) => {
-      const prov = (JSON.parse(String(o.steps)) as Array<{ name: string; startedAt?: number; finishedAt?: number }>).filter((s) => s.name.startsWith('provision:'));
-      const first = Math.min(...prov.map((s) => s.startedAt ?? NaN));
-      const last = Math.max(...prov.map((s) => s.finishedAt ?? NaN));
-      return { before: first - num(o.started_at), boot: last - first, after: num(o.finished_at) - last };
-    });
     const reclaimed = ops.filter((o) => Number(o.attempt) > 1).length;
     if (reclaimed > 0) errors.push(`${reclaimed} operation(s) were claimed more than once`);
 
@@ -244,7 +235,7 @@ async function runOn(backend: Backend, cleanup: Cleanup): Promise<Result> {
       queueMax: Math.max(...queue),
       runP50: percentile(run, 50),
       runMax: Math.max(...run),
-      split: (['before', 'boot', 'after'] as const).map((k) => `${fix(percentile(phases.map((p) => p[k]), 50) / 1000, 2)}/${fix(Math.max(...phases.map((p) => p[k])) / 1000, 2)}`).join(' · '),
+      split: runSplit(done),
       cpuBusyS: cpu.busyS,
       cpuShare: cpu.share,
       errors,

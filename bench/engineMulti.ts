@@ -22,7 +22,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Worker as Thread } from 'node:worker_threads';
 import { backends as configuredBackends, type Backend } from '../test/helpers/stores.js';
-import { Cleanup, cpuSince, cpuSnapshot, envNumber, fix, log, percentile, request, sleep, table } from './common.js';
+import { Cleanup, cpuSince, cpuSnapshot, envNumber, fix, log, percentile, request, runSplit, sleep, table } from './common.js';
 import type { PostJob, PostResult } from './postWorker.js';
 import { requestsIn } from '../src/providers/fake.js';
 
@@ -93,6 +93,11 @@ interface Result {
   postP50: number;
   postP99: number;
   postSpan: number;
+  /** p50/max s from accepted to claimed, and from claimed to finished. */
+  queue: string;
+  run: string;
+  /** The run's split (runSplit): before the boots · the boots · after them. */
+  split: string;
   makespanMs: number;
   succeeded: number;
   failed: number;
@@ -238,10 +243,13 @@ async function runOn(backend: Backend, kill: boolean, cleanup: Cleanup): Promise
     }
 
     const cpu = cpuSince(cpu0);
-    const ops = await opened.store.db.selectFrom('operations').select(['status', 'finished_at', 'attempt']).where('kind', '=', 'create').execute();
+    const ops = await opened.store.db.selectFrom('operations').select(['status', 'created_at', 'started_at', 'finished_at', 'attempt', 'steps']).where('kind', '=', 'create').execute();
     const num = (v: unknown) => (v === null || v === undefined ? NaN : Number(v));
     const done = ops.filter((o) => o.status === 'succeeded' && num(o.finished_at) - t0 <= OP_TIMEOUT_MS);
     const makespanMs = done.length === CLUSTERS ? Math.max(...done.map((o) => num(o.finished_at))) - t0 : NaN;
+    const spread = (xs: number[]) => `${fix(percentile(xs, 50) / 1000, 2)}/${fix(Math.max(...xs) / 1000, 2)}`;
+    const queue = spread(done.map((o) => num(o.started_at) - num(o.created_at)));
+    const run = spread(done.map((o) => num(o.finished_at) - num(o.started_at)));
     // Every node the fake cloud was asked for, from its shared directory: a node asked for twice was booted twice.
     const requests = requestsIn(dir);
     const boots = [...requests.values()].reduce((a, ids) => a + ids.length, 0);
@@ -260,6 +268,9 @@ async function runOn(backend: Backend, kill: boolean, cleanup: Cleanup): Promise
       postP50: percentile(posts.map((p) => p.ms), 50),
       postP99: percentile(posts.map((p) => p.ms), 99),
       postSpan: Math.max(...posts.map((p) => p.end)),
+      queue,
+      run,
+      split: runSplit(done),
       makespanMs,
       succeeded: done.length,
       failed: ops.filter((o) => o.status === 'failed' || o.status === 'cancelled').length,
@@ -316,7 +327,7 @@ export async function mainMulti(): Promise<number> {
   out.push('');
   out.push(
     table(
-      ['backend', 'run', 'load 1m start→end', 'accepted', 'POST p50/p99 ms', 'POSTs done s', 'makespan s', 'ratio', 'CPU s (share)', 'CPU ms/create', 'succeeded', 'failed', 'unfinished', 'lost', 'boots', 'nodes booted twice', 'resumed ops', 'fenced', 'killed at s (held)'],
+      ['backend', 'run', 'load 1m start→end', 'accepted', 'POST p50/p99 ms', 'POSTs done s', 'queue p50/max s', 'run p50/max s', 'run = before boot · boots · after, p50/max s', 'makespan s', 'ratio', 'CPU s (share)', 'CPU ms/create', 'succeeded', 'failed', 'unfinished', 'lost', 'boots', 'nodes booted twice', 'resumed ops', 'fenced', 'killed at s (held)'],
       results.map((r) => [
         r.backend,
         r.kill ? 'kill -9' : 'plain',
@@ -324,6 +335,9 @@ export async function mainMulti(): Promise<number> {
         `${r.accepted}/${CLUSTERS}`,
         `${fix(r.postP50, 0)}/${fix(r.postP99, 0)}`,
         fix(r.postSpan / 1000, 2),
+        r.queue,
+        r.run,
+        r.split,
         fix(r.makespanMs / 1000, 2),
         fix(r.makespanMs / CRITICAL_MS, 3),
         `${fix(r.cpuBusyS, 1)} (${fix(r.cpuShare * 100, 0)}%)`,
@@ -338,11 +352,11 @@ export async function mainMulti(): Promise<number> {
         String(r.fenced),
         r.kill ? `${fix(r.killedAtMs / 1000, 2)} (${r.killedHeld})` : '-',
       ]),
-      [false, false, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true],
+      [false, false, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true],
     ),
   );
   out.push('');
-  out.push('makespan = first POST sent → last create finished; ratio = makespan ÷ critical path; lost = not succeeded within the time limit; boots = nodes the fake cloud was asked for; fenced = operations a worker stopped because its lease was not renewed in time. CPU = the CPU time of every process on the machine (Michman, the database, the clients) over that span, and its share of all cores: near 100% the run is bound by the CPU of this machine.');
+  out.push('makespan = first POST sent → last create finished; ratio = makespan ÷ critical path; queue = accepted → claimed (started_at, which a resume moves on), run = claimed → finished; lost = not succeeded within the time limit; boots = nodes the fake cloud was asked for; fenced = operations a worker stopped because its lease was not renewed in time. CPU = the CPU time of every process on the machine (Michman, the database, the clients) over that span, and its share of all cores: near 100% the run is bound by the CPU of this machine.');
   for (const r of results) for (const e of r.errors.slice(0, 10)) out.push(`  note [${r.backend}${r.kill ? ' kill' : ''}]: ${e}`);
   const checks: Array<{ name: string; pass: boolean; detail: string }> = [];
   for (const r of results) {

@@ -1,6 +1,7 @@
 // Create a cluster: the rules in the original's order, the preflight (image, flavors and a cluster
 // of the same name in one statement), the retry of a FAILED cluster of that name, the plan, the
-// quota check, and one transaction that writes the cluster and its operation.
+// quota check, and the transaction that writes the cluster and its operation (shared with the
+// creates of the same moment, createBatch.ts, unless project limits make them take turns).
 import type { Cluster } from '../domain/wire.js';
 import type { OperationPlan } from '../domain/plan.js';
 import type { QuotaReport } from '../domain/quota.js';
@@ -15,6 +16,7 @@ import type { ClusterDeps, QuotaCheck } from './deps.js';
 import { projectOf, typesFor, imageOf, refuseUnsupported } from './lookup.js';
 import { sealServices } from './secrets.js';
 import { applyTemplate, checkProjectLimits, expiryOf } from './lifecycle.js';
+import { createBatchOf } from './createBatch.js';
 
 export interface CreateInput {
   project: string;
@@ -96,14 +98,19 @@ export async function createCluster(deps: ClusterDeps, input: CreateInput): Prom
   // An unanswered check does not block: the create itself will meet the cloud's own refusal.
   const short = quota && 'items' in quota ? quota.items.filter((i) => i.short) : [];
   if (short.length > 0) throw validation(`the cloud project's quota is too small: ${short.map((i) => `${i.resource} (need ${i.need}, available ${i.available})`).join(', ')}`);
-  await store.transaction(async (tx) => {
+  const operation = { clusterId: full.ID, projectId: project.ID, kind: 'create' as const, plan, newCluster: true };
+  if (deps.limits && (deps.limits.maxClusters > 0 || deps.limits.maxNodes > 0)) {
     // With limits, creates in one project take turns, so two cannot both take the last place.
-    if (deps.limits && (deps.limits.maxClusters > 0 || deps.limits.maxNodes > 0)) await tx.projects.lock(project.Name);
-    else await tx.projects.lockSharedById([project.ID]);
-    await checkProjectLimits(tx, project, plan.nodes.length, deps.limits);
-    await tx.clusters.insert(full);
-    await tx.operations.enqueue({ clusterId: full.ID, projectId: project.ID, kind: 'create', plan, newCluster: true });
-  });
+    await store.transaction(async (tx) => {
+      await tx.projects.lock(project.Name);
+      await checkProjectLimits(tx, project, plan.nodes.length, deps.limits);
+      await tx.clusters.insert(full);
+      await tx.operations.enqueue(operation);
+    });
+  } else {
+    // Without, the creates of one moment commit together (createBatch.ts).
+    await createBatchOf(store).add({ cluster: full, operation });
+  }
   deps.onEnqueue?.();
   return { kind: 'accepted', cluster: full };
 }

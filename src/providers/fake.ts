@@ -2,7 +2,8 @@
 // benchmarks at scale. It emits the same events as real ones. Its partner is the no-op deployer.
 import type { Provider, ProvisionedNode, StepContext, NodeSpec } from './types.js';
 import { sleep } from '../host/sleep.js';
-import { appendFileSync, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
+import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface FakeOptions {
@@ -186,17 +187,26 @@ class SharedState {
   }
 
   private flushSoon(): Promise<void> {
-    this.written ??= new Promise<void>((resolve) =>
+    this.written ??= new Promise<void>((resolve, reject) =>
       setImmediate(() => {
         const lines = this.lines;
         this.lines = new Map();
         this.written = undefined;
-        for (const [clusterId, l] of lines) appendFileSync(this.file(clusterId), `${l.join('\n')}\n`);
-        resolve();
+        // Off the event loop (a claim round's clusters are hundreds of files), each cluster's
+        // appends chained, so its lines land in the order they were taken.
+        const writes = [...lines].map(([clusterId, l]) => {
+          const next = (this.tails.get(clusterId) ?? Promise.resolve()).then(() => appendFile(this.file(clusterId), `${l.join('\n')}\n`));
+          this.tails.set(clusterId, next);
+          void next.finally(() => this.tails.get(clusterId) === next && this.tails.delete(clusterId)).catch(() => undefined);
+          return next;
+        });
+        Promise.all(writes).then(() => resolve(), reject);
       }),
     );
     return this.written;
   }
+  /** Each cluster's last append under way. */
+  private readonly tails = new Map<string, Promise<void>>();
 }
 
 /** Every node request a shared state directory holds: `<clusterId>/<node>` → the provider IDs made for it, in order. */

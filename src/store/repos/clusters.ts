@@ -7,7 +7,7 @@ import type { ClusterRow as ClusterTable } from '../schema.js';
 type ClusterRow = Selectable<ClusterTable>;
 import { type RepoContext, paged, insertUnique, locking, toBool, fromBool } from './base.js';
 import { toPage, type Page, type PageRequest } from '../paging.js';
-import { loadServices, replaceServices } from './services.js';
+import { insertServicesOf, loadServices, replaceServices } from './services.js';
 import { parseUuid } from '../ids.js';
 
 /** Every wire field but the request-only ones; ExpiresAt only when the cluster has a TTL. */
@@ -211,6 +211,22 @@ export class ClusterRepo {
         .execute(),
     );
     await replaceServices(this.ctx, 'cluster_services', c.ID, c.Services, true);
+  }
+
+  /**
+   * Several new clusters in two statements (their rows, then all their services): the API's
+   * creates of one moment, committed together (clusters/createBatch.ts). A name taken fails the whole
+   * call with the same "already exists" as insert; the caller then inserts them one by one.
+   */
+  async insertMany(cs: readonly StoredCluster[], now = Date.now()): Promise<void> {
+    if (cs.length === 0) return;
+    await insertUnique(this.ctx, 'cluster', cs.map((c) => c.Name).join(', '), () =>
+      this.ctx.db
+        .insertInto('clusters')
+        .values(cs.map((c) => ({ id: c.ID, project_id: c.ProjectID, ...fields(c), ...(c.ExpiresAt ? { expires_at: Date.parse(c.ExpiresAt) } : {}), created_at: iso(now), updated_at: iso(now) })))
+        .execute(),
+    );
+    await insertServicesOf(this.ctx, 'cluster_services', cs.map((c) => ({ ownerId: c.ID, services: c.Services })));
   }
 
   /** Rewrites every field but ID and ProjectID, and the services (by their IDs where given). */

@@ -152,6 +152,32 @@ function parseOpCursor(after: string): { createdAt: number; id: string } {
   return { createdAt: Number(m[1]), id: m[2]! };
 }
 
+/** A queued operation's row. */
+function newRow(op: NewOperation, createdAt: number, now: number) {
+  return {
+    id: op.id ?? newId(),
+    cluster_id: op.clusterId,
+    project_id: op.projectId,
+    kind: op.kind,
+    status: 'queued',
+    steps: JSON.stringify(op.steps ?? []),
+    plan: JSON.stringify(op.plan ?? null),
+    attempt: 0,
+    lease_owner: null,
+    lease_expires_at: null,
+    heartbeat_at: null,
+    running_cluster_id: null,
+    cancel_requested: 0,
+    error: null,
+    idempotency_key: op.idempotencyKey ?? null,
+    request_hash: op.requestHash ?? null,
+    created_at: createdAt,
+    updated_at: now,
+    started_at: null,
+    finished_at: null,
+  };
+}
+
 export class OperationRepo {
   constructor(private readonly ctx: RepoContext) {}
 
@@ -175,30 +201,15 @@ export class OperationRepo {
       .limit(1)
       .executeTakeFirst();
     const createdAt = last === undefined ? now : Math.max(now, ms(last.created_at) + 1);
-    const row = {
-      id: op.id ?? newId(),
-      cluster_id: op.clusterId,
-      project_id: op.projectId,
-      kind: op.kind,
-      status: 'queued',
-      steps: JSON.stringify(op.steps ?? []),
-      plan: JSON.stringify(op.plan ?? null),
-      attempt: 0,
-      lease_owner: null,
-      lease_expires_at: null,
-      heartbeat_at: null,
-      running_cluster_id: null,
-      cancel_requested: 0,
-      error: null,
-      idempotency_key: op.idempotencyKey ?? null,
-      request_hash: op.requestHash ?? null,
-      created_at: createdAt,
-      updated_at: now,
-      started_at: null,
-      finished_at: null,
-    };
+    const row = newRow(op, createdAt, now);
     await this.db.insertInto('operations').values(row).execute();
     return toOperation(row);
+  }
+
+  /** The first operations of several clusters inserted in this transaction, in one statement (see enqueue). */
+  async enqueueNew(ops: readonly NewOperation[], now = Date.now()): Promise<void> {
+    if (ops.length === 0) return;
+    await this.db.insertInto('operations').values(ops.map((op) => newRow(op, now, now))).execute();
   }
 
   async get(id: string): Promise<Operation | undefined> {

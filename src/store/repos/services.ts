@@ -40,23 +40,26 @@ export async function loadServices(ctx: RepoContext, table: ServiceTable, ownerI
  */
 export async function replaceServices(ctx: RepoContext, table: ServiceTable, ownerId: string, services: Service[], fresh = false): Promise<void> {
   if (!fresh) await ctx.db.deleteFrom(table).where('owner_id', '=', ownerId).execute();
-  if (services.length === 0) return;
-  await ctx.db
-    .insertInto(table)
-    .values(
-      services.map((s, i) => ({
-        id: s.ID || newId(),
-        owner_id: ownerId,
-        position: i,
-        name: s.Name ?? '',
-        display_name: s.DisplayName ?? '',
-        type: s.Type ?? '',
-        version: s.Version ?? '',
-        config: JSON.stringify(s.Config ?? {}),
-        url: s.URL ?? '',
-        entity_status: s.EntityStatus ?? '',
-        description: s.Description ?? '',
-      })),
-    )
-    .execute();
+  await insertServicesOf(ctx, table, [{ ownerId, services }]);
+}
+
+/** The services of several new owners, in one statement (none when none has a service). */
+export async function insertServicesOf(ctx: RepoContext, table: ServiceTable, owners: ReadonlyArray<{ ownerId: string; services: readonly Service[] }>): Promise<void> {
+  const rows = owners.flatMap(({ ownerId, services }) =>
+    services.map((s, i) => ({
+      id: s.ID || newId(),
+      owner_id: ownerId,
+      position: i,
+      name: s.Name ?? '',
+      display_name: s.DisplayName ?? '',
+      type: s.Type ?? '',
+      version: s.Version ?? '',
+      config: JSON.stringify(s.Config ?? {}),
+      url: s.URL ?? '',
+      entity_status: s.EntityStatus ?? '',
+      description: s.Description ?? '',
+    })),
+  );
+  if (rows.length === 0) return;
+  await ctx.db.insertInto(table).values(rows).execute();
 }
