@@ -48,7 +48,7 @@ for (const backend of backends()) {
 
     const add = (batch: CreateBatch, c: StoredCluster) => batch.add({ cluster: c, operation: { clusterId: c.ID, projectId: c.ProjectID, kind: 'create', plan: { nodes: [] }, newCluster: true } });
 
-    it('stores the creates of one moment (more than one INSERT's worth) with their services and queued operations', async () => {
+    it('stores the creates of one moment (more rows than one INSERT takes) with their services and queued operations', async () => {
       const batch = new CreateBatch(store);
       const cs = Array.from({ length: 130 }, (_, i) => newCluster(project, `c${i}`));
       await Promise.all(cs.map((c) => add(batch, c)));
