@@ -10,8 +10,9 @@
 # bridge with no port left.
 # --kill is for test hosts before a run (.ci/run), where nothing of Michman's may be running yet:
 # the machines are detached processes that outlive the killed test, so their namespaces are never
-# empty. It first stops every process inside those namespaces and every apt-cacher-ng a test
-# started (its configuration under /tmp/michman-* or the testbed's cache), then sweeps as above.
+# empty. It first stops every process inside those namespaces, every apt-cacher-ng a test started
+# (its configuration under /tmp/michman-* or the testbed's cache) and every artifact cache a test's
+# provider started, then sweeps as above.
 # Never run it on a host where a Michman serves nspawn clusters.
 set -euo pipefail
 kill_mode=0
@@ -38,6 +39,14 @@ if [ "$kill_mode" = 1 ]; then
     if tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -Eq -- '-c (/tmp/michman-|/var/tmp/michman-testbed-apt-cache)'; then
       kill -TERM "$p" 2>/dev/null && echo "[nspawn-sweep] apt-cacher-ng $p (a test's) stopped"
     fi
+  done
+  # The artifact cache a test's provider started (a node server whose working directory is its
+  # state directory under the test's /tmp/michman-*): left listening on the bridge's address, it
+  # makes the next run's cache fail to bind there.
+  for p in $(pgrep -x node || true); do
+    case "$(readlink "/proc/$p/cwd" 2>/dev/null)" in
+      /tmp/michman-*/nspawn/artifact-cache) kill -TERM "$p" 2>/dev/null && echo "[nspawn-sweep] artifact cache $p (a test's) stopped" ;;
+    esac
   done
   # systemd-nspawn takes a moment to tear its container down after TERM.
   [ "$killed" -gt 0 ] && sleep 3
