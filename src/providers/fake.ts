@@ -70,14 +70,13 @@ export class FakeProvider implements Provider {
     // The cloud holds the node from its request on, as Nova lists a server from its create call:
     // a worker that resumes this step while the node boots finds it and waits for it.
     const readyAt = Date.now() + (this.o.bootLatencyMs ?? 0);
-    if (this.o.stateDir !== undefined) {
-      // The process id keeps addresses and provider IDs apart across processes.
-      node.providerId = `fake-${process.pid}-${n}`;
-      await this.shared!.request(ctx.clusterId, { ...node, readyAt });
-    }
+    // The process id keeps addresses and provider IDs apart across processes.
+    if (this.o.stateDir !== undefined) node.providerId = `fake-${process.pid}-${n}`;
+    // In this process's memory at once (another step here finds it while its line is written).
     this.of(ctx.clusterId).set(spec.name, node);
     this.readyAt.set(key, readyAt);
     this.creations.set(key, (this.creations.get(key) ?? 0) + 1);
+    await this.shared?.request(ctx.clusterId, { ...node, readyAt });
     await sleep(this.o.bootLatencyMs ?? 0, ctx.signal);
     if ((this.o.random ?? Math.random)() < (this.o.failureRate ?? 0)) {
       // A failed boot leaves nothing behind (as a provider that deletes its failed server).
@@ -88,7 +87,7 @@ export class FakeProvider implements Provider {
     return node;
   }
 
-  /** When each requested node is up (in-process; the shared directory keeps it in the node's file). */
+  /** When each requested node is up (in-process; the shared directory keeps it in the cluster's file). */
   private readonly readyAt = new Map<string, number>();
 
   private async forget(clusterId: string, name: string): Promise<void> {
