@@ -2,7 +2,7 @@
 // a plain-text table, percentiles, logging to stderr, and cleanup that also runs on SIGINT/SIGTERM
 // or when a benchmark's overall time limit passes.
 
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export function envNumber(name: string, dflt: number, { integer = false, min = 0 } = {}): number {
   const raw = process.env[name];
@@ -148,4 +148,52 @@ export function runSplit(ops: ReadonlyArray<{ steps: unknown; started_at: unknow
     return { before: first - num(o.started_at), boot: last - first, after: num(o.finished_at) - last };
   });
   return (['before', 'boot', 'after'] as const).map((k) => `${fix(percentile(phases.map((p) => p[k]), 50) / 1000, 2)}/${fix(Math.max(...phases.map((p) => p[k])) / 1000, 2)}`).join(' · ');
+}
+
+/** Each live process's CPU ticks (utime + stime) with its name, from /proc/<pid>/stat. */
+export type ProcTicks = Map<number, { comm: string; ticks: number }>;
+
+export function procTicks(): ProcTicks {
+  const out: ProcTicks = new Map();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after its last ')'.
+      const close = stat.lastIndexOf(')');
+      const rest = stat.slice(close + 2).split(' ');
+      out.set(Number(name), { comm: stat.slice(stat.indexOf('(') + 1, close), ticks: Number(rest[11]) + Number(rest[12]) });
+    } catch {
+      // gone between the listing and the read
+    }
+  }
+  return out;
+}
+
+/**
+ * CPU seconds per group of processes since `from`: `label` names a pid's group (undefined: by its
+ * command name). Processes that ended meanwhile are not counted; the benchmarks read this before
+ * they stop their processes.
+ */
+export function cpuByProcess(from: ProcTicks, label: (pid: number, comm: string) => string | undefined = () => undefined): Array<[string, number]> {
+  const sums = new Map<string, number>();
+  for (const [pid, now] of procTicks()) {
+    const delta = now.ticks - (from.get(pid)?.comm === now.comm ? from.get(pid)!.ticks : 0);
+    if (delta <= 0) continue;
+    const key = label(pid, now.comm) ?? now.comm;
+    sums.set(key, (sums.get(key) ?? 0) + delta / 100);
+  }
+  return [...sums].sort((a, b) => b[1] - a[1]);
+}
+
+/** How the benchmarks' clients reach the API (bench/postWorker.ts): BENCH_CLIENT and BENCH_CONNECTIONS. */
+export function postClient(): { client: 'keepalive' | 'fetch'; connections: number } {
+  const client = process.env.BENCH_CLIENT ?? 'keepalive';
+  if (client !== 'keepalive' && client !== 'fetch') throw new Error(`BENCH_CLIENT=${client}: expected keepalive or fetch`);
+  return { client, connections: envNumber('BENCH_CONNECTIONS', 32, { integer: true, min: 1 }) };
+}
+
+/** The clients' part of a table's heading. */
+export function postClientText(c: { client: string; connections: number }): string {
+  return c.client === 'fetch' ? 'clients: a connection per request' : `clients: ${c.connections} keep-alive connection(s) per replica`;
 }

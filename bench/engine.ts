@@ -29,7 +29,7 @@ import { buildServer } from '../src/api/server.js';
 import { Worker } from '../src/engine/worker.js';
 import { FakeProvider } from '../src/providers/fake.js';
 import { NoopDeployer } from '../src/deploy/noop.js';
-import { Cleanup, cpuSince, cpuSnapshot, envNumber, fix, log, percentile, request, runSplit, sleep, table } from './common.js';
+import { Cleanup, cpuSince, cpuSnapshot, envNumber, fix, log, percentile, postClient, postClientText, request, runSplit, sleep, table } from './common.js';
 import type { PostJob, PostResult } from './postWorker.js';
 
 // ---- settings --------------------------------------------------------------------------------------
@@ -43,6 +43,7 @@ const INSTANCES = envNumber('BENCH_WORKER_INSTANCES', 1, { integer: true, min: 1
 const POLL_MS = process.env.BENCH_POLL_MS ? envNumber('BENCH_POLL_MS', 500, { min: 1 }) : undefined;
 const OP_TIMEOUT_MS = envNumber('BENCH_OP_TIMEOUT_S', 120, { min: 1 }) * 1000;
 const STRICT = process.env.BENCH_STRICT === '1';
+const CLIENT = postClient();
 const API_POLL_MS = 100;
 
 const RATIO_TARGET = 1.3;
@@ -157,7 +158,7 @@ async function runOn(backend: Backend, cleanup: Cleanup): Promise<Result> {
     log(`${backend.name}: ${CLUSTERS} concurrent POSTs of 1 master + ${SLAVES} slaves, boot ${BOOT_MS} ms, ${INSTANCES} worker(s) × ${CONCURRENCY}`);
     // The clients run in a worker thread (bench/postWorker.ts): their own event loop, like real
     // clients, not a share of the server's. t0 is when that thread sends the first POST.
-    const job: PostJob = { base, clusters: CLUSTERS, slaves: SLAVES };
+    const job: PostJob = { base, clusters: CLUSTERS, slaves: SLAVES, ...CLIENT };
     const cpu0 = cpuSnapshot();
     const sent = await new Promise<PostResult>((resolve, reject) => {
       const t = new Thread(new URL('./postWorker.js', import.meta.url), { workerData: job });
@@ -275,7 +276,7 @@ async function main(): Promise<number> {
       `boot latency ${BOOT_MS} ms, deploy latency ${DEPLOY_MS} ms,`,
   );
   out.push(
-    `POSTs over HTTP on 127.0.0.1 from a client thread, ${INSTANCES} in-process Worker(s) × concurrency ${CONCURRENCY}, lease ${LEASE_MS / 1000} s, poll ${POLL_MS ?? 'default (500)'} ms; ` +
+    `POSTs over HTTP on 127.0.0.1 from a client thread (${postClientText(CLIENT)}), ${INSTANCES} in-process Worker(s) × concurrency ${CONCURRENCY}, lease ${LEASE_MS / 1000} s, poll ${POLL_MS ?? 'default (500)'} ms; ` +
       `${cpus().length} CPU(s), node ${process.version}, 1-minute load average ${fix(load0[0] ?? 0, 2)} at start → ${fix(load1[0] ?? 0, 2)} at end`,
   );
   out.push(`critical path = one node's boot (nodes boot in parallel) + deploy per dependency level (${DEPLOY_LEVELS} levels) = ${fix(CRITICAL_MS / 1000, 2)} s`);

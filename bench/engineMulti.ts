@@ -22,7 +22,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Worker as Thread } from 'node:worker_threads';
 import { backends as configuredBackends, type Backend } from '../test/helpers/stores.js';
-import { Cleanup, cpuSince, cpuSnapshot, envNumber, fix, log, percentile, request, runSplit, sleep, table } from './common.js';
+import { Cleanup, cpuByProcess, cpuSince, cpuSnapshot, procTicks, envNumber, fix, log, percentile, postClient, postClientText, request, runSplit, sleep, table } from './common.js';
 import type { PostJob, PostResult } from './postWorker.js';
 import { requestsIn } from '../src/providers/fake.js';
 
@@ -35,6 +35,7 @@ const CONCURRENCY = envNumber('BENCH_CONCURRENCY', 400, { integer: true, min: 1 
 const LEASE_S = envNumber('BENCH_LEASE_S', 10, { integer: true, min: 2 });
 const OP_TIMEOUT_MS = envNumber('BENCH_OP_TIMEOUT_S', 300, { min: 1 }) * 1000;
 const STRICT = process.env.BENCH_STRICT === '1';
+const CLIENT = postClient();
 const LOG_DIR = process.env.BENCH_LOG_DIR;
 const RATIO_TARGET = 1.3;
 const CRITICAL_MS = BOOT_MS; // nodes boot in parallel; no services, so no deploy level
@@ -113,6 +114,8 @@ interface Result {
   /** Every process's CPU seconds from the first POST to the last create seen ended, and their share of all cores. */
   cpuBusyS: number;
   cpuShare: number;
+  /** CPU seconds by process over the same span (the replicas, the workers, the database, the clients). */
+  cpuBy: Array<[string, number]>;
   errors: string[];
 }
 
@@ -184,8 +187,9 @@ async function runOn(backend: Backend, kill: boolean, cleanup: Cleanup): Promise
 
     log(`${backend.name}${kill ? ' (kill -9 one worker)' : ''}: ${CLUSTERS} concurrent POSTs over ${REPLICAS} replicas, ${WORKER_PROCESSES} worker processes × ${CONCURRENCY}, load ${fix(load0, 2)}`);
     const errors: string[] = [];
-    const job: PostJob = { base, bases, clusters: CLUSTERS, slaves: SLAVES, timeoutMs: OP_TIMEOUT_MS };
+    const job: PostJob = { base, bases, clusters: CLUSTERS, slaves: SLAVES, timeoutMs: OP_TIMEOUT_MS, ...CLIENT };
     const cpu0 = cpuSnapshot();
+    const ticks0 = procTicks();
     const posting = new Promise<PostResult>((res, rej) => {
       const t = new Thread(new URL('./postWorker.js', import.meta.url), { workerData: job });
       t.once('message', (m: PostResult | { error: string }) => ('error' in m ? rej(new Error(m.error)) : res(m)));
@@ -243,6 +247,8 @@ async function runOn(backend: Backend, kill: boolean, cleanup: Cleanup): Promise
     }
 
     const cpu = cpuSince(cpu0);
+    const names = new Map(procs.map((p) => [p.child.pid, p.name]));
+    const cpuBy = cpuByProcess(ticks0, (pid, comm) => names.get(pid) ?? (pid === process.pid ? 'bench (clients)' : comm.startsWith('postgres') ? 'postgres' : undefined));
     const ops = await opened.store.db.selectFrom('operations').select(['status', 'created_at', 'started_at', 'finished_at', 'attempt', 'steps']).where('kind', '=', 'create').execute();
     const num = (v: unknown) => (v === null || v === undefined ? NaN : Number(v));
     const done = ops.filter((o) => o.status === 'succeeded' && num(o.finished_at) - t0 <= OP_TIMEOUT_MS);
@@ -284,6 +290,7 @@ async function runOn(backend: Backend, kill: boolean, cleanup: Cleanup): Promise
       killedHeld,
       cpuBusyS: cpu.busyS,
       cpuShare: cpu.share,
+      cpuBy,
       errors,
     };
     log(`${backend.name}: ${done.length}/${CLUSTERS} succeeded, makespan ${fix(makespanMs / 1000, 2)} s, load ${fix(result.load1, 2)}`);
@@ -321,7 +328,7 @@ export async function mainMulti(): Promise<number> {
   const out: string[] = [''];
   out.push(
     `Michman engine benchmark, multi-process — ${REPLICAS} × \`michman serve --workers 0\` + ${WORKER_PROCESSES} × \`michman worker\` (workers ${CONCURRENCY} each, lease ${LEASE_S} s) on one database; ` +
-      `fake provider (shared state dir), ${CLUSTERS} concurrent creates of 1 master + ${SLAVES} slaves, boot ${BOOT_MS} ms; ${cpus().length} CPU(s), node ${process.version}`,
+      `fake provider (shared state dir), ${CLUSTERS} concurrent creates of 1 master + ${SLAVES} slaves, boot ${BOOT_MS} ms; ${postClientText(CLIENT)}; ${cpus().length} CPU(s), node ${process.version}`,
   );
   out.push(`critical path = one node's boot = ${fix(CRITICAL_MS / 1000, 2)} s; "kill" runs: the last worker process gets SIGKILL once it holds running operations`);
   out.push('');
@@ -357,6 +364,7 @@ export async function mainMulti(): Promise<number> {
   );
   out.push('');
   out.push('makespan = first POST sent → last create finished; ratio = makespan ÷ critical path; queue = accepted → claimed (started_at, which a resume moves on), run = claimed → finished; lost = not succeeded within the time limit; boots = nodes the fake cloud was asked for; fenced = operations a worker stopped because its lease was not renewed in time. CPU = the CPU time of every process on the machine (Michman, the database, the clients) over that span, and its share of all cores: near 100% the run is bound by the CPU of this machine.');
+  for (const r of results) out.push(`  CPU s by process [${r.backend}${r.kill ? ' kill' : ''}]: ${r.cpuBy.filter(([, s]) => s >= 0.05).map(([n, s]) => `${n} ${fix(s, 1)}`).join(', ')}`);
   for (const r of results) for (const e of r.errors.slice(0, 10)) out.push(`  note [${r.backend}${r.kill ? ' kill' : ''}]: ${e}`);
   const checks: Array<{ name: string; pass: boolean; detail: string }> = [];
   for (const r of results) {

@@ -1,5 +1,5 @@
 // Create a cluster: the rules in the original's order, the preflight (image, flavors and a cluster
-// of the same name in one statement), the retry of a FAILED cluster of that name, the plan, the
+// of the same name in one statement, shared with the creates of the same moment: createReads.ts), the retry of a FAILED cluster of that name, the plan, the
 // quota check, and the transaction that writes the cluster and its operation (shared with the
 // creates of the same moment, createBatch.ts, unless project limits make them take turns).
 import type { Cluster } from '../domain/wire.js';
@@ -13,10 +13,11 @@ import { buildCreatePlan } from '../domain/plan.js';
 import { notFound, validation } from '../domain/errors.js';
 import { newId } from '../store/ids.js';
 import type { ClusterDeps, QuotaCheck } from './deps.js';
-import { projectOf, typesFor, imageOf, refuseUnsupported } from './lookup.js';
+import { typesFor, imageOf, refuseUnsupported } from './lookup.js';
 import { sealServices } from './secrets.js';
 import { applyTemplate, checkProjectLimits, expiryOf } from './lifecycle.js';
 import { createBatchOf } from './createBatch.js';
+import { createReadsOf } from './createReads.js';
 
 export interface CreateInput {
   project: string;
@@ -46,7 +47,10 @@ async function quotaOf(q: QuotaCheck, plan: OperationPlan): Promise<QuotaReport 
 
 export async function createCluster(deps: ClusterDeps, input: CreateInput): Promise<CreateResult> {
   const { store } = deps;
-  const project = await projectOf(store, input.project);
+  // The project and the preflight are read together with the other creates of this moment.
+  const reads = createReadsOf(store);
+  const project = await reads.project(input.project);
+  if (!project) throw notFound('project', input.project);
   const expiresAt = expiryOf(input.cluster);
   const { ExpiresAt: _e, TTL: _t, ...body } = await applyTemplate(store, project, input.cluster);
   const cluster = checkNewCluster(body, project);
@@ -54,7 +58,7 @@ export async function createCluster(deps: ClusterDeps, input: CreateInput): Prom
   // CLUSTER_REFS, as the original.
   const images = cluster.Image ? [cluster.Image] : [];
   const flavors = CLUSTER_REFS.filter((f) => f !== 'Image').map((f) => cluster[f]).filter((v): v is string => !!v);
-  const pre = await store.clusters.preflight(project.ID, cluster.Name!, { images, flavors });
+  const pre = await reads.preflight({ projectId: project.ID, name: cluster.Name!, images, flavors });
   for (const f of CLUSTER_REFS) {
     const v = cluster[f];
     const kind = f === 'Image' ? 'image' : 'flavor';

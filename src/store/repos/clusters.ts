@@ -129,8 +129,23 @@ export class ClusterRepo {
     name: string,
     refs: { images: string[]; flavors: string[] },
   ): Promise<{ missing: Set<string>; images: Map<string, { CloudImageID: string; AnsibleUser: string }>; exists: boolean }> {
+    const r = await this.preflightMany(projectId, [name], refs);
+    return { missing: r.missing, images: r.images, exists: r.taken.has(name) };
+  }
+
+  /**
+   * preflight for several new clusters of one project with the same image and flavors (a burst of
+   * creates, clusters/createReads.ts): still one statement, one column per name. `taken`: the names
+   * a live cluster of the project has (as its name, or as its ID for a UUID-like name).
+   */
+  async preflightMany(
+    projectId: string,
+    names: readonly string[],
+    refs: { images: readonly string[]; flavors: readonly string[] },
+  ): Promise<{ missing: Set<string>; images: Map<string, { CloudImageID: string; AnsibleUser: string }>; taken: Set<string> }> {
     const images = [...new Set(refs.images)];
     const flavors = [...new Set(refs.flavors)];
+    const unique = [...new Set(names)];
     const cond = (value: string) => {
       const id = parseUuid(value);
       return id !== undefined ? sql`(${sql.ref('id')} = ${id} or ${sql.ref('name')} = ${value})` : sql`${sql.ref('name')} = ${value}`;
@@ -146,7 +161,7 @@ export class ClusterRepo {
     const columns = [
       ...images.flatMap((v, i) => [imageField('cloud_image_id', `ic${i}`, v), imageField('ansible_user', `iu${i}`, v)]),
       ...flavors.map((v, i) => count('flavors', `f${i}`, cond(v))),
-      count('clusters', 'c', sql`${sql.ref('project_id')} = ${projectId} and ${sql.ref('entity_status')} <> ${DELETED} and ${cond(name)}`),
+      ...unique.map((n, i) => count('clusters', `c${i}`, sql`${sql.ref('project_id')} = ${projectId} and ${sql.ref('entity_status')} <> ${DELETED} and ${cond(n)}`)),
     ];
     const r = (await sql<Record<string, number | string | bigint | null>>`select ${sql.join(columns)}`.execute(this.ctx.db)).rows[0]!;
     const missing = new Set<string>();
@@ -157,7 +172,7 @@ export class ClusterRepo {
       else found.set(v, { CloudImageID: String(cloud), AnsibleUser: String(r[`iu${i}`] ?? '') });
     });
     flavors.forEach((v, i) => Number(r[`f${i}`]) === 0 && missing.add(`flavor:${v}`));
-    return { missing, images: found, exists: Number(r.c) > 0 };
+    return { missing, images: found, taken: new Set(unique.filter((_, i) => Number(r[`c${i}`]) > 0)) };
   }
 
   /** ID, name and status only (one statement, no services): what the engine needs to start. */
