@@ -6,10 +6,14 @@
 // lease is gone" for one operation), and a batch that fails is retried one write at a time, so one
 // bad write fails alone.
 //
-// On a server database a batch is bound by round trips more than by the server's work, so writes
-// are spread over `lanes` (each one transaction at a time, on its own connection). A write's key
-// picks its lane: writes of one key (a cluster) commit in the order they were queued and never
-// wait on each other's row locks from two transactions at once. SQLite has one writer: one lane.
+// On a server database writes are spread over `lanes` (each one transaction at a time, on its own
+// connection), two by default, so a batch held up by a row lock (a PUT of one of its clusters)
+// does not hold up all of a process's writes. Not more: every transaction costs a few round trips
+// whatever it holds, and on our 2-core machines, where a burst is bound by the CPU, fewer and
+// larger batches finish sooner (bench/engineMulti.ts, 1,000 creates: 4 lanes 5.1 s and 8.9 CPU
+// seconds, 2 lanes 4.9 s and 7.6, on MariaDB). A write's key picks its lane: writes of one key (a
+// cluster) commit in the order they were queued and never wait on each other's row locks from two
+// transactions at once. SQLite has one writer: one lane.
 import type { Store } from './store.js';
 
 /** Runs a batch of writes in one transaction and returns their results in order. */
@@ -37,7 +41,7 @@ export class Batcher<W> {
     o: { lanes?: number; readCommitted?: boolean } = {},
   ) {
     this.tx = { readCommitted: o.readCommitted ?? false };
-    const n = Math.max(1, o.lanes ?? (store.kit.kind === 'sqlite' ? 1 : 4));
+    const n = Math.max(1, o.lanes ?? (store.kit.kind === 'sqlite' ? 1 : 2));
     this.lanes = Array.from({ length: n }, () => new Lane<W>());
   }
 
