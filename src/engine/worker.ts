@@ -341,13 +341,18 @@ export class Worker {
         phase: 'finish',
         message: result.status === 'succeeded' ? `${op.kind} succeeded` : `${op.kind} ${result.status}: ${result.error?.message ?? ''}`,
       });
-      await this.writer.run(op.id, op.clusterId, events.splice(0), async (tx) => {
-        if (!(await tx.operations.finish(op.id, this.id, result.status, result.error))) return;
-        // Each write checks that the cluster is still this operation's: a forced delete may have
-        // taken it over, and its STOPPING must stand.
-        if (result.status === 'succeeded' && op.kind === 'delete') await tx.clusters.remove(cluster.ID, owned);
-        else if (result.status === 'succeeded') await tx.clusters.settle(cluster.ID, statusOnSuccess(op.kind), owned, { masterIp: result.masterIp, urls: result.urls, hostUrl: result.hostUrl });
-        else await tx.clusters.setStatus(cluster.ID, statusOnFailure(op.kind), owned);
+      // Each write checks that the cluster is still this operation's: a forced delete may have
+      // taken it over, and its STOPPING must stand. Merged with the other finishes of the moment.
+      await this.writer.finish(op.id, op.clusterId, events.splice(0), {
+        status: result.status,
+        ...(result.error ? { error: result.error } : {}),
+        owned,
+        cluster:
+          result.status !== 'succeeded'
+            ? { status: statusOnFailure(op.kind) }
+            : op.kind === 'delete'
+              ? { remove: true }
+              : { settle: statusOnSuccess(op.kind), outcome: { masterIp: result.masterIp, urls: result.urls, hostUrl: result.hostUrl } },
       });
     } catch (err) {
       if (err instanceof HandBack && !lost) {

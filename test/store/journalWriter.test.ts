@@ -1,11 +1,13 @@
 // The engine's merged writes: many journals in one UPDATE (each with its own lease check), events
 // of many clusters in one batch with gapless per-cluster IDs, and the JournalWriter that combines
-// them with a write's follow-up in one transaction.
+// them with a write's follow-up in one transaction; the finishes of many operations merged, each
+// still a compare-and-set on the lease and on the cluster's status.
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { backends, type OpenedStore } from '../helpers/stores.js';
 import { JournalWriter } from '../../src/engine/journalWriter.js';
 import type { Store } from '../../src/store/store.js';
+import type { StoredCluster } from '../../src/store/repos/clusters.js';
 
 async function claimed(store: Store, n: number, worker = 'w') {
   for (let i = 0; i < n; i++) await store.transaction((tx) => tx.operations.enqueue({ clusterId: randomUUID(), projectId: randomUUID(), kind: 'create', plan: {} }));
@@ -103,6 +105,54 @@ for (const backend of backends()) {
       expect(good).toEqual({ status: 'fulfilled', value: true });
       expect(await store.events.list(ops[0]!.clusterId, {})).toEqual([]);
       expect((await store.events.list(ops[1]!.clusterId, {})).map((e) => e.message)).toEqual(['kept']);
+    });
+
+    it('JournalWriter: the finishes of one moment end each owned operation and settle its cluster, and leave what is not theirs', async () => {
+      const project = randomUUID();
+      await store.projects.insert({ ID: project, Name: 'p', DisplayName: 'p', GroupID: 'g', Description: '', DefaultImage: '', DefaultMasterFlavor: '', DefaultSlavesFlavor: '', DefaultStorageFlavor: '', DefaultMonitoringFlavor: '' });
+      const cluster = (name: string): StoredCluster => ({
+        ID: randomUUID(), Name: name, DisplayName: name, HostURL: '', EntityStatus: 'CREATING', ClusterType: '', NSlaves: 1, MasterIP: '', ProjectID: project, OwnerID: 'u', Description: '',
+        Image: '', Keys: [], Monitoring: false, MasterFlavor: '', SlavesFlavor: '', StorageFlavor: '', MonitoringFlavor: '',
+        Services: [{ ID: randomUUID(), Name: 'redis', Type: 'redis', Version: '7', Config: {}, DisplayName: 'redis', Description: '', EntityStatus: '', URL: '' }],
+      });
+      const cs = ['a', 'b', 'lost', 'taken', 'failed', 'gone'].map(cluster);
+      for (const c of cs) {
+        await store.clusters.insert(c);
+        await store.transaction((tx) => tx.operations.enqueue({ clusterId: c.ID, projectId: project, kind: c.Name === 'gone' ? 'delete' : 'create', plan: {} }));
+      }
+      const ops = await store.operations.claimMany('w', 30_000, cs.length);
+      const opOf = (name: string) => ops.find((o) => o.clusterId === cs.find((c) => c.Name === name)!.ID)!;
+      // 'lost': another worker holds its lease now; 'taken': a forced delete made it STOPPING.
+      await store.db.updateTable('operations').set({ lease_owner: 'other' }).where('id', '=', opOf('lost').id).execute();
+      await store.clusters.setStatus(cs[3]!.ID, 'STOPPING');
+      await store.clusters.setStatus(cs[5]!.ID, 'STOPPING');
+      const serviceId = cs[1]!.Services[0]!.ID;
+      const writer = new JournalWriter(store, 'w', { lanes: 1 });
+      const owned = ['CREATING'];
+      const done = (name: string, outcome: { masterIp?: string; urls?: Record<string, string> }) =>
+        writer.finish(opOf(name).id, opOf(name).clusterId, [{ level: 'info', phase: 'finish', message: `${name} finished` }], { status: 'succeeded', owned, cluster: { settle: 'ACTIVE', outcome } });
+      const results = await Promise.all([
+        done('a', { masterIp: '10.0.0.1' }),
+        done('b', { masterIp: '10.0.0.2', urls: { [serviceId]: 'redis://10.0.0.2:6379' } }),
+        done('lost', { masterIp: '10.0.0.3' }),
+        done('taken', { masterIp: '10.0.0.4' }),
+        writer.finish(opOf('failed').id, opOf('failed').clusterId, [], { status: 'failed', error: { phase: 'provision', message: 'no room' }, owned, cluster: { status: 'FAILED' } }),
+        writer.finish(opOf('gone').id, opOf('gone').clusterId, [], { status: 'succeeded', owned: ['STOPPING'], cluster: { remove: true } }),
+      ]);
+      expect(results).toEqual([true, true, false, true, true, true]);
+      const get = (i: number) => store.clusters.get(cs[i]!.ID);
+      expect(await get(0)).toMatchObject({ EntityStatus: 'ACTIVE', MasterIP: '10.0.0.1', Services: [{ EntityStatus: 'ACTIVE', URL: '' }] });
+      expect(await get(1)).toMatchObject({ EntityStatus: 'ACTIVE', MasterIP: '10.0.0.2', Services: [{ EntityStatus: 'ACTIVE', URL: 'redis://10.0.0.2:6379' }] });
+      // The lost operation is not ended by this worker and its cluster is left alone.
+      expect((await store.operations.get(opOf('lost').id))!.status).toBe('running');
+      expect(await get(2)).toMatchObject({ EntityStatus: 'CREATING', MasterIP: '' });
+      // The forced delete's STOPPING stands; the operation itself ended.
+      expect((await store.operations.get(opOf('taken').id))!.status).toBe('succeeded');
+      expect(await get(3)).toMatchObject({ EntityStatus: 'STOPPING', MasterIP: '' });
+      expect(await store.operations.get(opOf('failed').id)).toMatchObject({ status: 'failed', error: { phase: 'provision', message: 'no room' } });
+      expect(await get(4)).toMatchObject({ EntityStatus: 'FAILED' });
+      expect(await get(5)).toBeUndefined();
+      for (const name of ['a', 'b', 'lost', 'taken']) expect((await store.events.list(opOf(name).clusterId, {})).map((e) => e.message)).toEqual([`${name} finished`]);
     });
   });
 }

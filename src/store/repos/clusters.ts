@@ -187,20 +187,52 @@ export class ClusterRepo {
    * other fields; a service not in `urls` keeps its URL. True if written.
    */
   async settle(id: string, status: string, expected: readonly string[], outcome: { masterIp?: string; urls?: Record<string, string>; hostUrl?: string } = {}, now = Date.now()): Promise<boolean> {
-    const set = {
-      entity_status: status,
-      updated_at: iso(now),
-      ...(outcome.masterIp !== undefined ? { master_ip: outcome.masterIp } : {}),
-      ...(outcome.hostUrl !== undefined ? { host_url: outcome.hostUrl } : {}),
-    };
-    const r = await this.ctx.db.updateTable('clusters').set(set).where('id', '=', id).where('entity_status', 'in', [...expected]).executeTakeFirst();
-    if (r.numUpdatedRows === 0n) return false;
-    // Every service passed the operation's health phase; the health monitor takes it from here.
-    if (status === 'ACTIVE') await this.ctx.db.updateTable('cluster_services').set({ entity_status: 'ACTIVE' }).where('owner_id', '=', id).execute();
-    for (const [serviceId, url] of Object.entries(outcome.urls ?? {})) {
-      await this.ctx.db.updateTable('cluster_services').set({ url }).where('owner_id', '=', id).where('id', '=', serviceId).execute();
+    return (await this.settleMany([{ id, status, expected, outcome }], now)).has(id);
+  }
+
+  /**
+   * settle for many clusters (the operations a worker finishes together, engine/journalWriter.ts):
+   * one UPDATE per target status (master IP and host URL by a CASE on the ID), one for their
+   * services, and one per service URL. Returns the IDs settled; a second statement reads which
+   * only when some were not.
+   */
+  async settleMany(items: ReadonlyArray<{ id: string; status: string; expected: readonly string[]; outcome?: { masterIp?: string; urls?: Record<string, string>; hostUrl?: string } }>, now = Date.now()): Promise<Set<string>> {
+    const settled = new Set<string>();
+    const groups = new Map<string, typeof items[number][]>();
+    for (const i of items) {
+      const key = JSON.stringify([i.status, [...i.expected].sort()]);
+      groups.set(key, [...(groups.get(key) ?? []), i]);
     }
-    return true;
+    for (const group of groups.values()) {
+      const { status, expected } = group[0]!;
+      const ids = group.map((i) => i.id);
+      // A CASE keeps a column as it is for the clusters whose outcome does not name it.
+      const byId = (column: 'master_ip' | 'host_url', value: (i: typeof items[number]) => string | undefined) => {
+        const named = group.filter((i) => value(i) !== undefined);
+        if (named.length === 0) return {};
+        return { [column]: sql<string>`case ${sql.ref('id')} ${sql.join(named.map((i) => sql`when ${i.id} then ${value(i)!}`), sql` `)} else ${sql.ref(column)} end` };
+      };
+      const r = await this.ctx.db
+        .updateTable('clusters')
+        .set({ entity_status: status, updated_at: iso(now), ...byId('master_ip', (i) => i.outcome?.masterIp), ...byId('host_url', (i) => i.outcome?.hostUrl) })
+        .where('id', 'in', ids)
+        .where('entity_status', 'in', [...expected])
+        .executeTakeFirst();
+      const done =
+        Number(r.numUpdatedRows) === new Set(ids).size
+          ? ids
+          : (await this.ctx.db.selectFrom('clusters').select('id').where('id', 'in', ids).where('entity_status', '=', status).where('updated_at', '=', iso(now)).execute()).map((x) => x.id);
+      if (done.length === 0) continue;
+      // Every service passed the operation's health phase; the health monitor takes it from here.
+      if (status === 'ACTIVE') await this.ctx.db.updateTable('cluster_services').set({ entity_status: 'ACTIVE' }).where('owner_id', 'in', done).execute();
+      for (const i of group.filter((x) => done.includes(x.id))) {
+        for (const [serviceId, url] of Object.entries(i.outcome?.urls ?? {})) {
+          await this.ctx.db.updateTable('cluster_services').set({ url }).where('owner_id', '=', i.id).where('id', '=', serviceId).execute();
+        }
+      }
+      for (const id of done) settled.add(id);
+    }
+    return settled;
   }
 
   /**

@@ -470,6 +470,35 @@ export class OperationRepo {
   }
 
   /**
+   * finish for many operations of one worker (engine/journalWriter.ts): one UPDATE per outcome
+   * (status and error); returns the IDs it finished, i.e. that the worker still owned. A second
+   * statement reads which only when some were not.
+   */
+  async finishMany(workerId: string, items: ReadonlyArray<{ id: string; status: FinalStatus; error?: OperationError }>, now = Date.now()): Promise<Set<string>> {
+    const finished = new Set<string>();
+    const groups = new Map<string, typeof items[number][]>();
+    for (const i of items) {
+      const key = JSON.stringify([i.status, i.error ?? null]);
+      groups.set(key, [...(groups.get(key) ?? []), i]);
+    }
+    for (const group of groups.values()) {
+      const { status, error } = group[0]!;
+      const ids = group.map((i) => i.id);
+      const r = await this.db
+        .updateTable('operations')
+        .set({ status, error: error === undefined ? null : JSON.stringify(error), lease_expires_at: null, running_cluster_id: null, finished_at: now, updated_at: now })
+        .where(this.owned(ids, workerId))
+        .executeTakeFirst();
+      const done =
+        Number(r.numUpdatedRows) === new Set(ids).size
+          ? ids
+          : (await this.db.selectFrom('operations').select('id').where('id', 'in', ids).where('lease_owner', '=', workerId).where('status', '=', status).where('finished_at', '=', now).execute()).map((x) => x.id);
+      for (const id of done) finished.add(id);
+    }
+    return finished;
+  }
+
+  /**
    * Gives a running operation back without finishing it (a worker shutting down): no owner, a lease
    * that has expired now, status and journal as they are, so the next claim by any worker resumes it.
    * False when the worker no longer owned it.
