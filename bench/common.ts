@@ -190,7 +190,7 @@ export function cpuByProcess(from: ProcTicks, label: (pid: number, comm: string)
 export function postClient(): { client: 'keepalive' | 'fetch'; connections: number } {
   const client = process.env.BENCH_CLIENT ?? 'keepalive';
   if (client !== 'keepalive' && client !== 'fetch') throw new Error(`BENCH_CLIENT=${client}: expected keepalive or fetch`);
-  return { client, connections: envNumber('BENCH_CONNECTIONS', 32, { integer: true, min: 1 }) };
+  return { client, connections: envNumber('BENCH_CONNECTIONS', 100, { integer: true, min: 1 }) };
 }
 
 /** The clients' part of a table's heading. */

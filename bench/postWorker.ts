@@ -4,7 +4,7 @@
 //
 // How the requests reach the replicas (BENCH_CLIENT, passed in PostJob.client):
 // - `keepalive` (default): over a pool of persistent connections per replica (BENCH_CONNECTIONS,
-//   32), as a load balancer in front of the replicas holds them (nginx's upstream keepalive, HAProxy's
+//   100), as a load balancer in front of the replicas holds them (nginx's upstream keepalive, HAProxy's
 //   connection reuse): the replicas see few connections however many clients there are;
 // - `fetch`: each request on a connection of its own (Node's fetch with 1,000 requests in flight),
 //   as 1,000 clients reaching the replicas directly would. On the 2-core machine this alone costs
@@ -60,7 +60,7 @@ function postKeepAlive(agent: Agent, url: string, body: unknown, timeoutMs: numb
 
 async function main(job: PostJob): Promise<PostResult> {
   const bases = job.bases?.length ? job.bases : [job.base];
-  const agent = new Agent({ keepAlive: true, maxSockets: job.connections ?? 32 });
+  const agent = new Agent({ keepAlive: true, maxSockets: job.connections ?? 100 });
   const timeoutMs = job.timeoutMs ?? 30_000;
   const post = job.client === 'fetch' ? (url: string, body: unknown) => request('POST', url, body, timeoutMs) : (url: string, body: unknown) => postKeepAlive(agent, url, body, timeoutMs);
   const t0 = Date.now();

@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Store } from '../store/store.js';
 import { SessionRepo } from '../store/repos/sessions.js';
 import { TokenRepo } from '../store/repos/tokens.js';
-import { AuditRepo, type AuditEntry } from '../store/repos/audit.js';
+import { AUDIT_ROWS_PER_STATEMENT, AuditRepo, type AuditEntry } from '../store/repos/audit.js';
 import { Batcher } from '../store/batcher.js';
 import { MichmanError, ErrorClass } from '../domain/errors.js';
 import { Unauthenticated, forbidden, type Identity, type Via } from './identity.js';
@@ -44,14 +44,15 @@ export interface AuthRuntime {
 export function registerAuth(app: FastifyInstance, store: Store, setup: AuthSetup | undefined): AuthRuntime {
   const ctx = { db: store.db, kit: store.kit };
   const audit = new AuditRepo(ctx);
-  // Audit rows of concurrent requests share a commit and an INSERT instead of paying one each.
+  // Audit rows of concurrent requests share one INSERT (its own commit: no BEGIN/COMMIT around it)
+  // instead of paying one each.
   const auditWriter = new Batcher<Omit<AuditEntry, 'id'>>(
     store,
-    async (tx, entries) => {
-      await new AuditRepo({ db: tx.db, kit: tx.kit }).insertMany(entries);
+    async (db, entries) => {
+      await new AuditRepo({ db: db.db, kit: db.kit }).insertMany(entries);
       return entries.map(() => undefined);
     },
-    { lanes: 1 },
+    { lanes: 1, singleStatement: true, maxBatch: AUDIT_ROWS_PER_STATEMENT },
   );
   const sessions = new SessionRepo(ctx);
   const tokens = new TokenRepo(ctx);

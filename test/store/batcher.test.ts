@@ -101,5 +101,27 @@ for (const backend of backends()) {
         expect((await store.events.list(c, {})).map((e) => e.message)).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`));
       }
     });
+
+    it('single-statement batches: no transaction around them, at most maxBatch writes each, and a failed one retried write by write', async () => {
+      const store = countingTransactions(opened.store);
+      const sizes: number[] = [];
+      const b = new Batcher<string>(
+        store,
+        async (db, names) => {
+          sizes.push(names.length);
+          if (names.includes('bad')) throw new Error('refused');
+          // One multi-row INSERT: atomic on its own.
+          await db.db.insertInto('flavors').values(names.map((n) => ({ id: randomUUID(), name: n, vcpus: 1, ram: 1, disk: 1 }))).execute();
+          return names.map(() => 'ok');
+        },
+        { lanes: 1, singleStatement: true, maxBatch: 3 },
+      );
+      const results = await Promise.allSettled(['f1', 'f2', 'f3', 'f4', 'bad', 'f5'].map((n) => b.submit<string>(undefined, n)));
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+      expect(store.transactions).toBe(0);
+      // [f1 f2 f3], then [f4 bad f5] fails and is retried one by one.
+      expect(sizes).toEqual([3, 3, 1, 1, 1]);
+      expect((await opened.store.db.selectFrom('flavors').select('name').orderBy('name').execute()).map((r) => r.name)).toEqual(['f1', 'f2', 'f3', 'f4', 'f5']);
+    });
   });
 }

@@ -21,6 +21,9 @@ export interface AuditEntry {
 /** Sorts as time: 15 digits of milliseconds, then randomness for entries of the same millisecond. */
 export const auditId = (at: number): string => `${String(at).padStart(15, '0')}-${randomBytes(6).toString('hex')}`;
 
+/** 11 parameters a row: a statement stays far below PostgreSQL's and SQLite's limits. */
+export const AUDIT_ROWS_PER_STATEMENT = 1000;
+
 export class AuditRepo {
   constructor(private readonly ctx: RepoContext) {}
 
@@ -28,11 +31,10 @@ export class AuditRepo {
     await this.insertMany([e]);
   }
 
-  /** Many rows in one statement (concurrent requests' entries share a commit). */
+  /** Many rows, AUDIT_ROWS_PER_STATEMENT to a statement (concurrent requests' entries share a commit). */
   async insertMany(entries: Array<Omit<AuditEntry, 'id'>>): Promise<void> {
-    // 11 parameters a row: chunks stay far below PostgreSQL's and SQLite's limits.
-    for (let i = 0; i < entries.length; i += 1000) {
-      const rows = entries.slice(i, i + 1000).map((e) => ({
+    for (let i = 0; i < entries.length; i += AUDIT_ROWS_PER_STATEMENT) {
+      const rows = entries.slice(i, i + AUDIT_ROWS_PER_STATEMENT).map((e) => ({
         id: auditId(e.at),
         at: e.at,
         user_id: e.userId,
