@@ -72,6 +72,8 @@ interface Held {
 
 /** The least time between the starts of two claim rounds of one worker. */
 const CLAIM_GAP_MS = 20;
+/** The next poll after a round that claimed operations (doubling, up to pollMs, while rounds find none). */
+const BURST_POLL_MS = 50;
 
 export class Worker {
   readonly id: string;
@@ -188,11 +190,12 @@ export class Worker {
       return;
     }
     this.ticking = true;
+    let claimed = 0;
     try {
       do {
         this.tickAgain = false;
         const started = Date.now();
-        await this.claimRound();
+        claimed += await this.claimRound();
         // Under a burst, rounds come at most every CLAIM_GAP_MS, each taking all enqueued by then:
         // a round is several statements, and back-to-back rounds of one or two operations each
         // competed with the very requests that enqueue them.
@@ -201,16 +204,23 @@ export class Worker {
     } finally {
       this.ticking = false;
     }
-    this.schedule(this.pollMs);
+    // Operations enqueued by another process (an API replica) wake no one here: after a round that
+    // found some, more are likely (a burst), so look again soon, then less and less often up to
+    // pollMs. An idle worker polls as before; the last creates of a burst wait a poll less.
+    this.nextPollMs = claimed > 0 ? Math.min(BURST_POLL_MS, this.pollMs) : Math.min(this.nextPollMs * 2, this.pollMs);
+    this.schedule(this.nextPollMs);
   }
   private ticking = false;
+  private nextPollMs = Infinity;
   private tickAgain = false;
 
-  private async claimRound(): Promise<void> {
+  /** Claims what there is room for; returns how many operations it took. */
+  private async claimRound(): Promise<number> {
+    let taken = 0;
     // A worker whose renewals hang (a heartbeat pending past the fence's margin) could not keep a
     // lease: it claims nothing until they get through again, or it would take operations only to
     // stop them at the fence.
-    if (this.beatStartedAt !== undefined && Date.now() - this.beatStartedAt > this.leaseMs * FENCE_SHARE) return;
+    if (this.beatStartedAt !== undefined && Date.now() - this.beatStartedAt > this.leaseMs * FENCE_SHARE) return 0;
     try {
       while (!this.stopped && this.running.size < (this.o.concurrency ?? 4)) {
         const room = (this.o.concurrency ?? 4) - this.running.size;
@@ -230,6 +240,7 @@ export class Worker {
         }, { readCommitted: true });
         // Rows someone else held a moment ago: look again after the gap, not at the next poll.
         if (contended) this.tickAgain = true;
+        taken += ops.length;
         if (this.o.onClaim) for (const op of ops) this.o.onClaim(op, Date.now());
         for (const op of ops) {
           const p = this.execute(op, claimedAt, started.has(op.clusterId)).finally(() => {
@@ -244,6 +255,7 @@ export class Worker {
     } catch (err) {
       this.o.log?.error({ err }, 'worker could not claim an operation');
     }
+    return taken;
   }
 
   /** Runs a claimed operation; `started`: the claim already wrote its cluster's status. */

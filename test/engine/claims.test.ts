@@ -91,6 +91,41 @@ describe(`worker claim rounds [${backend.name}]`, () => {
   });
 });
 
+describe(`worker polls during a burst [${backend.name}]`, () => {
+  let opened: OpenedStore;
+  let worker: Worker | undefined;
+  beforeEach(async () => {
+    opened = await backend.open();
+  });
+  afterEach(async () => {
+    await worker?.stop();
+    await opened.cleanup();
+  });
+
+  // Operations another process enqueues notify no one here: after a round that took some, the
+  // worker looks again soon instead of at its next poll.
+  it('claims an operation enqueued without a notify soon after a round that took others, long before pollMs', async () => {
+    const store = opened.store;
+    const enqueue = () => store.transaction((tx) => tx.operations.enqueue({ clusterId: randomUUID(), projectId: randomUUID(), kind: 'create', plan: { image: 'i', nodes: [], services: [], levels: [] } }));
+    const first = await enqueue();
+    worker = new Worker(store, { provider: new FakeProvider({ bootLatencyMs: 5_000 }), deployer: new NoopDeployer(), concurrency: 4, pollMs: 60_000, reconcileMs: 0 });
+    worker.start();
+    const claimedWithin = async (id: string, ms: number) => {
+      const end = Date.now() + ms;
+      while (Date.now() < end) {
+        if ((await store.operations.get(id))!.attempt >= 1) return true;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      return false;
+    };
+    expect(await claimedWithin(first.id, 10_000)).toBe(true);
+    // As an API replica in another process would: enqueued, and no notify.
+    const second = await enqueue();
+    // The 60 s poll cannot be what claims it.
+    expect(await claimedWithin(second.id, 15_000)).toBe(true);
+  });
+});
+
 // On MariaDB/PostgreSQL a claim skips rows another transaction holds (SKIP LOCKED). A round that
 // finds every candidate held looks again shortly, not at the next poll.
 for (const server of backends().filter((b) => b.name !== 'sqlite')) {
