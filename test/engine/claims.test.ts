@@ -1,5 +1,6 @@
 // The worker's claim rounds: one at a time. A notify (one per POST) while a claim is under way asks
 // for one more round after it instead of starting another beside it; every operation is claimed.
+// After a round that took operations the worker looks again soon, not at its next poll.
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { backends, type OpenedStore } from '../helpers/stores.js';
@@ -88,18 +89,6 @@ describe(`worker claim rounds [${backend.name}]`, () => {
     // No round was asked for while another was under way.
     const sorted = [...spans].sort((a, b) => a[0] - b[0]);
     for (let k = 1; k < sorted.length; k++) expect(sorted[k]![0]).toBeGreaterThanOrEqual(sorted[k - 1]![1]);
-  });
-});
-
-describe(`worker polls during a burst [${backend.name}]`, () => {
-  let opened: OpenedStore;
-  let worker: Worker | undefined;
-  beforeEach(async () => {
-    opened = await backend.open();
-  });
-  afterEach(async () => {
-    await worker?.stop();
-    await opened.cleanup();
   });
 
   // Operations another process enqueues notify no one here: after a round that took some, the

@@ -8,28 +8,9 @@ import type { Store } from '../../src/store/store.js';
 import type { StoredCluster } from '../../src/store/repos/clusters.js';
 import { CreateBatch } from '../../src/clusters/createBatch.js';
 import { MichmanError } from '../../src/domain/errors.js';
+import { redisService, storedCluster } from '../helpers/storedCluster.js';
 
-const newCluster = (projectId: string, name: string): StoredCluster => ({
-  ID: randomUUID(),
-  Name: `${name}-p`,
-  DisplayName: name,
-  HostURL: '',
-  EntityStatus: 'INITED',
-  ClusterType: '',
-  Services: [{ ID: randomUUID(), Name: 'redis', Type: 'redis', Version: '7.0', Config: {}, DisplayName: 'redis', Description: '', EntityStatus: '', URL: '' }],
-  NSlaves: 1,
-  MasterIP: '',
-  ProjectID: projectId,
-  OwnerID: 'anonymous',
-  Description: '',
-  Image: 'ubuntu',
-  Keys: [],
-  Monitoring: false,
-  MasterFlavor: 'small',
-  SlavesFlavor: 'small',
-  StorageFlavor: 'small',
-  MonitoringFlavor: 'small',
-});
+const newCluster = (projectId: string, name: string): StoredCluster => storedCluster(projectId, `${name}-p`, { DisplayName: name, EntityStatus: 'INITED', Services: [redisService()] });
 
 for (const backend of backends()) {
   describe(`CreateBatch [${backend.name}]`, () => {

@@ -8,28 +8,9 @@ import { backends, type OpenedStore } from '../helpers/stores.js';
 import type { Store } from '../../src/store/store.js';
 import type { StoredCluster } from '../../src/store/repos/clusters.js';
 import { CreateReads } from '../../src/clusters/createReads.js';
+import { storedCluster } from '../helpers/storedCluster.js';
 
-const cluster = (projectId: string, name: string, status = 'ACTIVE'): StoredCluster => ({
-  ID: randomUUID(),
-  Name: name,
-  DisplayName: name,
-  HostURL: '',
-  EntityStatus: status,
-  ClusterType: '',
-  Services: [],
-  NSlaves: 1,
-  MasterIP: '',
-  ProjectID: projectId,
-  OwnerID: 'anonymous',
-  Description: '',
-  Image: 'ubuntu',
-  Keys: [],
-  Monitoring: false,
-  MasterFlavor: 'small',
-  SlavesFlavor: 'small',
-  StorageFlavor: 'small',
-  MonitoringFlavor: 'small',
-});
+const cluster = (projectId: string, name: string, status = 'ACTIVE'): StoredCluster => storedCluster(projectId, name, { EntityStatus: status });
 
 const project = (id: string, name: string) => ({ ID: id, Name: name, DisplayName: name, GroupID: 'g', Description: '', DefaultImage: 'ubuntu', DefaultMasterFlavor: 'small', DefaultSlavesFlavor: 'small', DefaultStorageFlavor: 'small', DefaultMonitoringFlavor: 'small' });
 

@@ -8,6 +8,7 @@ import { backends, type OpenedStore } from '../helpers/stores.js';
 import { JournalWriter } from '../../src/engine/journalWriter.js';
 import type { Store } from '../../src/store/store.js';
 import type { StoredCluster } from '../../src/store/repos/clusters.js';
+import { redisService, storedCluster } from '../helpers/storedCluster.js';
 
 async function claimed(store: Store, n: number, worker = 'w') {
   for (let i = 0; i < n; i++) await store.transaction((tx) => tx.operations.enqueue({ clusterId: randomUUID(), projectId: randomUUID(), kind: 'create', plan: {} }));
@@ -110,11 +111,7 @@ for (const backend of backends()) {
     it('JournalWriter: the finishes of one moment end each owned operation and settle its cluster, and leave what is not theirs', async () => {
       const project = randomUUID();
       await store.projects.insert({ ID: project, Name: 'p', DisplayName: 'p', GroupID: 'g', Description: '', DefaultImage: '', DefaultMasterFlavor: '', DefaultSlavesFlavor: '', DefaultStorageFlavor: '', DefaultMonitoringFlavor: '' });
-      const cluster = (name: string): StoredCluster => ({
-        ID: randomUUID(), Name: name, DisplayName: name, HostURL: '', EntityStatus: 'CREATING', ClusterType: '', NSlaves: 1, MasterIP: '', ProjectID: project, OwnerID: 'u', Description: '',
-        Image: '', Keys: [], Monitoring: false, MasterFlavor: '', SlavesFlavor: '', StorageFlavor: '', MonitoringFlavor: '',
-        Services: [{ ID: randomUUID(), Name: 'redis', Type: 'redis', Version: '7', Config: {}, DisplayName: 'redis', Description: '', EntityStatus: '', URL: '' }],
-      });
+      const cluster = (name: string): StoredCluster => storedCluster(project, name, { EntityStatus: 'CREATING', Services: [redisService()] });
       const cs = ['a', 'b', 'lost', 'taken', 'failed', 'gone'].map(cluster);
       for (const c of cs) {
         await store.clusters.insert(c);
