@@ -178,7 +178,10 @@ export function procTicks(): ProcTicks {
 export function cpuByProcess(from: ProcTicks, label: (pid: number, comm: string) => string | undefined = () => undefined): Array<[string, number]> {
   const sums = new Map<string, number>();
   for (const [pid, now] of procTicks()) {
-    const delta = now.ticks - (from.get(pid)?.comm === now.comm ? from.get(pid)!.ticks : 0);
+    // Same pid, fewer ticks: a new process under a reused pid. (Kernel workers rename themselves, so
+    // the name cannot tell.)
+    const before = from.get(pid)?.ticks ?? 0;
+    const delta = now.ticks >= before ? now.ticks - before : now.ticks;
     if (delta <= 0) continue;
     const key = label(pid, now.comm) ?? now.comm;
     sums.set(key, (sums.get(key) ?? 0) + delta / 100);
