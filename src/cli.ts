@@ -30,10 +30,12 @@ program
   .option('--data-dir <dir>', 'data directory (config key data_dir)')
   .option('--workers <n>', 'operations run at once in this process; 0 = API only (config key workers)')
   .action(async (o: { listen?: string; dataDir?: string; workers?: string }) => {
-    const running = await serve(config({ listen: o.listen, data_dir: o.dataDir, workers: o.workers }));
-    process.stderr.write(`michman ${VERSION} listening on ${running.url}\n`);
     const cfg = config({ listen: o.listen, data_dir: o.dataDir, workers: o.workers });
+    const running = await serve(cfg);
+    // Signals are handled before the process says it is ready: a SIGHUP or SIGTERM sent as soon as
+    // it says so would otherwise meet the default action and end it at once.
     onShutdownSignals(running.log, cfg.shutdown_grace_seconds, (graceMs) => running.close(graceMs));
+    process.stderr.write(`michman ${VERSION} listening on ${running.url}\n`);
   });
 
 program
@@ -45,11 +47,11 @@ program
     const secrets = openSecretStore(cfg);
     await sealStoredPasswords(store, secrets);
     const worker = startWorker(store, { ...cfg, workers: Math.max(1, cfg.workers) }, logger(cfg, 'launcher'), machinery(cfg, store), secrets);
-    process.stderr.write(`michman worker ${worker?.id ?? ''} started\n`);
     onShutdownSignals(logger(cfg, 'launcher'), cfg.shutdown_grace_seconds, async (graceMs) => {
       await stopWorker(worker, graceMs);
       await store.close();
     });
+    process.stderr.write(`michman worker ${worker?.id ?? ''} started\n`);
   });
 
 program
