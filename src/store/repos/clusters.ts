@@ -201,7 +201,9 @@ export class ClusterRepo {
     const groups = new Map<string, typeof items[number][]>();
     for (const i of items) {
       const key = JSON.stringify([i.status, [...i.expected].sort()]);
-      groups.set(key, [...(groups.get(key) ?? []), i]);
+      const g = groups.get(key);
+      if (g) g.push(i);
+      else groups.set(key, [i]);
     }
     for (const group of groups.values()) {
       const { status, expected } = group[0]!;
