@@ -15,6 +15,9 @@
 // average at the start and end. No target is asserted unless BENCH_STRICT=1. BENCH_LOG_DIR=<dir>
 // keeps each process's whole log there (slow lease renewals and fences are logged as warnings).
 // BENCH_NODE_ARGS passes options to node in each of those processes (a CPU profile of each).
+// Also printed: the CPU the whole machine used before the last cluster's boots started (what bounds
+// the makespan from below on a machine this size), and with BENCH_TIMELINE=<ms> each process's CPU
+// and the run's progress per slice of that many ms.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -42,6 +45,9 @@ const CRITICAL_MS = BOOT_MS; // nodes boot in parallel; no services, so no deplo
 const CLI = resolve('dist/src/cli.js');
 // BENCH_NODE_ARGS: options for node in every replica and worker (a profile: --cpu-prof --cpu-prof-dir=<dir>).
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+// BENCH_TIMELINE=<ms>: print, per slice of that many ms, each process's CPU and how many POSTs were
+// answered, operations claimed and operations finished in it: where the CPU goes while the run waits.
+const TIMELINE_MS = process.env.BENCH_TIMELINE ? envNumber('BENCH_TIMELINE', 250, { integer: true, min: 50 }) : 0;
 
 interface Proc {
   name: string;
@@ -114,6 +120,8 @@ interface Result {
   /** Every process's CPU seconds from the first POST to the last create seen ended, and their share of all cores. */
   cpuBusyS: number;
   cpuShare: number;
+  /** From the first POST to the start of the last cluster's boots: its length, and the machine's CPU over it. */
+  preBoot?: { s: number; cpuS: number; share: number };
   /** CPU seconds by process over the same span (the replicas, the workers, the database, the clients). */
   cpuBy: Array<[string, number]>;
   errors: string[];
@@ -190,6 +198,12 @@ async function runOn(backend: Backend, kill: boolean, cleanup: Cleanup): Promise
     const job: PostJob = { base, bases, clusters: CLUSTERS, slaves: SLAVES, timeoutMs: OP_TIMEOUT_MS, ...CLIENT };
     const cpu0 = cpuSnapshot();
     const ticks0 = procTicks();
+    const samples: Array<{ at: number; ticks: ReturnType<typeof procTicks> }> = [{ at: Date.now(), ticks: ticks0 }];
+    const sampler = TIMELINE_MS > 0 ? setInterval(() => samples.push({ at: Date.now(), ticks: procTicks() }), TIMELINE_MS) : undefined;
+    // The whole machine's busy CPU every 50 ms (one read of /proc/stat): how much work came before
+    // the last cluster's boots could start.
+    const busy: Array<{ at: number; snap: ReturnType<typeof cpuSnapshot> }> = [{ at: Date.now(), snap: cpu0 }];
+    const busySampler = setInterval(() => busy.push({ at: Date.now(), snap: cpuSnapshot() }), 50);
     const posting = new Promise<PostResult>((res, rej) => {
       const t = new Thread(new URL('./postWorker.js', import.meta.url), { workerData: job });
       t.once('message', (m: PostResult | { error: string }) => ('error' in m ? rej(new Error(m.error)) : res(m)));
@@ -247,11 +261,16 @@ async function runOn(backend: Backend, kill: boolean, cleanup: Cleanup): Promise
     }
 
     const cpu = cpuSince(cpu0);
+    clearInterval(sampler);
+    clearInterval(busySampler);
     const names = new Map(procs.map((p) => [p.child.pid, p.name]));
-    const cpuBy = cpuByProcess(ticks0, (pid, comm) => names.get(pid) ?? (pid === process.pid ? 'bench (clients)' : comm.startsWith('postgres') ? 'postgres' : undefined));
+    const label = (pid: number, comm: string) => names.get(pid) ?? (pid === process.pid ? 'bench (clients)' : comm.startsWith('postgres') ? 'postgres' : undefined);
+    const cpuBy = cpuByProcess(ticks0, label);
     const ops = await opened.store.db.selectFrom('operations').select(['status', 'created_at', 'started_at', 'finished_at', 'attempt', 'steps']).where('kind', '=', 'create').execute();
+    if (TIMELINE_MS > 0) printTimeline(backend.name, samples, label, t0, posts.map((p) => p.endAt), ops.map((o) => Number(o.started_at)), ops.map((o) => Number(o.finished_at)));
     const num = (v: unknown) => (v === null || v === undefined ? NaN : Number(v));
     const done = ops.filter((o) => o.status === 'succeeded' && num(o.finished_at) - t0 <= OP_TIMEOUT_MS);
+    const preBoot = beforeLastBoot(done.length === CLUSTERS ? done : [], busy, t0);
     const makespanMs = done.length === CLUSTERS ? Math.max(...done.map((o) => num(o.finished_at))) - t0 : NaN;
     const spread = (xs: number[]) => `${fix(percentile(xs, 50) / 1000, 2)}/${fix(Math.max(...xs) / 1000, 2)}`;
     const queue = spread(done.map((o) => num(o.started_at) - num(o.created_at)));
@@ -290,6 +309,7 @@ async function runOn(backend: Backend, kill: boolean, cleanup: Cleanup): Promise
       killedHeld,
       cpuBusyS: cpu.busyS,
       cpuShare: cpu.share,
+      preBoot,
       cpuBy,
       errors,
     };
@@ -298,6 +318,48 @@ async function runOn(backend: Backend, kill: boolean, cleanup: Cleanup): Promise
   } finally {
     await close();
   }
+}
+
+/**
+ * The span from the first POST to the moment the last cluster's boots started (its first provision
+ * step), and the CPU the whole machine used in it (from 50 ms samples of /proc/stat). Every create's
+ * work before its boots (the client, the POST, the database, the claim, the node requests) falls in
+ * it, so when the share is near 100 % the span cannot be shorter than that CPU ÷ the cores, and the
+ * makespan not shorter than it + the boot.
+ */
+function beforeLastBoot(ops: ReadonlyArray<{ steps: unknown }>, busy: Array<{ at: number; snap: ReturnType<typeof cpuSnapshot> }>, t0: number): { s: number; cpuS: number; share: number } | undefined {
+  if (ops.length === 0) return undefined;
+  const starts = ops.map((o) => Math.min(...(JSON.parse(String(o.steps)) as Array<{ name: string; startedAt?: number }>).filter((x) => x.name.startsWith('provision:')).map((x) => x.startedAt ?? NaN)));
+  const last = Math.max(...starts);
+  const near = (at: number) => busy.reduce((best, b) => (Math.abs(b.at - at) < Math.abs(best.at - at) ? b : best));
+  const a = near(t0).snap;
+  const b = near(last).snap;
+  const total = b.total - a.total;
+  return { s: (last - t0) / 1000, cpuS: (b.busy - a.busy) / 100, share: total > 0 ? (b.busy - a.busy) / total : NaN };
+}
+
+/** BENCH_TIMELINE: CPU seconds per process group, and the run's progress, per slice of the run. */
+function printTimeline(backend: string, samples: Array<{ at: number; ticks: ReturnType<typeof procTicks> }>, label: (pid: number, comm: string) => string | undefined, t0: number, answered: number[], claimed: number[], finished: number[]): void {
+  const groups = (from: ReturnType<typeof procTicks>, to: ReturnType<typeof procTicks>) => {
+    const g = new Map<string, number>();
+    for (const [pid, now] of to) {
+      const before = from.get(pid)?.ticks ?? 0;
+      const d = now.ticks >= before ? now.ticks - before : now.ticks;
+      if (d <= 0) continue;
+      const name = (label(pid, now.comm) ?? now.comm).replace(/-\d+$/, 's');
+      g.set(name, (g.get(name) ?? 0) + d * 10);
+    }
+    return g;
+  };
+  const count = (xs: number[], a: number, b: number) => xs.filter((x) => x >= a && x < b).length;
+  const lines = [`  timeline [${backend}], per ${TIMELINE_MS} ms from the first POST: CPU ms by process group · POSTs answered · claimed · finished`];
+  for (let i = 1; i < samples.length; i++) {
+    const a = samples[i - 1]!;
+    const b = samples[i]!;
+    const g = [...groups(a.ticks, b.ticks)].filter(([, ms]) => ms >= 20).sort((x, y) => y[1] - x[1]);
+    lines.push(`  ${fix((a.at - t0) / 1000, 2).padStart(6)} s  ${g.map(([n, ms]) => `${n} ${ms}`).join(', ').padEnd(70)} · ${count(answered, a.at, b.at)} · ${count(claimed, a.at, b.at)} · ${count(finished, a.at, b.at)}`);
+  }
+  process.stderr.write(lines.join('\n') + '\n');
 }
 
 export async function mainMulti(): Promise<number> {
@@ -364,6 +426,10 @@ export async function mainMulti(): Promise<number> {
   );
   out.push('');
   out.push('makespan = first POST sent → last create finished; ratio = makespan ÷ critical path; queue = accepted → claimed (started_at, which a resume moves on), run = claimed → finished; lost = not succeeded within the time limit; boots = nodes the fake cloud was asked for; fenced = operations a worker stopped because its lease was not renewed in time. CPU = the CPU time of every process on the machine (Michman, the database, the clients) over that span, and its share of all cores: near 100% the run is bound by the CPU of this machine.');
+  for (const r of results) {
+    const p = r.preBoot;
+    if (p) out.push(`  before the last boot [${r.backend}${r.kill ? ' kill' : ''}]: ${fix(p.s, 2)} s from the first POST, CPU ${fix(p.cpuS, 1)} s (${fix(p.share * 100, 0)}% of ${cpus().length} cores; at this CPU cost the last boot cannot start before ${fix(p.cpuS / cpus().length, 2)} s)`);
+  }
   for (const r of results) out.push(`  CPU s by process [${r.backend}${r.kill ? ' kill' : ''}]: ${r.cpuBy.filter(([, s]) => s >= 0.05).map(([n, s]) => `${n} ${fix(s, 1)}`).join(', ')}`);
   for (const r of results) for (const e of r.errors.slice(0, 10)) out.push(`  note [${r.backend}${r.kill ? ' kill' : ''}]: ${e}`);
   const checks: Array<{ name: string; pass: boolean; detail: string }> = [];

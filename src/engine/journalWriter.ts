@@ -72,9 +72,12 @@ export class JournalWriter {
     return this.told(operationId, clusterId, events, this.batcher.submit<boolean>(clusterId, { operationId, clusterId, steps, events }));
   }
 
-  /** Appends the events and ends the operation (false when the worker no longer owns it), then sets its cluster's outcome. */
-  finish(operationId: string, clusterId: string, events: EventInput[], finish: FinishWrite): Promise<boolean> {
-    return this.told(operationId, clusterId, events, this.batcher.submit<boolean>(clusterId, { operationId, clusterId, events, finish }));
+  /**
+   * Saves the journal's last changes (if any), appends the events and ends the operation (false
+   * when the worker no longer owns it), then sets its cluster's outcome.
+   */
+  finish(operationId: string, clusterId: string, events: EventInput[], steps: OperationStep[] | undefined, finish: FinishWrite): Promise<boolean> {
+    return this.told(operationId, clusterId, events, this.batcher.submit<boolean>(clusterId, { operationId, clusterId, events, finish, ...(steps ? { steps } : {}) }));
   }
 
   /** Appends the events, then runs `then` in the same transaction. */

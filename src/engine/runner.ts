@@ -79,6 +79,11 @@ export interface RunResult {
   urls: Record<string, string>;
   /** The cluster's protocol endpoints (HostURL), e.g. spark://<master>:7077 hdfs://<master>:9000. */
   hostUrl?: string;
+  /**
+   * The journal as it ended, when its last changes were not saved yet: the caller writes them with
+   * the operation's end (one write instead of a save and then the end).
+   */
+  unsavedSteps?: StepRecord[];
 }
 
 /**
@@ -107,22 +112,55 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
   // number of changes wait for a single next write of the latest state. Parallel steps finish in
   // any order and the journal never goes backwards, and a 200-node phase costs a few writes
   // instead of one per step and state.
+  // No step waits for its save: the next phase starts while the last one's ends are written (a
+  // step whose "done" was not saved when its worker died is run again, as one that was running;
+  // steps are idempotent). A save that fails (the lease is lost) stops the operation at the next
+  // step's start or phase's end. What was not written when the run ends is not written here: it
+  // goes back to the caller (RunResult.unsavedSteps), which writes it with the operation's end.
+  // Under a burst the boots' ends, the reachable checks and the finish were three writes per
+  // operation, one after the other; now they are one (bench/engineMulti.ts).
   let dirty = false;
+  let closed = false;
+  let saveError: unknown;
   let inflight: Promise<void> | undefined;
-  let saving: Promise<void> = Promise.resolve();
-  const save = (): Promise<void> => {
+  /** The abort of the phase under way. */
+  let running: AbortController | undefined;
+  const snapshot = () => [...steps.values()].map((s) => ({ ...s }));
+  const save = (): void => {
     dirty = true;
-    if (!inflight) {
-      inflight = (async () => {
-        await new Promise((r) => setImmediate(r));
-        while (dirty) {
-          dirty = false;
-          await o.journal.save([...steps.values()].map((s) => ({ ...s })));
-        }
-      })().finally(() => (inflight = undefined));
-      saving = inflight;
+    if (inflight) return;
+    inflight = (async () => {
+      await new Promise((r) => setImmediate(r));
+      while (dirty && !closed && saveError === undefined) {
+        dirty = false;
+        await o.journal.save(snapshot());
+      }
+    })()
+      .catch((err: unknown) => {
+        saveError ??= err;
+        // The steps under way stop now: another worker may be running them already.
+        running?.abort(err);
+      })
+      .finally(() => (inflight = undefined));
+  };
+  /** Throws the error of a save that failed: the worker may no longer own the operation. */
+  const checkSaved = () => {
+    if (saveError !== undefined) throw saveError;
+  };
+  /** The end of the run: a write under way is awaited; what is left unwritten is returned. */
+  const close = async (): Promise<StepRecord[] | undefined> => {
+    closed = true;
+    await inflight;
+    checkSaved();
+    return dirty ? snapshot() : undefined;
+  };
+  /** Everything written (a worker handing its operation back): the next worker resumes from it. */
+  const flush = async (): Promise<void> => {
+    await inflight;
+    if (dirty && saveError === undefined) {
+      dirty = false;
+      await o.journal.save(snapshot());
     }
-    return inflight;
   };
   const nodesByName = () => {
     const out = new Map<string, ProvisionedNode>();
@@ -151,6 +189,7 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
     // An own controller and timer rather than AbortSignal.any([.., AbortSignal.timeout()]): Node
     // holds the timeout signal only weakly there, and a collected one never fires.
     const phaseAbort = new AbortController();
+    running = phaseAbort;
     const deadline = setTimeout(() => phaseAbort.abort(new Error(`${phase} deadline`)), Math.max(0, left));
     if (left <= 0) phaseAbort.abort(new Error(`${phase} deadline`)); // before any step starts
     const onCancel = () => phaseAbort.abort(o.cancel.reason);
@@ -163,17 +202,16 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
       const name = `${phase}:${it.key}`;
       if (!steps.has(name)) steps.set(name, { name, status: 'pending', attempt: 0 });
     }
-    save().catch(() => undefined);
+    save();
     const results = await Promise.allSettled(
       items.map(async (it) => {
         const step = steps.get(`${phase}:${it.key}`)!;
         if (step.status === 'done') return;
+        checkSaved();
         step.status = 'running';
         step.attempt += 1;
         step.startedAt = Date.now();
-        // Not awaited: a step that was running when its worker died is simply run again. A lost
-        // lease shows up at the step's end, when the save is awaited.
-        save().catch(() => undefined);
+        save();
         const ctx: StepContext = {
           clusterId: o.clusterId,
           clusterName: o.clusterName,
@@ -191,11 +229,12 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
           step.status = 'done';
           step.finishedAt = Date.now();
           if (detail !== undefined) step.detail = detail;
-          await save();
+          save();
         } catch (err) {
           step.status = 'failed';
           step.finishedAt = Date.now();
-          await save();
+          save();
+          checkSaved();
           const cancelled = o.cancel.aborted;
           const timedOut = !cancelled && signal.aborted;
           const message = cancelled
@@ -210,6 +249,9 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
     );
     clearTimeout(deadline);
     o.cancel.removeEventListener('abort', onCancel);
+    running = undefined;
+    // A lost lease outranks a step's failure: the operation is no longer this worker's to report.
+    checkSaved();
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   };
@@ -227,7 +269,7 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
   };
   const byType = new Map(o.plan.services.map((s) => [s.type, s]));
 
-  try {
+  const runSteps = async (): Promise<RunResult> => {
     if (o.kind === 'delete') {
       // The nodes as the provider knows them now: the create's journal belongs to another operation.
       const live = async (ctx: StepContext) => new Map((await o.provider.listNodes(ctx)).map((n) => [n.name, n]));
@@ -315,13 +357,24 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
       if (u !== undefined) urls[s.id] = u;
     }
     return { status: 'succeeded', nodes, masterIp: masterIp(nodes), urls, hostUrl: clusterEndpoints(o.plan.services, nodes) };
+  };
+
+  let result: RunResult;
+  try {
+    result = await runSteps();
   } catch (err) {
-    await saving.catch(() => undefined);
-    if (o.cancel.aborted && o.cancel.reason instanceof HandBack) throw o.cancel.reason;
-    if (err instanceof StepFailure) {
-      o.journal.emit({ level: 'error', phase: err.info.phase, node: err.info.node, service: err.info.service, message: err.info.message });
-      return { status: o.cancel.aborted ? 'cancelled' : 'failed', error: err.info, nodes: [...nodesByName().values()], urls: {} };
+    if (o.cancel.aborted && o.cancel.reason instanceof HandBack) {
+      // Everything written first: the worker taking the operation over resumes from it.
+      await flush().catch(() => undefined);
+      throw o.cancel.reason;
     }
-    throw err; // lease lost or a bug: the worker decides
+    if (!(err instanceof StepFailure)) {
+      await inflight;
+      throw err; // lease lost or a bug: the worker decides
+    }
+    o.journal.emit({ level: 'error', phase: err.info.phase, node: err.info.node, service: err.info.service, message: err.info.message });
+    result = { status: o.cancel.aborted ? 'cancelled' : 'failed', error: err.info, nodes: [...nodesByName().values()], urls: {} };
   }
+  const unsavedSteps = await close();
+  return unsavedSteps ? { ...result, unsavedSteps } : result;
 }

@@ -355,7 +355,8 @@ export class Worker {
       });
       // Each write checks that the cluster is still this operation's: a forced delete may have
       // taken it over, and its STOPPING must stand. Merged with the other finishes of the moment.
-      await this.writer.finish(op.id, op.clusterId, events.splice(0), {
+      // The journal's last changes, if the run left any unsaved, ride with the end: one write.
+      await this.writer.finish(op.id, op.clusterId, events.splice(0), result.unsavedSteps?.map(toStored), {
         status: result.status,
         ...(result.error ? { error: result.error } : {}),
         owned,

@@ -2,7 +2,7 @@
 // benchmarks at scale. It emits the same events as real ones. Its partner is the no-op deployer.
 import type { Provider, ProvisionedNode, StepContext, NodeSpec } from './types.js';
 import { sleep } from '../host/sleep.js';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -77,7 +77,8 @@ export class FakeProvider implements Provider {
     this.readyAt.set(key, readyAt);
     this.creations.set(key, (this.creations.get(key) ?? 0) + 1);
     await this.shared?.request(ctx.clusterId, { ...node, readyAt });
-    await sleep(this.o.bootLatencyMs ?? 0, ctx.signal);
+    // Up at readyAt however long the request's record took to write, as a server boots from its create call.
+    await sleep(Math.max(0, readyAt - Date.now()), ctx.signal);
     if ((this.o.random ?? Math.random)() < (this.o.failureRate ?? 0)) {
       // A failed boot leaves nothing behind (as a provider that deletes its failed server).
       await this.forget(ctx.clusterId, spec.name);
@@ -153,10 +154,15 @@ class SharedState {
     if (m) return m;
     m = new Map();
     let text = '';
-    try {
-      text = readFileSync(this.file(clusterId), 'utf8');
-    } catch {
-      // no node of this cluster was ever requested
+    // No file: no node of this cluster was ever requested (the usual case, a first attempt; asked
+    // first, as a failed read costs an exception with its stack).
+    const file = this.file(clusterId);
+    if (existsSync(file)) {
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch {
+        // removed meanwhile
+      }
     }
     for (const line of text.split('\n')) {
       if (!line) continue;

@@ -59,11 +59,15 @@ class MemoryJournal implements Journal {
   steps: StepRecord[] = [];
   events: EngineEvent[] = [];
   saves = 0;
-  /** Throws on this save: the worker has lost its lease (or died). */
-  failAtSave?: number;
+  /** Throws on a save whose steps this holds for (and every save after): the worker has lost its lease. */
+  failWhen?: (steps: StepRecord[]) => boolean;
+  private failed = false;
   async save(steps: StepRecord[]) {
     this.saves++;
-    if (this.failAtSave !== undefined && this.saves >= this.failAtSave) throw new Error('lease lost');
+    if (this.failed || this.failWhen?.(steps)) {
+      this.failed = true;
+      throw new Error('lease lost');
+    }
     this.steps = steps;
   }
   emit(e: EngineEvent) {
@@ -82,6 +86,10 @@ const run = (journal: Journal, provider: FakeProvider, deployer: NoopDeployer, e
     deployer,
     cancel: new AbortController().signal,
     ...extra,
+  }).then((r) => {
+    // As the worker does: the journal's unsaved last changes are written with the operation's end.
+    if (r.unsavedSteps) journal.steps = r.unsavedSteps;
+    return r;
   });
 
 describe('plan', () => {
@@ -118,16 +126,18 @@ describe('runOperation', () => {
 
   it('resumes at the first unfinished step after the worker is lost, creating no node twice', async () => {
     const provider = new FakeProvider({ bootLatencyMs: 5 });
-    const deployer = new NoopDeployer();
-    // Count the saves of a whole run, then lose the lease halfway through one.
-    const probe = new MemoryJournal();
-    await run(probe, new FakeProvider({ bootLatencyMs: 5 }), deployer);
+    const deployer = new NoopDeployer({ deployLatencyMs: 20 });
+    // The lease is lost as the second dependency level (hub) starts: the save that says so fails.
     const first = new MemoryJournal();
-    first.failAtSave = Math.ceil(probe.saves / 2);
+    first.failWhen = (steps) => steps.some((s) => s.name === 'deploy:hub' && s.status !== 'pending');
     await expect(run(first, provider, deployer)).rejects.toThrow('lease lost');
+    expect(first.steps.find((s) => s.name === 'deploy:hub')?.status ?? 'pending').toBe('pending');
     const doneBefore = first.steps.filter((s) => s.status === 'done' && !isDeadlineMark(s.name)).map((s) => s.name);
-    expect(doneBefore.length).toBeGreaterThan(0);
-    expect(doneBefore.length).toBeLessThan(probe.steps.length);
+    // Every node was saved done before the lease went; the steps after it were not.
+    expect(doneBefore.filter((n) => n.startsWith('provision:')).length).toBe(4);
+    expect(first.steps.every((s) => !s.name.startsWith('health:') || s.status === 'pending')).toBe(true);
+    // The run stopped there: hub was never deployed by the first worker.
+    expect(deployer.deployed.has('c1/hub')).toBe(false);
 
     const second = new MemoryJournal();
     second.steps = first.steps;

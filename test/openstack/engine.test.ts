@@ -34,7 +34,8 @@ function run(kind: OperationKind, plan: OperationPlan, clusterId: string, steps:
       save: async (s) => void (saved = s),
       emit: (e) => void events.push(e),
     },
-  }).then((r) => ({ ...r, steps: saved, events }));
+    // As the worker does: the journal's unsaved last changes are written with the operation's end.
+  }).then((r) => ({ ...r, steps: r.unsavedSteps ?? saved, events }));
 }
 
 describe('OpenStack provider under the step runner', () => {

@@ -126,22 +126,28 @@ for (const backend of backends()) {
       const serviceId = cs[1]!.Services[0]!.ID;
       const writer = new JournalWriter(store, 'w', { lanes: 1 });
       const owned = ['CREATING'];
+      // Each carries the last changes of its journal, written with its end when still its worker's.
       const done = (name: string, outcome: { masterIp?: string; urls?: Record<string, string> }) =>
-        writer.finish(opOf(name).id, opOf(name).clusterId, [{ level: 'info', phase: 'finish', message: `${name} finished` }], { status: 'succeeded', owned, cluster: { settle: 'ACTIVE', outcome } });
+        writer.finish(opOf(name).id, opOf(name).clusterId, [{ level: 'info', phase: 'finish', message: `${name} finished` }], [{ name: `reachable:${name}`, status: 'done', attempt: 1 }], {
+          status: 'succeeded',
+          owned,
+          cluster: { settle: 'ACTIVE', outcome },
+        });
       const results = await Promise.all([
         done('a', { masterIp: '10.0.0.1' }),
         done('b', { masterIp: '10.0.0.2', urls: { [serviceId]: 'redis://10.0.0.2:6379' } }),
         done('lost', { masterIp: '10.0.0.3' }),
         done('taken', { masterIp: '10.0.0.4' }),
-        writer.finish(opOf('failed').id, opOf('failed').clusterId, [], { status: 'failed', error: { phase: 'provision', message: 'no room' }, owned, cluster: { status: 'FAILED' } }),
-        writer.finish(opOf('gone').id, opOf('gone').clusterId, [], { status: 'succeeded', owned: ['STOPPING'], cluster: { remove: true } }),
+        writer.finish(opOf('failed').id, opOf('failed').clusterId, [], undefined, { status: 'failed', error: { phase: 'provision', message: 'no room' }, owned, cluster: { status: 'FAILED' } }),
+        writer.finish(opOf('gone').id, opOf('gone').clusterId, [], undefined, { status: 'succeeded', owned: ['STOPPING'], cluster: { remove: true } }),
       ]);
       expect(results).toEqual([true, true, false, true, true, true]);
       const get = (i: number) => store.clusters.get(cs[i]!.ID);
       expect(await get(0)).toMatchObject({ EntityStatus: 'ACTIVE', MasterIP: '10.0.0.1', Services: [{ EntityStatus: 'ACTIVE', URL: '' }] });
       expect(await get(1)).toMatchObject({ EntityStatus: 'ACTIVE', MasterIP: '10.0.0.2', Services: [{ EntityStatus: 'ACTIVE', URL: 'redis://10.0.0.2:6379' }] });
       // The lost operation is not ended by this worker and its cluster is left alone.
-      expect((await store.operations.get(opOf('lost').id))!.status).toBe('running');
+      expect(await store.operations.get(opOf('lost').id)).toMatchObject({ status: 'running', steps: [] });
+      expect((await store.operations.get(opOf('a').id))!.steps).toEqual([{ name: 'reachable:a', status: 'done', attempt: 1 }]);
       expect(await get(2)).toMatchObject({ EntityStatus: 'CREATING', MasterIP: '' });
       // The forced delete's STOPPING stands; the operation itself ended.
       expect((await store.operations.get(opOf('taken').id))!.status).toBe('succeeded');
