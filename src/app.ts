@@ -191,6 +191,7 @@ export function startWorker(store: Store, config: MichmanConfig, log: Logger, m:
     ...m,
     ...(shipper ? { onEvents: clusterLogSink(store, shipper, log) } : {}),
     concurrency: config.workers,
+    wakeOnQueued: true,
     leaseMs: s(config.lease_seconds),
     deadlines,
     log,

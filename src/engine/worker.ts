@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Store } from '../store/store.js';
+import type { QueuedListener } from '../store/dialects/kit.js';
 import type { Operation, OperationStep } from '../store/repos/operations.js';
 import type { Provider, EngineEvent } from '../providers/types.js';
 import type { Deployer } from '../deploy/types.js';
@@ -28,6 +29,12 @@ export interface WorkerOptions {
   concurrency?: number;
   leaseMs?: number;
   pollMs?: number;
+  /**
+   * Claim as soon as another process queues operations, where the database tells (PostgreSQL:
+   * LISTEN on a connection of the worker's own), rather than at the next poll. `michman serve` and
+   * `michman worker` turn it on; engine tests that drive a Worker directly leave it off.
+   */
+  wakeOnQueued?: boolean;
   deadlines?: Partial<Deadlines>;
   /** How often settled clusters are compared with the provider (MISSING nodes); 0 = never. */
   reconcileMs?: number;
@@ -115,6 +122,12 @@ export class Worker {
     clearInterval(this.fenceTimer);
     this.fenceTimer = setInterval(() => this.fence(), Math.max(20, Math.floor(this.leaseMs / 20)));
     this.health?.start();
+    if (this.o.wakeOnQueued) {
+      this.queued = this.store.listenQueued(
+        () => this.notify(),
+        (err) => this.o.log?.warn?.({ err: err.message }, 'lost the connection that hears of queued operations; polling until it is back'),
+      );
+    }
     if (this.o.reconcileMs !== 0) {
       this.reconcileTimer = setInterval(() => {
         if (this.reconciling) return;
@@ -127,6 +140,7 @@ export class Worker {
   }
   private reconcileTimer: NodeJS.Timeout | undefined;
   private reconciling: Promise<unknown> | undefined;
+  private queued: QueuedListener | undefined;
 
   /**
    * Stops claiming at once; running operations get `graceMs` to finish, and those still running
@@ -138,6 +152,8 @@ export class Worker {
     this.stopped = true;
     clearTimeout(this.timer);
     clearInterval(this.reconcileTimer);
+    await this.queued?.close();
+    this.queued = undefined;
     await this.health?.stop();
     await this.reconciling;
     if (graceMs > 0 && this.running.size > 0) {

@@ -2,7 +2,7 @@
 // repositories are rebuilt on the transaction, so multi-row writes commit or roll back together.
 import { Kysely, Migrator } from 'kysely';
 import type { DB } from './schema.js';
-import type { DialectKit, StorageKind } from './dialects/kit.js';
+import type { DialectKit, QueuedListener, StorageKind } from './dialects/kit.js';
 import { sqliteKit } from './dialects/sqlite.js';
 import { mysqlKit } from './dialects/mysql.js';
 import { postgresKit } from './dialects/postgres.js';
@@ -69,6 +69,14 @@ export class Store {
     const db = new Kysely<DB>({ dialect: kit.createDialect() });
     await kit.afterOpen?.();
     return new Store(db, kit);
+  }
+
+  /**
+   * Calls onQueued when another process queues operations (a replica's creates), where the
+   * database can say so (kit.queued: PostgreSQL); undefined elsewhere, where workers poll.
+   */
+  listenQueued(onQueued: () => void, onError: (err: Error) => void): QueuedListener | undefined {
+    return this.kit.queued?.listen(onQueued, onError);
   }
 
   async migrate(): Promise<string[]> {

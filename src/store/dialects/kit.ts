@@ -48,4 +48,25 @@ export interface DialectKit {
    * statement is a round trip on a server database.
    */
   bumpSequences(db: Kysely<DB>, counts: ReadonlyMap<string, number>): Promise<Map<string, number>>;
+  /**
+   * Tells workers in other processes that operations were queued, where the database can carry it
+   * (PostgreSQL: NOTIFY in the enqueueing transaction, delivered when it commits). Absent elsewhere:
+   * those workers find new operations by polling.
+   */
+  readonly queued?: QueuedSignal;
+}
+
+export interface QueuedSignal {
+  /** Runs in the transaction that queued operations; reaches listeners only if it commits. */
+  announce(db: Kysely<DB>): Promise<void>;
+  /**
+   * Calls onQueued after each commit that queued operations, and once after each reconnection
+   * (what was queued while the connection was down). onError gets each lost connection, which is
+   * reopened after a pause.
+   */
+  listen(onQueued: () => void, onError: (err: Error) => void): QueuedListener;
+}
+
+export interface QueuedListener {
+  close(): Promise<void>;
 }

@@ -203,6 +203,7 @@ export class OperationRepo {
     const createdAt = last === undefined ? now : Math.max(now, ms(last.created_at) + 1);
     const row = newRow(op, createdAt, now);
     await this.db.insertInto('operations').values(row).execute();
+    await this.ctx.kit.queued?.announce(this.db);
     return toOperation(row);
   }
 
@@ -210,6 +211,7 @@ export class OperationRepo {
   async enqueueNew(ops: readonly NewOperation[], now = Date.now()): Promise<void> {
     if (ops.length === 0) return;
     await this.db.insertInto('operations').values(ops.map((op) => newRow(op, now, now))).execute();
+    await this.ctx.kit.queued?.announce(this.db);
   }
 
   async get(id: string): Promise<Operation | undefined> {
@@ -511,7 +513,9 @@ export class OperationRepo {
       .set({ lease_owner: null, lease_expires_at: now, updated_at: now })
       .where(this.owned(id, workerId))
       .executeTakeFirst();
-    return r.numUpdatedRows > 0n;
+    if (r.numUpdatedRows === 0n) return false;
+    await this.ctx.kit.queued?.announce(this.db);
+    return true;
   }
 
   /**
@@ -561,7 +565,9 @@ export class OperationRepo {
       .where('id', '=', id)
       .where('status', 'in', ['failed', 'cancelled'])
       .executeTakeFirst();
-    return r.numUpdatedRows > 0n;
+    if (r.numUpdatedRows === 0n) return false;
+    await this.ctx.kit.queued?.announce(this.db);
+    return true;
   }
 
   /** The project's first operation enqueued with this Idempotency-Key. */
