@@ -171,13 +171,13 @@ export function procTicks(): ProcTicks {
 }
 
 /**
- * CPU seconds per group of processes since `from`: `label` names a pid's group (undefined: by its
+ * CPU seconds per group of processes from `from` to `to` (default: now): `label` names a pid's group (undefined: by its
  * command name). Processes that ended meanwhile are not counted; the benchmarks read this before
  * they stop their processes.
  */
-export function cpuByProcess(from: ProcTicks, label: (pid: number, comm: string) => string | undefined = () => undefined): Array<[string, number]> {
+export function cpuByProcess(from: ProcTicks, label: (pid: number, comm: string) => string | undefined = () => undefined, to: ProcTicks = procTicks()): Array<[string, number]> {
   const sums = new Map<string, number>();
-  for (const [pid, now] of procTicks()) {
+  for (const [pid, now] of to) {
     // Same pid, fewer ticks: a new process under a reused pid. (Kernel workers rename themselves, so
     // the name cannot tell.)
     const before = from.get(pid)?.ticks ?? 0;

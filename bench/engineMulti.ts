@@ -340,23 +340,16 @@ function beforeLastBoot(ops: ReadonlyArray<{ steps: unknown }>, busy: Array<{ at
 
 /** BENCH_TIMELINE: CPU seconds per process group, and the run's progress, per slice of the run. */
 function printTimeline(backend: string, samples: Array<{ at: number; ticks: ReturnType<typeof procTicks> }>, label: (pid: number, comm: string) => string | undefined, t0: number, answered: number[], claimed: number[], finished: number[]): void {
-  const groups = (from: ReturnType<typeof procTicks>, to: ReturnType<typeof procTicks>) => {
-    const g = new Map<string, number>();
-    for (const [pid, now] of to) {
-      const before = from.get(pid)?.ticks ?? 0;
-      const d = now.ticks >= before ? now.ticks - before : now.ticks;
-      if (d <= 0) continue;
-      const name = (label(pid, now.comm) ?? now.comm).replace(/-\d+$/, 's');
-      g.set(name, (g.get(name) ?? 0) + d * 10);
-    }
-    return g;
-  };
+  // Each replica or worker counted with its kind (api-0, api-1 → apis).
+  const byKind = (pid: number, comm: string) => (label(pid, comm) ?? comm).replace(/-\d+$/, 's');
   const count = (xs: number[], a: number, b: number) => xs.filter((x) => x >= a && x < b).length;
   const lines = [`  timeline [${backend}], per ${TIMELINE_MS} ms from the first POST: CPU ms by process group · POSTs answered · claimed · finished`];
   for (let i = 1; i < samples.length; i++) {
     const a = samples[i - 1]!;
     const b = samples[i]!;
-    const g = [...groups(a.ticks, b.ticks)].filter(([, ms]) => ms >= 20).sort((x, y) => y[1] - x[1]);
+    const g = cpuByProcess(a.ticks, byKind, b.ticks)
+      .map(([n, sec]): [string, number] => [n, Math.round(sec * 1000)])
+      .filter(([, ms]) => ms >= 20);
     lines.push(`  ${fix((a.at - t0) / 1000, 2).padStart(6)} s  ${g.map(([n, ms]) => `${n} ${ms}`).join(', ').padEnd(70)} · ${count(answered, a.at, b.at)} · ${count(claimed, a.at, b.at)} · ${count(finished, a.at, b.at)}`);
   }
   process.stderr.write(lines.join('\n') + '\n');

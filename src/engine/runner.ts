@@ -114,8 +114,8 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
   // instead of one per step and state.
   // No step waits for its save: the next phase starts while the last one's ends are written (a
   // step whose "done" was not saved when its worker died is run again, as one that was running;
-  // steps are idempotent). A save that fails (the lease is lost) stops the operation at the next
-  // step's start or phase's end. What was not written when the run ends is not written here: it
+  // steps are idempotent). A save that fails (the lease is lost) aborts the phase under way at
+  // once, and the runner rethrows its error. What was not written when the run ends is not written here: it
   // goes back to the caller (RunResult.unsavedSteps), which writes it with the operation's end.
   // Under a burst the boots' ends, the reachable checks and the finish were three writes per
   // operation, one after the other; now they are one (bench/engineMulti.ts).
@@ -156,11 +156,9 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
   };
   /** Everything written (a worker handing its operation back): the next worker resumes from it. */
   const flush = async (): Promise<void> => {
+    // The save loop writes while there are changes, so starting (or joining) it is enough.
+    if (dirty) save();
     await inflight;
-    if (dirty && saveError === undefined) {
-      dirty = false;
-      await o.journal.save(snapshot());
-    }
   };
   const nodesByName = () => {
     const out = new Map<string, ProvisionedNode>();
@@ -365,7 +363,7 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
   } catch (err) {
     if (o.cancel.aborted && o.cancel.reason instanceof HandBack) {
       // Everything written first: the worker taking the operation over resumes from it.
-      await flush().catch(() => undefined);
+      await flush();
       throw o.cancel.reason;
     }
     if (!(err instanceof StepFailure)) {

@@ -5,6 +5,7 @@
 // 60 s, so only the wake-up can claim within the test's few seconds.
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { backends, type OpenedStore } from '../helpers/stores.js';
 import { Worker } from '../../src/engine/worker.js';
 import { FakeProvider } from '../../src/providers/fake.js';
@@ -103,18 +104,11 @@ for (const backend of backends().filter((b) => b.name === 'postgres')) {
       await sleep(500);
       // The sessions listening on this test's database (the worker's one).
       const listeners = async () =>
-        (
-          await opened.store.db
-            .selectFrom('pg_stat_activity' as never)
-            .select(['pid' as never])
-            .where('query' as never, 'like', 'LISTEN %')
-            .where('datname' as never, '=', new URL(opened.url).pathname.slice(1))
-            .execute()
-        ).map((r) => (r as { pid: number }).pid);
+        (await sql<{ pid: number }>`select pid from pg_stat_activity where query like 'LISTEN %' and datname = current_database()`.execute(opened.store.db)).rows.map((r) => r.pid);
       const before = await listeners();
       expect(before).toHaveLength(1);
       // The database ends the worker's listening session, as a restart or a network cut would.
-      await opened.store.db.selectNoFrom((eb) => eb.fn('pg_terminate_backend', [eb.val(before[0]!)]).as('t')).execute();
+      await sql`select pg_terminate_backend(${before[0]!})`.execute(opened.store.db);
       // Queued while no one listens: found when the connection is back (after a 1 s pause).
       const op = await enqueue();
       expect(await claimedWithin(op.id, 10_000)).toBe(true);
